@@ -1,0 +1,186 @@
+/**
+ * The whole configuration as one document, and the pure operations that change it.
+ *
+ * Every operation validates first and returns either a new document or errors; the input
+ * document is never mutated, so a caller that persists only `ok` outcomes writes all or nothing.
+ */
+import { z } from 'zod';
+import { ErrorCode, type ApiError, type Outcome, fail, fieldError, fromZod } from './errors.ts';
+import { mergePatch } from './merge-patch.ts';
+import {
+  LoadBalancerSchema, MonitorSchema, PoolSchema, READ_ONLY_FIELDS,
+  type LoadBalancer, type Monitor, type Pool, type Stored,
+} from './schema.ts';
+
+export interface ConfigDocument {
+  monitors: Monitor[];
+  pools: Pool[];
+  load_balancers: LoadBalancer[];
+}
+export type Kind = keyof ConfigDocument;
+export type Resource<K extends Kind> = ConfigDocument[K][number];
+export const KINDS: readonly Kind[] = ['monitors', 'pools', 'load_balancers'];
+export const EMPTY_DOCUMENT: ConfigDocument = { monitors: [], pools: [], load_balancers: [] };
+
+const SCHEMAS = { monitors: MonitorSchema, pools: PoolSchema, load_balancers: LoadBalancerSchema } as const;
+const NOUN: Record<Kind, string> = { monitors: 'monitor', pools: 'pool', load_balancers: 'load balancer' };
+
+/** What an operation needs from the outside world: a fresh id and the time (ISO 8601). */
+export interface WriteContext {
+  newId(): string;
+  now(): string;
+}
+
+/** Validates one resource body (read-only fields are ignored). Errors name fields under `prefix`. */
+export function parseResource<K extends Kind>(kind: K, input: unknown, prefix: (string | number)[] = []): Outcome<Omit<Resource<K>, keyof Stored>> {
+  const result = SCHEMAS[kind].safeParse(input);
+  if (!result.success) return fail(400, fromZod(result.error, prefix));
+  const value: Record<string, unknown> = { ...result.data };
+  for (const f of READ_ONLY_FIELDS) delete value[f];
+  return { ok: true, value: value as Omit<Resource<K>, keyof Stored> };
+}
+
+function withItems<K extends Kind>(doc: ConfigDocument, kind: K, items: Resource<K>[]): ConfigDocument {
+  return { ...doc, [kind]: items };
+}
+
+/** Creates a resource with a server-generated id. */
+export function createResource<K extends Kind>(doc: ConfigDocument, kind: K, input: unknown, ctx: WriteContext): Outcome<{ doc: ConfigDocument; item: Resource<K> }> {
+  const parsed = parseResource(kind, input);
+  if (!parsed.ok) return parsed;
+  const now = ctx.now();
+  const item = { id: ctx.newId(), ...parsed.value, created_on: now, modified_on: now } as Resource<K>;
+  return commit(withItems(doc, kind, [...(doc[kind] as Resource<K>[]), item]), item);
+}
+
+/** Replaces a resource's body (PUT); `id` and `created_on` are kept. 404 when absent. */
+export function replaceResource<K extends Kind>(doc: ConfigDocument, kind: K, id: string, input: unknown, ctx: WriteContext): Outcome<{ doc: ConfigDocument; item: Resource<K> }> {
+  const items = doc[kind] as Resource<K>[];
+  const index = items.findIndex((r) => r.id === id);
+  if (index < 0) return notFound(kind, id);
+  const parsed = parseResource(kind, input);
+  if (!parsed.ok) return parsed;
+  const old = items[index]!;
+  const item = { id, ...parsed.value, created_on: old.created_on, modified_on: ctx.now() } as Resource<K>;
+  return commit(withItems(doc, kind, items.with(index, item)), item);
+}
+
+/** Applies a JSON Merge Patch (RFC 7396) to a resource, then validates the result as a whole. */
+export function patchResource<K extends Kind>(doc: ConfigDocument, kind: K, id: string, patch: unknown, ctx: WriteContext): Outcome<{ doc: ConfigDocument; item: Resource<K> }> {
+  const current = (doc[kind] as Resource<K>[]).find((r) => r.id === id);
+  if (!current) return notFound(kind, id);
+  if (!patch || typeof patch !== 'object' || Array.isArray(patch)) {
+    return fail(400, [fieldError(ErrorCode.invalid, '', 'a patch must be a JSON object')]);
+  }
+  return replaceResource(doc, kind, id, mergePatch(current, patch), ctx);
+}
+
+/** Deletes a resource; 409 (nothing deleted) while another resource refers to it. */
+export function deleteResource(doc: ConfigDocument, kind: Kind, id: string): Outcome<{ doc: ConfigDocument }> {
+  const items = doc[kind] as Resource<Kind>[];
+  if (!items.some((r) => r.id === id)) return notFound(kind, id);
+  const users = referrers(doc, kind, id);
+  if (users.length) {
+    return fail(409, users.map((u) => ({ code: ErrorCode.conflict, message: `${NOUN[kind]} ${id} is still used by ${u}` })));
+  }
+  return { ok: true, value: { doc: withItems(doc, kind, items.filter((r) => r.id !== id)) } };
+}
+
+const ImportSchema = z.strictObject({
+  version: z.number().optional(),
+  monitors: z.array(z.unknown()).default([]),
+  pools: z.array(z.unknown()).default([]),
+  load_balancers: z.array(z.unknown()).default([]),
+});
+const idField = z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ -').optional() });
+
+/**
+ * Validates a whole document (the body of `PUT /config`) and returns it as the new document.
+ * Objects keep the `id` they carry (so references hold) or get a new one; `created_on` is kept
+ * from the current document when the id already exists. Every error of every object is reported.
+ */
+export function importDocument(current: ConfigDocument, input: unknown, ctx: WriteContext): Outcome<ConfigDocument> {
+  const top = ImportSchema.safeParse(input);
+  if (!top.success) return fail(400, fromZod(top.error));
+  const errors: ApiError[] = [];
+  const now = ctx.now();
+  const next: ConfigDocument = { monitors: [], pools: [], load_balancers: [] };
+  for (const kind of KINDS) {
+    const seen = new Set<string>();
+    top.data[kind].forEach((raw, i) => {
+      const idParse = idField.safeParse(raw ?? {});
+      if (!idParse.success) return errors.push(...fromZod(idParse.error, [kind, i]));
+      const parsed = parseResource(kind, raw, [kind, i]);
+      if (!parsed.ok) return errors.push(...parsed.errors);
+      const id = idParse.data.id ?? ctx.newId();
+      if (seen.has(id)) return errors.push(fieldError(ErrorCode.conflict, [kind, i, 'id'], `duplicate id "${id}"`));
+      seen.add(id);
+      const old = (current[kind] as Resource<Kind>[]).find((r) => r.id === id);
+      (next[kind] as Resource<Kind>[]).push({ id, ...parsed.value, created_on: old?.created_on ?? now, modified_on: now } as Resource<Kind>);
+    });
+  }
+  if (errors.length) return fail(400, errors);
+  const problems = checkDocument(next, true);
+  if (problems.errors.length) return fail(problems.status, problems.errors);
+  return { ok: true, value: next };
+}
+
+function commit<K extends Kind>(doc: ConfigDocument, item: Resource<K>): Outcome<{ doc: ConfigDocument; item: Resource<K> }> {
+  const problems = checkDocument(doc, false, item.id);
+  if (problems.errors.length) return fail(problems.status, problems.errors);
+  return { ok: true, value: { doc, item } };
+}
+
+function notFound(kind: Kind, id: string): Outcome<never> {
+  return fail(404, [{ code: ErrorCode.notFound, message: `${NOUN[kind]} ${id} not found` }]);
+}
+
+/** Every (path, pool id) a load balancer refers to; paths are relative to the load balancer. */
+export function poolReferences(lb: LoadBalancer): [string[], string][] {
+  const refs: [string[], string][] = lb.default_pools.map((p, i) => [['default_pools', String(i)], p]);
+  refs.push([['fallback_pool'], lb.fallback_pool]);
+  for (const field of ['region_pools', 'country_pools', 'pop_pools'] as const) {
+    for (const [key, list] of Object.entries(lb[field])) list?.forEach((p, i) => refs.push([[field, key, String(i)], p]));
+  }
+  for (const p of Object.keys(lb.random_steering?.pool_weights ?? {})) refs.push([['random_steering', 'pool_weights', p], p]);
+  return refs;
+}
+
+function referrers(doc: ConfigDocument, kind: Kind, id: string): string[] {
+  if (kind === 'monitors') return doc.pools.filter((p) => p.monitor === id).map((p) => `pool ${p.id} (${p.name})`);
+  if (kind === 'pools') {
+    return doc.load_balancers.filter((lb) => poolReferences(lb).some(([, p]) => p === id)).map((lb) => `load balancer ${lb.id} (${lb.name})`);
+  }
+  return [];
+}
+
+/**
+ * Cross-object rules: references resolve (400) and hostnames are unique (409). With `only`, only
+ * that object's problems are reported, with paths relative to it; otherwise paths are document paths.
+ */
+function checkDocument(doc: ConfigDocument, documentPaths: boolean, only?: string): { status: 400 | 409; errors: ApiError[] } {
+  const errors: ApiError[] = [];
+  let status: 400 | 409 = 400;
+  const at = (kind: Kind, i: number, rest: string[]) => (documentPaths ? [kind, i, ...rest] : rest);
+  const pools = new Set(doc.pools.map((p) => p.id));
+  const monitors = new Set(doc.monitors.map((m) => m.id));
+  doc.pools.forEach((p, i) => {
+    if (only && p.id !== only) return;
+    if (p.monitor && !monitors.has(p.monitor)) errors.push(fieldError(ErrorCode.unknownReference, at('pools', i, ['monitor']), `unknown monitor "${p.monitor}"`));
+  });
+  const hosts = new Map<string, string>();
+  doc.load_balancers.forEach((lb, i) => {
+    const other = hosts.get(lb.name);
+    hosts.set(lb.name, lb.id);
+    if (only && lb.id !== only) return;
+    for (const [path, p] of poolReferences(lb)) {
+      if (!pools.has(p)) errors.push(fieldError(ErrorCode.unknownReference, at('load_balancers', i, path), `unknown pool "${p}"`));
+    }
+    const clash = other ?? doc.load_balancers.find((x, j) => j > i && x.name === lb.name)?.id;
+    if (clash && !errors.length) {
+      status = 409;
+      errors.push(fieldError(ErrorCode.conflict, at('load_balancers', i, ['name']), `hostname "${lb.name}" is already used by load balancer ${clash}`));
+    }
+  });
+  return { status, errors };
+}

@@ -1,0 +1,5 @@
+export * from './schema.ts';
+export * from './errors.ts';
+export * from './document.ts';
+export { mergePatch } from './merge-patch.ts';
+export { etagOf, ifMatchAdmits } from './etag.ts';

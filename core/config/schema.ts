@@ -1,0 +1,206 @@
+/**
+ * Config model: monitors, pools and load balancers, with Cloudflare Load Balancing's field names
+ * and defaults (see shared/reference/cloudflare-lb-api.md). Times are in seconds, as Cloudflare's.
+ *
+ * Every object is strict: an unknown key is an error naming it, so a typo never passes silently.
+ * Fields marked "stored, not yet active" are validated and kept but do not change routing yet.
+ */
+import { z } from 'zod';
+
+const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+
+/** True for a DNS hostname (lowercase letters, digits, hyphens; dot-separated labels; ≤ 253 chars). */
+export function isHostname(s: string): boolean {
+  return s.length <= 253 && s.split('.').every((label) => HOST_LABEL.test(label));
+}
+
+/** Lower-cases and validates a hostname; `allowWildcard` accepts a leading `*.` label. */
+function hostnameSchema(allowWildcard: boolean) {
+  return z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine(
+      (s) => isHostname(allowWildcard && s.startsWith('*.') ? s.slice(2) : s),
+      allowWildcard
+        ? 'must be a hostname such as app.example.com or a wildcard such as *.example.com'
+        : 'must be a hostname',
+    );
+}
+
+const address = z
+  .string()
+  .trim()
+  .min(1)
+  .refine(
+    (s) => z.ipv4().safeParse(s).success || z.ipv6().safeParse(s).success || isHostname(s.toLowerCase()),
+    'must be an IPv4 address, an IPv6 address or a hostname',
+  );
+
+const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ -');
+const headerMap = z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a header name'), z.array(z.string()));
+/** Fields the server owns: accepted on input (so an exported object can be sent back) and ignored. */
+export const READ_ONLY_FIELDS = ['id', 'created_on', 'modified_on'] as const;
+const readOnly = {
+  id: z.string().optional().describe('read-only, ignored on input'),
+  created_on: z.string().optional().describe('read-only, ignored on input'),
+  modified_on: z.string().optional().describe('read-only, ignored on input'),
+};
+
+// ---------------------------------------------------------------------------------------- monitor
+
+export const MonitorSchema = z
+  .strictObject({
+    ...readOnly,
+    description: z.string().max(1024).default(''),
+    type: z.enum(['http', 'https', 'tcp']).default('http'),
+    method: z.string().regex(/^[A-Z]+$|^connection_established$/, 'must be an HTTP method such as GET or HEAD').optional(),
+    path: z.string().startsWith('/').default('/'),
+    port: z.int().min(0).max(65535).default(0).describe('0 = the origin port, else the scheme default'),
+    header: headerMap.default({}),
+    expected_codes: z
+      .string()
+      .regex(/^([1-5](\d\d|xx))(,\s*[1-5](\d\d|xx))*$/, 'must be codes or classes such as "200", "2xx" or "200,301"')
+      .default('200'),
+    expected_body: z.string().max(10240).default(''),
+    follow_redirects: z.boolean().default(false),
+    allow_insecure: z.boolean().default(false),
+    interval: z.int().min(5).max(3600).default(60).describe('seconds between probes (5 s floor)'),
+    timeout: z.int().min(1).max(10).default(5).describe('seconds'),
+    retries: z.int().min(0).max(5).default(2),
+    consecutive_up: z.int().min(1).max(10).default(1),
+    consecutive_down: z.int().min(1).max(10).default(1),
+    probe_zone: z.string().default('').describe('stored, not yet active'),
+  })
+  .refine((m) => m.timeout < m.interval, { path: ['timeout'], message: 'must be shorter than interval' })
+  .transform((m) => ({ ...m, method: m.method ?? (m.type === 'tcp' ? 'connection_established' : 'GET') }))
+  .meta({ id: 'MonitorInput' });
+
+// ------------------------------------------------------------------------------------------- pool
+
+export const OriginSchema = z.strictObject({
+  name: z.string().trim().min(1).max(128),
+  address,
+  port: z.int().min(0).max(65535).default(0).describe('0 = the default port of the request scheme'),
+  weight: z.number().min(0).max(1).default(1),
+  enabled: z.boolean().default(true),
+  header: z.strictObject({ Host: z.array(hostnameSchema(false)).max(1) }).partial().default({}),
+});
+
+const REGIONS = ['WNAM', 'ENAM', 'WEU', 'EEU', 'NSAM', 'SSAM', 'OC', 'ME', 'NAF', 'SAF', 'SAS', 'SEAS', 'NEAS'] as const;
+export const RegionSchema = z.enum(REGIONS);
+
+export const PoolSchema = z
+  .strictObject({
+    ...readOnly,
+    name: z.string().trim().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 _ . -'),
+    description: z.string().max(1024).default(''),
+    enabled: z.boolean().default(true),
+    minimum_origins: z.int().min(1).default(1),
+    monitor: id.optional(),
+    latitude: z.number().min(-90).max(90).optional(),
+    longitude: z.number().min(-180).max(180).optional(),
+    check_regions: z.array(z.enum([...REGIONS, 'ALL_REGIONS'])).optional().describe('stored, not yet active'),
+    notification_filter: z.unknown().optional().describe('stored, not yet active'),
+    origins: z.array(OriginSchema).min(1),
+    origin_steering: z
+      .strictObject({ policy: z.enum(['random', 'hash', 'least_outstanding_requests', 'least_connections']).default('random') })
+      .default({ policy: 'random' })
+      .describe('only random is active yet'),
+    load_shedding: z.unknown().optional().describe('stored, not yet active'),
+  })
+  .superRefine((p, ctx) => {
+    const seen = new Set<string>();
+    p.origins.forEach((o, i) => {
+      if (seen.has(o.name)) ctx.addIssue({ code: 'custom', path: ['origins', i, 'name'], message: `duplicate origin name "${o.name}"` });
+      seen.add(o.name);
+    });
+    if (p.minimum_origins > p.origins.length) {
+      ctx.addIssue({ code: 'custom', path: ['minimum_origins'], message: `is ${p.minimum_origins} but the pool has ${p.origins.length} origins` });
+    }
+    if ((p.latitude === undefined) !== (p.longitude === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [p.latitude === undefined ? 'latitude' : 'longitude'], message: 'latitude and longitude go together' });
+    }
+  })
+  .meta({ id: 'PoolInput' });
+
+// ---------------------------------------------------------------------------------- load balancer
+
+const poolList = z.array(id).min(1);
+const AFFINITY_TTL = { cookie: [1800, 604800, 82800], header: [30, 3600, 1800] } as const;
+
+export const LoadBalancerSchema = z
+  .strictObject({
+    ...readOnly,
+    name: hostnameSchema(true),
+    description: z.string().max(1024).default(''),
+    enabled: z.boolean().default(true),
+    proxied: z.boolean().default(true).describe('always proxied; stored for compatibility'),
+    ttl: z.int().min(1).max(86400).default(30).describe('DNS-only TTL, stored, not yet active'),
+    default_pools: poolList,
+    fallback_pool: id,
+    region_pools: z.partialRecord(RegionSchema, poolList).default({}),
+    country_pools: z.record(z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code'), poolList).default({}),
+    pop_pools: z.record(z.string().regex(/^[A-Z]{3}$/, 'must be a 3-letter IATA colo code'), poolList).default({}),
+    steering_policy: z
+      .enum(['off', 'geo', 'random', 'dynamic_latency', 'proximity', 'least_outstanding_requests', 'least_connections', ''])
+      .default('')
+      .describe('only off (failover order) is active yet'),
+    random_steering: z
+      .strictObject({ default_weight: z.number().min(0).max(1).default(1), pool_weights: z.record(id, z.number().min(0).max(1)).default({}) })
+      .optional(),
+    adaptive_routing: z.strictObject({ failover_across_pools: z.boolean().default(false) }).default({ failover_across_pools: false }),
+    location_strategy: z
+      .strictObject({ mode: z.enum(['pop', 'resolver_ip']).default('pop'), prefer_ecs: z.enum(['always', 'never', 'proximity', 'geo']).default('proximity') })
+      .optional(),
+    session_affinity: z.enum(['none', 'cookie', 'ip_cookie', 'header', '']).default('none').describe('stored, not yet active'),
+    session_affinity_ttl: z.int().positive().optional(),
+    session_affinity_attributes: z
+      .strictObject({
+        samesite: z.enum(['Auto', 'Lax', 'None', 'Strict']).default('Auto'),
+        secure: z.enum(['Auto', 'Always', 'Never']).default('Auto'),
+        drain_duration: z.int().min(0).default(0),
+        zero_downtime_failover: z.enum(['none', 'temporary', 'sticky']).default('none'),
+        headers: z.array(z.string().min(1)).default([]),
+        require_all_headers: z.boolean().default(false),
+      })
+      .optional(),
+    rules: z.array(z.unknown()).default([]).describe('stored, not yet active'),
+    per_try_timeout: z
+      .number()
+      .min(0.1)
+      .max(300)
+      .default(15)
+      .describe('our extension (Envoy name): seconds to wait for one origin attempt to answer with headers'),
+  })
+  .superRefine((lb, ctx) => {
+    const kind = lb.session_affinity === 'header' ? 'header' : lb.session_affinity === 'cookie' || lb.session_affinity === 'ip_cookie' ? 'cookie' : undefined;
+    if (kind && lb.session_affinity_ttl !== undefined) {
+      const [min, max] = AFFINITY_TTL[kind];
+      if (lb.session_affinity_ttl < min || lb.session_affinity_ttl > max) {
+        ctx.addIssue({ code: 'custom', path: ['session_affinity_ttl'], message: `must be ${min}-${max} seconds for ${kind} affinity` });
+      }
+    }
+    if (lb.session_affinity === 'header' && lb.session_affinity_attributes?.zero_downtime_failover === 'sticky') {
+      ctx.addIssue({ code: 'custom', path: ['session_affinity_attributes', 'zero_downtime_failover'], message: 'sticky is not available with header affinity' });
+    }
+    if (lb.session_affinity === 'header' && !lb.session_affinity_attributes?.headers.length) {
+      ctx.addIssue({ code: 'custom', path: ['session_affinity_attributes', 'headers'], message: 'header affinity needs at least one header name' });
+    }
+  })
+  .meta({ id: 'LoadBalancerInput' });
+
+export type MonitorInput = z.input<typeof MonitorSchema>;
+export type PoolInput = z.input<typeof PoolSchema>;
+export type LoadBalancerInput = z.input<typeof LoadBalancerSchema>;
+
+/** Fields every stored object carries: `id` (32 hex), `created_on`/`modified_on` (ISO 8601). */
+export interface Stored {
+  id: string;
+  created_on: string;
+  modified_on: string;
+}
+export type Monitor = z.output<typeof MonitorSchema> & Stored;
+export type Pool = z.output<typeof PoolSchema> & Stored;
+export type Origin = z.output<typeof OriginSchema>;
+export type LoadBalancer = z.output<typeof LoadBalancerSchema> & Stored;

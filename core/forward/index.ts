@@ -1,0 +1,77 @@
+/**
+ * What forwarding a request to an origin means, as pure functions: the origin URL, the header
+ * rewrite of a reverse proxy (RFC 9110 section 7.6.1 hop-by-hop fields, de-facto X-Forwarded-*),
+ * and the retry rules.
+ */
+import type { Origin } from '../config/index.ts';
+
+/** Hop-by-hop fields (RFC 9110 §7.6.1, RFC 7230 §6.1) a proxy must not forward. */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+
+/** Methods whose repetition has the same effect as one request (RFC 9110 §9.2.2). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/** Gateway statuses worth another origin, for idempotent requests only. */
+const RETRYABLE_STATUS = new Set([502, 503, 504]);
+
+export const isIdempotent = (method: string): boolean => IDEMPOTENT.has(method.toUpperCase());
+
+/** Whether a response with `status` to a `method` request may be retried on the next candidate. */
+export const retryableStatus = (method: string, status: number): boolean => RETRYABLE_STATUS.has(status) && isIdempotent(method);
+
+/**
+ * The URL to fetch on `origin` for a request to `incoming`: same scheme, path and query; host is
+ * the origin's address (IPv6 in brackets); port 0 means the scheme's default.
+ */
+export function originUrl(incoming: URL, origin: Origin): URL {
+  const url = new URL(incoming.pathname + incoming.search, incoming.origin);
+  url.hostname = origin.address.includes(':') ? `[${origin.address}]` : origin.address;
+  url.port = origin.port ? String(origin.port) : '';
+  return url;
+}
+
+/** True when the request asks to switch protocols to WebSocket (RFC 6455 §4.1). */
+export function isWebSocketUpgrade(headers: Headers): boolean {
+  return headers.get('upgrade')?.toLowerCase() === 'websocket';
+}
+
+/** Removes hop-by-hop fields, including those the Connection field names. Mutates and returns `headers`. */
+export function stripHopByHop(headers: Headers): Headers {
+  const named = (headers.get('connection') ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  for (const name of [...HOP_BY_HOP, ...named]) headers.delete(name);
+  return headers;
+}
+
+export interface ForwardFacts {
+  /** The client's address (Cloudflare's CF-Connecting-IP), when known. */
+  clientIp?: string;
+  /** The scheme the client used, without colon: "http" or "https". */
+  proto: string;
+  /** The Host the client asked for. */
+  host: string;
+  /** `header.Host` of the origin, when set: the Host the origin expects. */
+  originHost?: string;
+}
+
+/**
+ * The headers to send upstream: hop-by-hop fields removed (Upgrade/Connection kept for a
+ * WebSocket handshake), X-Forwarded-For appended with the client address, X-Forwarded-Proto and
+ * X-Forwarded-Host set, and Host replaced by the origin's `header.Host` when configured.
+ */
+export function upstreamHeaders(incoming: Headers, facts: ForwardFacts): Headers {
+  const headers = new Headers(incoming);
+  const upgrade = isWebSocketUpgrade(incoming);
+  stripHopByHop(headers);
+  if (upgrade) {
+    headers.set('upgrade', 'websocket');
+    headers.set('connection', 'Upgrade');
+  }
+  if (facts.clientIp) {
+    const prior = incoming.get('x-forwarded-for');
+    headers.set('x-forwarded-for', prior ? `${prior}, ${facts.clientIp}` : facts.clientIp);
+  }
+  headers.set('x-forwarded-proto', facts.proto);
+  headers.set('x-forwarded-host', facts.host);
+  if (facts.originHost) headers.set('host', facts.originHost);
+  return headers;
+}

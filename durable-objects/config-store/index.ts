@@ -1,0 +1,143 @@
+/**
+ * ConfigStore: the one durable, transactional home of the configuration (a single instance,
+ * named "global"). SQLite-backed; the whole document is also held in memory, and every change
+ * is computed by core/config first and persisted in one `transactionSync`, so a write lands
+ * whole or not at all. Each successful write bumps `version`, which edges poll cheaply.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import {
+  EMPTY_DOCUMENT, ErrorCode, KINDS, createResource, deleteResource, etagOf, fail, ifMatchAdmits,
+  importDocument, patchResource, replaceResource,
+  type ConfigDocument, type Kind, type Outcome, type Resource, type WriteContext,
+} from '../../core/config/index.ts';
+import { migrate } from './migrations.ts';
+
+export interface Env {
+  CONFIG_STORE: DurableObjectNamespace<ConfigStore>;
+}
+
+export interface Versioned<T> {
+  value: T;
+  etag: string;
+}
+/** `snapshot()` answer: the document at `version`, or only the version when the caller is current. */
+export type SnapshotReply = { version: number; doc: ConfigDocument } | { version: number; doc?: undefined };
+
+const configEtag = (version: number) => `"config-${version}"`;
+
+export class ConfigStore extends DurableObject<Env> {
+  #doc: ConfigDocument = EMPTY_DOCUMENT;
+  #version = 0;
+  readonly #sql: SqlStorage;
+  readonly #clock: WriteContext = {
+    newId: () => crypto.randomUUID().replaceAll('-', ''),
+    now: () => new Date().toISOString(),
+  };
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
+    ctx.blockConcurrencyWhile(async () => {
+      migrate(this.#sql);
+      this.#load();
+    });
+  }
+
+  #load(): void {
+    const doc: ConfigDocument = { monitors: [], pools: [], load_balancers: [] };
+    for (const row of this.#sql.exec<{ kind: Kind; body: string }>('SELECT kind, body FROM resources ORDER BY kind, position')) {
+      (doc[row.kind] as unknown[]).push(JSON.parse(row.body));
+    }
+    this.#doc = doc;
+    this.#version = Number(this.#sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'version'").toArray()[0]?.value ?? 0);
+  }
+
+  /** Writes `next` (only rows that changed) and bumps the version, in one transaction. */
+  #persist(next: ConfigDocument): void {
+    this.ctx.storage.transactionSync(() => {
+      for (const kind of KINDS) {
+        const before = new Map((this.#doc[kind] as Resource<Kind>[]).map((r) => [r.id, JSON.stringify(r)]));
+        (next[kind] as Resource<Kind>[]).forEach((r, position) => {
+          const body = JSON.stringify(r);
+          if (before.get(r.id) !== body) {
+            this.#sql.exec('INSERT OR REPLACE INTO resources (kind, id, body, position) VALUES (?, ?, ?, ?)', kind, r.id, body, position);
+          } else {
+            this.#sql.exec('UPDATE resources SET position = ? WHERE kind = ? AND id = ?', position, kind, r.id);
+          }
+          before.delete(r.id);
+        });
+        for (const id of before.keys()) this.#sql.exec('DELETE FROM resources WHERE kind = ? AND id = ?', kind, id);
+      }
+      this.#sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)", String(this.#version + 1));
+    });
+    this.#doc = next;
+    this.#version += 1;
+  }
+
+  /** The current version, and the document unless the caller already has `knownVersion`. */
+  snapshot(knownVersion = -1): SnapshotReply {
+    return knownVersion === this.#version ? { version: this.#version } : { version: this.#version, doc: this.#doc };
+  }
+
+  list<K extends Kind>(kind: K): Versioned<Resource<K>[]> {
+    return { value: this.#doc[kind] as Resource<K>[], etag: configEtag(this.#version) };
+  }
+
+  get<K extends Kind>(kind: K, id: string): Outcome<Versioned<Resource<K>>> {
+    const item = (this.#doc[kind] as Resource<K>[]).find((r) => r.id === id);
+    if (!item) return fail(404, [{ code: ErrorCode.notFound, message: `${kind.replace(/s$/, '').replace('_', ' ')} ${id} not found` }]);
+    return { ok: true, value: { value: item, etag: etagOf(item) } };
+  }
+
+  create<K extends Kind>(kind: K, input: unknown): Outcome<Versioned<Resource<K>>> {
+    return this.#write(createResource(this.#doc, kind, input, this.#clock));
+  }
+
+  replace<K extends Kind>(kind: K, id: string, input: unknown, ifMatch?: string): Outcome<Versioned<Resource<K>>> {
+    return this.#checked(kind, id, ifMatch) ?? this.#write(replaceResource(this.#doc, kind, id, input, this.#clock));
+  }
+
+  patch<K extends Kind>(kind: K, id: string, patch: unknown, ifMatch?: string): Outcome<Versioned<Resource<K>>> {
+    return this.#checked(kind, id, ifMatch) ?? this.#write(patchResource(this.#doc, kind, id, patch, this.#clock));
+  }
+
+  remove(kind: Kind, id: string, ifMatch?: string): Outcome<{ id: string }> {
+    const refused = this.#checked(kind, id, ifMatch);
+    if (refused) return refused;
+    const outcome = deleteResource(this.#doc, kind, id);
+    if (!outcome.ok) return outcome;
+    this.#persist(outcome.value.doc);
+    return { ok: true, value: { id } };
+  }
+
+  /** The whole configuration, with `version`, as `GET /config` returns it. */
+  exportConfig(): Versioned<ConfigDocument & { version: number }> {
+    return { value: { version: this.#version, ...this.#doc }, etag: configEtag(this.#version) };
+  }
+
+  /** Replaces the whole configuration (all or nothing); `ifMatch` is compared with the config ETag. */
+  importConfig(input: unknown, ifMatch?: string): Outcome<Versioned<ConfigDocument & { version: number }>> {
+    if (!ifMatchAdmits(ifMatch, configEtag(this.#version))) return stale();
+    const outcome = importDocument(this.#doc, input, this.#clock);
+    if (!outcome.ok) return outcome;
+    this.#persist(outcome.value);
+    return { ok: true, value: this.exportConfig() };
+  }
+
+  /** 404 when absent, 412 when `ifMatch` names another version; undefined when the write may go on. */
+  #checked(kind: Kind, id: string, ifMatch?: string): Outcome<never> | undefined {
+    const current = this.get(kind, id);
+    if (!current.ok) return current;
+    return ifMatchAdmits(ifMatch, current.value.etag) ? undefined : stale();
+  }
+
+  #write<K extends Kind>(outcome: Outcome<{ doc: ConfigDocument; item: Resource<K> }>): Outcome<Versioned<Resource<K>>> {
+    if (!outcome.ok) return outcome;
+    this.#persist(outcome.value.doc);
+    return { ok: true, value: { value: outcome.value.item, etag: etagOf(outcome.value.item) } };
+  }
+}
+
+function stale(): Outcome<never> {
+  return fail(412, [{ code: ErrorCode.preconditionFailed, message: 'If-Match does not match the current ETag: read the object again and retry' }]);
+}

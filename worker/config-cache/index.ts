@@ -1,0 +1,69 @@
+/**
+ * Per-isolate cache of the compiled config snapshot, stale-while-revalidate: a cold isolate waits
+ * for the ConfigStore once; afterwards requests use the cached snapshot and, when it is older than
+ * `maxAgeMs`, one background refresh (single flight) asks the store whether the version moved.
+ * An unchanged version costs one small RPC reply and no recompilation.
+ */
+import { compileSnapshot, type Snapshot } from '../../core/route/index.ts';
+import type { SnapshotReply } from '../../durable-objects/config-store/index.ts';
+
+export interface SnapshotSource {
+  snapshot(knownVersion: number): Promise<SnapshotReply>;
+}
+
+export interface SnapshotCacheOptions {
+  /** Age (ms) after which a request triggers a background refresh. Default 1000. */
+  maxAgeMs?: number;
+  /** Clock in ms. Default Date.now. */
+  now?: () => number;
+}
+
+export class SnapshotCache {
+  #snapshot: Snapshot | undefined;
+  #fetchedAt = 0;
+  #inflight: Promise<Snapshot> | undefined;
+  #dirty = false;
+  readonly #maxAgeMs: number;
+  readonly #now: () => number;
+
+  constructor(options: SnapshotCacheOptions = {}) {
+    this.#maxAgeMs = options.maxAgeMs ?? 1000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * The current snapshot. `background` receives the refresh promise when one starts while a
+   * stale snapshot is served (pass `ctx.waitUntil`). Rejects only when no snapshot was ever loaded
+   * and the store cannot be reached.
+   */
+  async get(source: SnapshotSource, background: (p: Promise<unknown>) => void): Promise<Snapshot> {
+    const cached = this.#snapshot;
+    if (!cached || this.#dirty) return this.refresh(source);
+    if (this.#now() - this.#fetchedAt > this.#maxAgeMs && !this.#inflight) {
+      background(this.refresh(source).catch(() => cached));
+    }
+    return cached;
+  }
+
+  /** Asks the store now (joining a refresh already under way) and returns the newest snapshot. */
+  refresh(source: SnapshotSource): Promise<Snapshot> {
+    this.#inflight ??= (async () => {
+      try {
+        this.#dirty = false;
+        const known = this.#snapshot?.version ?? -1;
+        const reply = await source.snapshot(known);
+        this.#fetchedAt = this.#now();
+        if (reply.doc) this.#snapshot = compileSnapshot(reply.doc, reply.version);
+        return this.#snapshot ?? compileSnapshot({ monitors: [], pools: [], load_balancers: [] }, reply.version);
+      } finally {
+        this.#inflight = undefined;
+      }
+    })();
+    return this.#inflight;
+  }
+
+  /** Makes the next `get` wait for a fresh snapshot (after a write through this isolate). */
+  invalidate(): void {
+    this.#dirty = true;
+  }
+}
