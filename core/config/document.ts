@@ -136,11 +136,11 @@ function notFound(kind: Kind, id: string): Outcome<never> {
 }
 
 /** Every (path, pool id) a load balancer refers to; paths are relative to the load balancer. */
-export function poolReferences(lb: LoadBalancer): [string[], string][] {
-  const refs: [string[], string][] = lb.default_pools.map((p, i) => [['default_pools', String(i)], p]);
+export function poolReferences(lb: LoadBalancer): [(string | number)[], string][] {
+  const refs: [(string | number)[], string][] = lb.default_pools.map((p, i) => [['default_pools', i], p]);
   refs.push([['fallback_pool'], lb.fallback_pool]);
   for (const field of ['region_pools', 'country_pools', 'pop_pools'] as const) {
-    for (const [key, list] of Object.entries(lb[field])) list?.forEach((p, i) => refs.push([[field, key, String(i)], p]));
+    for (const [key, list] of Object.entries(lb[field])) list?.forEach((p, i) => refs.push([[field, key, i], p]));
   }
   for (const p of Object.keys(lb.random_steering?.pool_weights ?? {})) refs.push([['random_steering', 'pool_weights', p], p]);
   return refs;
@@ -161,7 +161,7 @@ function referrers(doc: ConfigDocument, kind: Kind, id: string): string[] {
 function checkDocument(doc: ConfigDocument, documentPaths: boolean, only?: string): { status: 400 | 409; errors: ApiError[] } {
   const errors: ApiError[] = [];
   let status: 400 | 409 = 400;
-  const at = (kind: Kind, i: number, rest: string[]) => (documentPaths ? [kind, i, ...rest] : rest);
+  const at = (kind: Kind, i: number, rest: (string | number)[]) => (documentPaths ? [kind, i, ...rest] : rest);
   const pools = new Set(doc.pools.map((p) => p.id));
   const monitors = new Set(doc.monitors.map((m) => m.id));
   doc.pools.forEach((p, i) => {

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { isIdempotent, originUrl, retryableStatus, upstreamHeaders } from './index.ts';
+
+const origin = (address: string, port = 0) => ({ name: 'o', address, port, weight: 1, enabled: true, header: {} });
+
+describe('originUrl', () => {
+  it('keeps scheme, path and query; swaps host and port', () => {
+    const incoming = new URL('https://app.example.com/a/b?x=1&y=%20');
+    expect(originUrl(incoming, origin('10.0.0.1', 8443)).href).toBe('https://10.0.0.1:8443/a/b?x=1&y=%20');
+    expect(originUrl(incoming, origin('origin.internal')).href).toBe('https://origin.internal/a/b?x=1&y=%20');
+    expect(originUrl(new URL('http://a.com:8080/'), origin('::1', 9000)).href).toBe('http://[::1]:9000/');
+  });
+});
+
+describe('upstreamHeaders', () => {
+  it('strips hop-by-hop fields, also those named by Connection, and sets X-Forwarded-*', () => {
+    const h = upstreamHeaders(new Headers({
+      connection: 'keep-alive, x-secret-hop', 'keep-alive': '5', te: 'trailers', 'transfer-encoding': 'chunked',
+      'proxy-authorization': 'x', 'x-secret-hop': '1', 'x-forwarded-for': '1.1.1.1', accept: 'text/html',
+    }), { clientIp: '2.2.2.2', proto: 'https', host: 'app.example.com' });
+    expect([...h.keys()].sort()).toEqual(['accept', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto']);
+    expect(h.get('x-forwarded-for')).toBe('1.1.1.1, 2.2.2.2');
+    expect(h.get('x-forwarded-proto')).toBe('https');
+    expect(h.get('x-forwarded-host')).toBe('app.example.com');
+  });
+
+  it('keeps a WebSocket handshake and applies the origin Host', () => {
+    const h = upstreamHeaders(new Headers({ upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'k' }), { proto: 'http', host: 'a', originHost: 'internal.example' });
+    expect(h.get('upgrade')).toBe('websocket');
+    expect(h.get('connection')).toBe('Upgrade');
+    expect(h.get('sec-websocket-key')).toBe('k');
+    expect(h.get('host')).toBe('internal.example');
+    expect(h.get('x-forwarded-for')).toBeNull();
+  });
+});
+
+describe('retry rules', () => {
+  it('retry 502/503/504 for idempotent methods only', () => {
+    expect(['GET', 'head', 'PUT', 'DELETE', 'OPTIONS'].every(isIdempotent)).toBe(true);
+    expect(['POST', 'PATCH'].some(isIdempotent)).toBe(false);
+    expect(retryableStatus('GET', 503)).toBe(true);
+    expect(retryableStatus('GET', 500)).toBe(false);
+    expect(retryableStatus('POST', 502)).toBe(false);
+  });
+});

@@ -1,0 +1,34 @@
+import { cloudflareTest } from '@cloudflare/vitest-plugin';
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Two projects: `node` for pure code and end-to-end tests that drive the real Worker under
+ * wrangler dev with real origins on 127.0.0.1; `workers` runs inside workerd through
+ * @cloudflare/vitest-plugin (Durable Objects, the Worker's fetch and scheduled handlers).
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'node',
+          include: ['core/**/*.test.ts', 'scripts/**/*.test.ts', 'test/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: { bindings: { ADMIN_TOKEN: 'test-admin-token' } },
+          }),
+        ],
+        test: {
+          name: 'workers',
+          include: ['worker/**/*.test.ts', 'durable-objects/**/*.test.ts'],
+        },
+      },
+    ],
+  },
+});
