@@ -1,0 +1,67 @@
+import { env, evictDurableObject, runInDurableObject } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import type { ConfigStore } from './index.ts';
+
+const pool = { name: 'p', origins: [{ name: 'o', address: '127.0.0.1', port: 9001 }] };
+const store = (name: string) => env.CONFIG_STORE.get(env.CONFIG_STORE.idFromName(name));
+
+describe('ConfigStore', () => {
+  it('creates its schema once and records the migration', async () => {
+    const stub = store('schema');
+    await runInDurableObject(stub, (_: ConfigStore, state) => {
+      const tables = state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").toArray().map((r) => r.name);
+      expect(tables).toEqual(expect.arrayContaining(['meta', 'resources', 'schema_migrations']));
+      expect(state.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM schema_migrations').one().n).toBe(1);
+    });
+  });
+
+  it('bumps the version on every successful write and not on a refused one', async () => {
+    const stub = store('versions');
+    expect((await stub.snapshot()).version).toBe(0);
+    const created = await stub.create('pools', pool);
+    expect(created.ok).toBe(true);
+    expect((await stub.snapshot()).version).toBe(1);
+    const refused = await stub.create('pools', { name: 'bad' });
+    expect(refused.ok).toBe(false);
+    expect((await stub.snapshot()).version).toBe(1);
+    expect(await stub.snapshot(1)).toEqual({ version: 1 });
+  });
+
+  it('keeps the configuration in SQLite across an eviction (a restart of the object)', async () => {
+    const stub = store('durable');
+    const created = await stub.create('pools', pool);
+    if (!created.ok) throw new Error('create failed');
+    await evictDurableObject(stub);
+    const again = await stub.get('pools', created.value.value.id);
+    expect(again.ok && again.value.value).toEqual(created.value.value);
+    expect((await stub.snapshot()).version).toBe(1);
+  });
+
+  it('rejects a stale If-Match with 412 and changes nothing', async () => {
+    const stub = store('etag');
+    const created = await stub.create('pools', pool);
+    if (!created.ok) throw new Error('create failed');
+    const id = created.value.value.id;
+    const first = await stub.patch('pools', id, { description: 'one' }, created.value.etag);
+    expect(first.ok).toBe(true);
+    const stale = await stub.patch('pools', id, { description: 'two' }, created.value.etag);
+    expect(!stale.ok && stale.status).toBe(412);
+    const now = await stub.get('pools', id);
+    expect(now.ok && now.value.value.description).toBe('one');
+  });
+
+  it('replaces the whole document all or nothing', async () => {
+    const stub = store('import');
+    const good = await stub.importConfig({ pools: [{ id: 'p1', ...pool }], load_balancers: [{ id: 'l1', name: 'a.example.com', default_pools: ['p1'], fallback_pool: 'p1' }] });
+    expect(good.ok).toBe(true);
+    const before = await stub.exportConfig();
+    const bad = await stub.importConfig({ pools: [{ id: 'p2', ...pool }], load_balancers: [{ id: 'l1', name: 'a.example.com', default_pools: ['p1'], fallback_pool: 'p1' }] });
+    expect(!bad.ok && bad.errors.map((e) => e.message)).toEqual([
+      'load_balancers[0].default_pools[0]: unknown pool "p1"',
+      'load_balancers[0].fallback_pool: unknown pool "p1"',
+    ]);
+    expect(await stub.exportConfig()).toEqual(before);
+    const stale = await stub.importConfig({}, '"config-0"');
+    expect(!stale.ok && stale.status).toBe(412);
+  });
+});

@@ -1,0 +1,124 @@
+import { SELF, createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import worker from '../index.ts';
+
+const TOKEN = 'test-admin-token';
+const ADMIN = 'http://localhost/admin/v1';
+
+function call(path: string, init: RequestInit & { token?: string | null } = {}) {
+  const headers = new Headers(init.headers);
+  if (init.token !== null) headers.set('authorization', `Bearer ${init.token ?? TOKEN}`);
+  if (init.body && !headers.has('content-type')) headers.set('content-type', 'application/json');
+  return SELF.fetch(`${ADMIN}${path}`, { ...init, headers });
+}
+const json = (body: unknown) => JSON.stringify(body);
+const config = async () => (await (await call('/config')).json<{ result: Record<string, unknown> }>()).result;
+
+describe('admin auth', () => {
+  it('answers 401 without a token, with a wrong one, or with another scheme', async () => {
+    for (const authorization of [undefined, 'Bearer wrong', `Basic ${TOKEN}`, 'Bearer']) {
+      const res = await SELF.fetch(`${ADMIN}/config`, { headers: authorization ? { authorization } : {} });
+      expect(res.status, authorization).toBe(401);
+      expect(res.headers.get('www-authenticate')).toContain('Bearer');
+      const body = await res.json<{ success: boolean; errors: { message: string }[] }>();
+      expect(body.success).toBe(false);
+    }
+    expect((await call('/config')).status).toBe(200);
+  });
+
+  it('fails closed when no ADMIN_TOKEN is configured', async () => {
+    const ctx = createExecutionContext();
+    for (const token of [undefined, '']) {
+      const res = await worker.fetch(new Request(`${ADMIN}/config`, { headers: { authorization: 'Bearer ' } }), { ...env, ADMIN_TOKEN: token }, ctx);
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ errors: [{ message: 'the admin API is disabled: no ADMIN_TOKEN is configured' }] });
+    }
+    await waitOnExecutionContext(ctx);
+  });
+
+  it('serves the admin API only on admin hosts: elsewhere /admin is traffic', async () => {
+    const res = await SELF.fetch('http://app.example.com/admin/v1/config', { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(404);
+    expect(await res.text()).toBe('No load balancer is configured for host app.example.com.\n');
+    expect((await SELF.fetch('http://127.0.0.1/admin/v1/config', { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+  });
+});
+
+describe('admin resources', () => {
+  it('create, read with ETag, list, replace, patch and delete a pool', async () => {
+    const created = await call('/pools', { method: 'POST', body: json({ name: 'web', origins: [{ name: 'a', address: '192.0.2.1' }] }) });
+    expect(created.status).toBe(201);
+    const { result: pool, success } = await created.json<{ result: { id: string; origins: { port: number }[] }; success: boolean }>();
+    expect(success).toBe(true);
+    expect(pool.id).toMatch(/^[0-9a-f]{32}$/);
+    const read = await call(`/pools/${pool.id}`);
+    const etag = read.headers.get('etag')!;
+    expect(etag).toMatch(/^"[0-9a-f]{16}"$/);
+    expect((await call('/pools')).status).toBe(200);
+
+    const stale = await call(`/pools/${pool.id}`, { method: 'PATCH', headers: { 'if-match': '"0000000000000000"' }, body: json({ description: 'x' }) });
+    expect(stale.status).toBe(412);
+    const patched = await call(`/pools/${pool.id}`, { method: 'PATCH', headers: { 'if-match': etag, 'content-type': 'application/merge-patch+json' }, body: json({ description: 'x' }) });
+    expect(patched.status).toBe(200);
+    expect(await patched.json()).toMatchObject({ result: { description: 'x', name: 'web' } });
+    const put = await call(`/pools/${pool.id}`, { method: 'PUT', body: json({ name: 'web2', origins: [{ name: 'b', address: 'origin.example.net', port: 8080 }] }) });
+    expect(await put.json()).toMatchObject({ result: { id: pool.id, name: 'web2', description: '' } });
+    expect((await call(`/pools/${pool.id}`, { method: 'DELETE' })).status).toBe(200);
+    expect((await call(`/pools/${pool.id}`)).status).toBe(404);
+  });
+
+  it('answers bad input with 400, every error naming its field, and stores nothing', async () => {
+    const before = await config();
+    const cases: [string, RequestInit, number, string][] = [
+      ['/pools', { method: 'POST', body: json({ name: 'p', origins: [{ name: 'a', address: '1.2.3.4', weight: 7 }] }) }, 400, 'origins[0].weight: Too big: expected number to be <=1'],
+      ['/pools', { method: 'POST', body: json({ name: 'p', origins: [] }) }, 400, 'origins: Too small: expected array to have >=1 items'],
+      ['/monitors', { method: 'POST', body: json({ type: 'icmp' }) }, 400, 'type: Invalid option: expected one of "http"|"https"|"tcp"'],
+      ['/load_balancers', { method: 'POST', body: json({ name: 'a.example.com', default_pools: ['nope'], fallback_pool: 'nope' }) }, 400, 'default_pools[0]: unknown pool "nope"'],
+      ['/load_balancers', { method: 'POST', body: json({ name: 'a.example.com', default_pools: ['p'], fallback_pool: 'p', steering: 'x' }) }, 400, 'steering: unknown field'],
+      ['/pools', { method: 'POST', body: '{"name": ' }, 400, 'the body is not valid JSON'],
+      ['/pools', { method: 'POST', body: json({}), headers: { 'content-type': 'text/plain' } }, 415, 'the body must be JSON'],
+      ['/config', { method: 'PUT', body: json({ pools: [{ name: 'p', origins: [{ name: 'a', address: '1.2.3.4' }] }], load_balancers: [{ name: 'b.example.com', default_pools: ['zz'], fallback_pool: 'zz' }] }) }, 400, 'load_balancers[0].default_pools[0]: unknown pool "zz"'],
+      ['/pools/nope', { method: 'PATCH', body: json({}) }, 404, 'pool nope not found'],
+    ];
+    for (const [path, init, status, message] of cases) {
+      const res = await call(path, init);
+      const body = await res.json<{ success: boolean; errors: { message: string }[]; result: unknown }>();
+      expect([res.status, body.success], `${path} ${String(init.body)}`).toEqual([status, false]);
+      expect(body.errors.map((e) => e.message).join('\n')).toContain(message);
+      expect(body.result).toBeNull();
+    }
+    expect(await config()).toEqual(before);
+  });
+
+  it('refuses to delete a referenced pool or monitor with 409 and deletes nothing', async () => {
+    const mon = await (await call('/monitors', { method: 'POST', body: json({ type: 'tcp' }) })).json<{ result: { id: string } }>();
+    const pool = await (await call('/pools', { method: 'POST', body: json({ name: 'p', monitor: mon.result.id, origins: [{ name: 'a', address: '1.2.3.4' }] }) })).json<{ result: { id: string } }>();
+    const lb = await call('/load_balancers', { method: 'POST', body: json({ name: 'ref.example.com', default_pools: [pool.result.id], fallback_pool: pool.result.id }) });
+    expect(lb.status).toBe(201);
+    const before = await config();
+    const delPool = await call(`/pools/${pool.result.id}`, { method: 'DELETE' });
+    expect(delPool.status).toBe(409);
+    expect((await delPool.json<{ errors: { message: string }[] }>()).errors[0]!.message).toContain('is still used by load balancer');
+    expect((await call(`/monitors/${mon.result.id}`, { method: 'DELETE' })).status).toBe(409);
+    expect(await config()).toEqual(before);
+  });
+
+  it('exports and replaces the whole config with a version ETag', async () => {
+    const res = await call('/config');
+    const etag = res.headers.get('etag')!;
+    const doc = (await res.json<{ result: Record<string, unknown> }>()).result;
+    const put = await call('/config', { method: 'PUT', headers: { 'if-match': etag }, body: json(doc) });
+    expect(put.status).toBe(200);
+    expect((await call('/config', { method: 'PUT', headers: { 'if-match': etag }, body: json(doc) })).status).toBe(412);
+  });
+});
+
+describe('openapi.json', () => {
+  it('is an OpenAPI 3.1 document generated from the schemas', async () => {
+    const doc = await (await call('/openapi.json')).json<{ openapi: string; paths: Record<string, object>; components: { schemas: Record<string, { properties: object }> } }>();
+    expect(doc.openapi).toBe('3.1.0');
+    for (const p of ['/admin/v1/pools', '/admin/v1/pools/{id}', '/admin/v1/monitors', '/admin/v1/load_balancers/{id}', '/admin/v1/config']) expect(doc.paths).toHaveProperty([p]);
+    expect(Object.keys(doc.components.schemas.PoolInput!.properties)).toEqual(expect.arrayContaining(['name', 'origins', 'minimum_origins', 'origin_steering']));
+    expect(Object.keys(doc.components.schemas.LoadBalancerInput!.properties)).toEqual(expect.arrayContaining(['default_pools', 'fallback_pool', 'steering_policy', 'session_affinity']));
+  });
+});
