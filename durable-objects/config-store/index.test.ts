@@ -3,6 +3,12 @@ import { describe, expect, it } from 'vitest';
 import type { ConfigStore } from './index.ts';
 
 const pool = { name: 'p', origins: [{ name: 'o', address: '127.0.0.1', port: 9001 }] };
+/** The value of a successful outcome; throws with the errors otherwise (RPC results do not narrow). */
+type ValueOf<O> = O extends { ok: true; value: infer V } ? V : never;
+function must<O extends { ok: boolean }>(o: O): ValueOf<O> {
+  if (!o.ok) throw new Error(JSON.stringify((o as { errors?: unknown }).errors));
+  return (o as unknown as { value: ValueOf<O> }).value;
+}
 const store = (name: string) => env.CONFIG_STORE.get(env.CONFIG_STORE.idFromName(name));
 
 describe('ConfigStore', () => {
@@ -29,25 +35,20 @@ describe('ConfigStore', () => {
 
   it('keeps the configuration in SQLite across an eviction (a restart of the object)', async () => {
     const stub = store('durable');
-    const created = await stub.create('pools', pool);
-    if (!created.ok) throw new Error('create failed');
+    const created = must(await stub.create('pools', pool));
     await evictDurableObject(stub);
-    const again = await stub.get('pools', created.value.value.id);
-    expect(again.ok && again.value.value).toEqual(created.value.value);
+    expect(must(await stub.get('pools', created.value.id)).value).toEqual(created.value);
     expect((await stub.snapshot()).version).toBe(1);
   });
 
   it('rejects a stale If-Match with 412 and changes nothing', async () => {
     const stub = store('etag');
-    const created = await stub.create('pools', pool);
-    if (!created.ok) throw new Error('create failed');
-    const id = created.value.value.id;
-    const first = await stub.patch('pools', id, { description: 'one' }, created.value.etag);
-    expect(first.ok).toBe(true);
-    const stale = await stub.patch('pools', id, { description: 'two' }, created.value.etag);
+    const created = must(await stub.create('pools', pool));
+    const id = created.value.id;
+    must(await stub.patch('pools', id, { description: 'one' }, created.etag));
+    const stale = await stub.patch('pools', id, { description: 'two' }, created.etag);
     expect(!stale.ok && stale.status).toBe(412);
-    const now = await stub.get('pools', id);
-    expect(now.ok && now.value.value.description).toBe('one');
+    expect(must(await stub.get('pools', id)).value.description).toBe('one');
   });
 
   it('replaces the whole document all or nothing', async () => {
