@@ -1,4 +1,4 @@
-import type { ConfigStore } from '../durable-objects/config-store/index.ts';
+import type { ConfigStore, ConfigStoreClient } from '../durable-objects/config-store/index.ts';
 
 /** Bindings of the Worker (wrangler.toml, secrets, .dev.vars). */
 export interface Env {
@@ -10,6 +10,6 @@ export interface Env {
 }
 
 /** The single ConfigStore instance: the one client every module goes through. */
-export function configStore(env: Env): DurableObjectStub<ConfigStore> {
-  return env.CONFIG_STORE.get(env.CONFIG_STORE.idFromName('global'));
+export function configStore(env: Env): ConfigStoreClient {
+  return env.CONFIG_STORE.get(env.CONFIG_STORE.idFromName('global')) as unknown as ConfigStoreClient;
 }

@@ -1,6 +1,6 @@
 import { env, evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import type { ConfigStore } from './index.ts';
+import type { ConfigStore, ConfigStoreClient } from './index.ts';
 
 const pool = { name: 'p', origins: [{ name: 'o', address: '127.0.0.1', port: 9001 }] };
 /** The value of a successful outcome; throws with the errors otherwise (RPC results do not narrow). */
@@ -9,12 +9,12 @@ function must<O extends { ok: boolean }>(o: O): ValueOf<O> {
   if (!o.ok) throw new Error(JSON.stringify((o as { errors?: unknown }).errors));
   return (o as unknown as { value: ValueOf<O> }).value;
 }
-const store = (name: string) => env.CONFIG_STORE.get(env.CONFIG_STORE.idFromName(name));
+const stubOf = (name: string) => env.CONFIG_STORE.get(env.CONFIG_STORE.idFromName(name));
+const store = (name: string) => stubOf(name) as unknown as ConfigStoreClient & DurableObjectStub;
 
 describe('ConfigStore', () => {
   it('creates its schema once and records the migration', async () => {
-    const stub = store('schema');
-    await runInDurableObject(stub, (_: ConfigStore, state) => {
+    await runInDurableObject(stubOf('schema'), (_: ConfigStore, state) => {
       const tables = state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").toArray().map((r) => r.name);
       expect(tables).toEqual(expect.arrayContaining(['meta', 'resources', 'schema_migrations']));
       expect(state.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM schema_migrations').one().n).toBe(1);

@@ -23,6 +23,15 @@ export interface Versioned<T> {
 /** `snapshot()` answer: the document at `version`, or only the version when the caller is current. */
 export type SnapshotReply = { version: number; doc: ConfigDocument } | { version: number; doc?: undefined };
 
+type Methods = 'snapshot' | 'list' | 'get' | 'create' | 'replace' | 'patch' | 'remove' | 'exportConfig' | 'importConfig';
+/**
+ * What callers of the ConfigStore see: its RPC methods with plain promise types (a stub's own
+ * types wrap every result in RPC proxies, which hides the Outcome union from narrowing).
+ */
+export type ConfigStoreClient = {
+  [M in Methods]: (...args: Parameters<ConfigStore[M]>) => Promise<ReturnType<ConfigStore[M]>>;
+};
+
 const configEtag = (version: number) => `"config-${version}"`;
 
 export class ConfigStore extends DurableObject<Env> {
