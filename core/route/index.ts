@@ -24,6 +24,8 @@ export interface Snapshot {
 /** One place a request may be sent. */
 export interface Candidate {
   readonly pool: Pool;
+  /** 0 for the chosen pool, 1 for the next one (failover_across_pools), and so on. */
+  readonly poolRank: number;
   readonly origin: Origin;
   readonly originIndex: number;
 }
@@ -98,9 +100,9 @@ export function planRoute(snapshot: Snapshot, lb: LoadBalancer, random: () => nu
     pool: chosen[0]!.pool,
     candidates: {
       *[Symbol.iterator]() {
-        for (const p of chosen) {
+        for (const [poolRank, p] of chosen.entries()) {
           for (const i of p.selector.order(random, (i) => usable(p.pool, i))) {
-            yield { pool: p.pool, origin: p.pool.origins[i]!, originIndex: i };
+            yield { pool: p.pool, poolRank, origin: p.pool.origins[i]!, originIndex: i };
           }
         }
       },

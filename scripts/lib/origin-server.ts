@@ -7,7 +7,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 
-export type OriginMode = 'ok' | 'error500' | 'stall';
+/** How the origin answers: normally (200), with a fixed error status, or never (stall). */
+export type OriginMode = 'ok' | 'stall' | { status: number };
 
 export interface SeenRequest {
   method: string;
@@ -63,13 +64,14 @@ export class OriginServer {
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
-    if (this.mode === 'stall') return; // never answers; the socket dies on stop()
+    const mode = this.mode;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString();
       if (this.#record) this.seen.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
-      const status = this.mode === 'error500' ? 500 : 200;
+      if (mode === 'stall') return; // never answers; the socket dies on stop()
+      const status = mode === 'ok' ? 200 : mode.status;
       res.writeHead(status, { 'content-type': 'application/json', 'x-origin': this.name, connection: 'keep-alive', 'keep-alive': 'timeout=65' });
       res.end(this.#record ? JSON.stringify({ origin: this.name, method: req.method, path: req.url, headers: req.headers, body }) : this.name);
     });

@@ -1,15 +1,16 @@
 /**
  * The proxy: resolve the load balancer by Host, plan candidates (core/route), and forward to each
- * in turn until one answers. Retries: a connection error or per-try timeout always moves on
+ * in turn until one answers, at most MAX_ATTEMPTS_PER_POOL origins per pool. Retries: a connection error or per-try timeout always moves on
  * (nothing reached the origin); 502/503/504 move on only for idempotent methods. A body is
  * buffered (and so retryable) up to MAX_BUFFERED_BODY bytes; larger or unsized bodies stream to
  * one attempt only.
  */
-import { planRoute, type Candidate, type Snapshot } from '../../core/route/index.ts';
+import { planRoute, type Snapshot } from '../../core/route/index.ts';
 import { originUrl, retryableStatus, stripHopByHop, upstreamHeaders } from '../../core/forward/index.ts';
 
-/** At most this many origins are tried for one request. */
-export const MAX_ATTEMPTS = 3;
+/** At most this many origins of one pool are tried for one request (each further pool of
+ * failover_across_pools gets as many again). */
+export const MAX_ATTEMPTS_PER_POOL = 3;
 /** Request bodies up to this size (bytes, by Content-Length) are buffered so they can be retried. */
 export const MAX_BUFFERED_BODY = 1024 * 1024;
 
@@ -35,11 +36,14 @@ export async function proxyRequest(request: Request, deps: ProxyDeps): Promise<R
   const timeoutMs = lb.per_try_timeout * 1000;
   const facts = { clientIp: request.headers.get('cf-connecting-ip') ?? undefined, proto: url.protocol.slice(0, -1), host: url.host };
   let attempts = 0;
+  let inPool = 0;
+  let rank = 0;
   let last: Response | undefined;
-  const iterator = plan.candidates[Symbol.iterator]();
-  for (let next = iterator.next(); !next.done && attempts < MAX_ATTEMPTS; next = iterator.next()) {
+  for (const candidate of plan.candidates) {
+    if (candidate.poolRank !== rank) [rank, inPool] = [candidate.poolRank, 0];
+    if (inPool === MAX_ATTEMPTS_PER_POOL) continue;
     attempts++;
-    const candidate: Candidate = next.value;
+    inPool++;
     const host = candidate.origin.header.Host?.[0];
     const headers = upstreamHeaders(request.headers, { ...facts, originHost: host });
     let response: Response;
@@ -54,7 +58,7 @@ export async function proxyRequest(request: Request, deps: ProxyDeps): Promise<R
       if (!body.replayable) break;
       continue;
     }
-    if (retryableStatus(request.method, response.status) && body.replayable && attempts < MAX_ATTEMPTS) {
+    if (retryableStatus(request.method, response.status) && body.replayable) {
       if (last) await last.body?.cancel();
       last = response;
       continue;
