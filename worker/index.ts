@@ -29,14 +29,14 @@ export default {
   async fetch(request, env, ctx): Promise<Response> {
     const url = new URL(request.url);
     if (isAdminHost(env, url.hostname)) return admin.fetch(request, env, ctx);
-    let snapshot;
+    let snapshot = snapshots.get(configStore(env), (p) => ctx.waitUntil(p));
     try {
-      snapshot = await snapshots.get(configStore(env), (p) => ctx.waitUntil(p));
+      if (snapshot instanceof Promise) snapshot = await snapshot;
     } catch (e) {
       console.error('config unavailable', e instanceof Error ? e.message : String(e));
       return new Response('Load balancer configuration is unavailable; try again shortly.\n', { status: 503, headers: { 'retry-after': '1' } });
     }
-    return proxyRequest(request, { snapshot, random: Math.random, fetch });
+    return proxyRequest(request, url, { snapshot, random: Math.random, fetch });
   },
 
   async scheduled(_controller, env, ctx): Promise<void> {

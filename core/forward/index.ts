@@ -23,16 +23,21 @@ export const retryableStatus = (method: string, status: number): boolean => RETR
  * The URL to fetch on `origin` for a request to `incoming`: same scheme, path and query; host is
  * the origin's address (IPv6 in brackets); port 0 means the scheme's default.
  */
-export function originUrl(incoming: URL, origin: Origin): URL {
-  const url = new URL(incoming.pathname + incoming.search, incoming.origin);
-  url.hostname = origin.address.includes(':') ? `[${origin.address}]` : origin.address;
-  url.port = origin.port ? String(origin.port) : '';
-  return url;
+export function originUrl(incoming: URL, origin: Origin): string {
+  const host = origin.address.includes(':') ? `[${origin.address}]` : origin.address;
+  const defaultPort = incoming.protocol === 'https:' ? 443 : 80;
+  const port = origin.port && origin.port !== defaultPort ? `:${origin.port}` : '';
+  return `${incoming.protocol}//${host}${port}${incoming.pathname}${incoming.search}`;
 }
 
 /** True when the request asks to switch protocols to WebSocket (RFC 6455 §4.1). */
 export function isWebSocketUpgrade(headers: Headers): boolean {
   return headers.get('upgrade')?.toLowerCase() === 'websocket';
+}
+
+/** Whether any hop-by-hop field is present (cheap check before copying a response). */
+export function hasHopByHop(headers: Headers): boolean {
+  return HOP_BY_HOP.some((name) => headers.has(name));
 }
 
 /** Removes hop-by-hop fields, including those the Connection field names. Mutates and returns `headers`. */

@@ -32,11 +32,12 @@ export class SnapshotCache {
   }
 
   /**
-   * The current snapshot. `background` receives the refresh promise when one starts while a
+   * The current snapshot: synchronously when one is cached (no await on the hot path), else a
+   * promise of the first one. `background` receives the refresh promise when one starts while a
    * stale snapshot is served (pass `ctx.waitUntil`). Rejects only when no snapshot was ever loaded
    * and the store cannot be reached.
    */
-  async get(source: SnapshotSource, background: (p: Promise<unknown>) => void): Promise<Snapshot> {
+  get(source: SnapshotSource, background: (p: Promise<unknown>) => void): Snapshot | Promise<Snapshot> {
     const cached = this.#snapshot;
     if (!cached || this.#dirty) return this.refresh(source);
     if (this.#now() - this.#fetchedAt > this.#maxAgeMs && !this.#inflight) {

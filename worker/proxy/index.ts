@@ -6,7 +6,7 @@
  * one attempt only.
  */
 import { planRoute, type Snapshot } from '../../core/route/index.ts';
-import { originUrl, retryableStatus, stripHopByHop, upstreamHeaders } from '../../core/forward/index.ts';
+import { hasHopByHop, originUrl, retryableStatus, stripHopByHop, upstreamHeaders } from '../../core/forward/index.ts';
 
 /** At most this many origins of one pool are tried for one request (each further pool of
  * failover_across_pools gets as many again). */
@@ -22,9 +22,8 @@ export interface ProxyDeps {
   fetch: typeof fetch;
 }
 
-/** Handles one load-balanced request. Never throws: every failure becomes a response. */
-export async function proxyRequest(request: Request, deps: ProxyDeps): Promise<Response> {
-  const url = new URL(request.url);
+/** Handles one load-balanced request (`url` is `request.url` parsed). Never throws: every failure becomes a response. */
+export async function proxyRequest(request: Request, url: URL, deps: ProxyDeps): Promise<Response> {
   const lb = deps.snapshot.lookup(url.hostname);
   if (!lb || !lb.enabled) {
     return plain(404, `No load balancer is ${lb ? 'enabled' : 'configured'} for host ${url.hostname}.\n`);
@@ -32,7 +31,7 @@ export async function proxyRequest(request: Request, deps: ProxyDeps): Promise<R
   const plan = planRoute(deps.snapshot, lb, deps.random);
   if (!plan) return plain(503, `No origin of load balancer ${lb.name} is available.\n`, { 'retry-after': '5' });
 
-  const body = await requestBody(request);
+  const body = request.body ? await requestBody(request) : NO_BODY;
   const timeoutMs = lb.per_try_timeout * 1000;
   const facts = { clientIp: request.headers.get('cf-connecting-ip') ?? undefined, proto: url.protocol.slice(0, -1), host: url.host };
   let attempts = 0;
@@ -76,15 +75,16 @@ interface Body {
   replayable: boolean;
 }
 
+const NO_BODY: Body = { value: null, replayable: true };
+
 async function requestBody(request: Request): Promise<Body> {
-  if (!request.body) return { value: null, replayable: true };
   const length = Number(request.headers.get('content-length') ?? NaN);
   if (Number.isFinite(length) && length <= MAX_BUFFERED_BODY) return { value: await request.arrayBuffer(), replayable: true };
   return { value: request.body, replayable: false };
 }
 
 /** fetch, aborted if the response headers take longer than `ms`; the body then streams freely. */
-async function fetchWithTimeout(f: typeof fetch, url: URL, init: RequestInit, ms: number): Promise<Response> {
+async function fetchWithTimeout(f: typeof fetch, url: string, init: RequestInit, ms: number): Promise<Response> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(new Error(`no response headers within ${ms} ms`)), ms);
   try {
@@ -97,6 +97,7 @@ async function fetchWithTimeout(f: typeof fetch, url: URL, init: RequestInit, ms
 /** The origin's response for the client: hop-by-hop fields removed; a WebSocket handshake passed as is. */
 function toClient(response: Response): Response {
   if (response.status === 101 || (response as Response & { webSocket?: unknown }).webSocket) return response;
+  if (!hasHopByHop(response.headers)) return response;
   const out = new Response(response.body, response);
   stripHopByHop(out.headers);
   return out;

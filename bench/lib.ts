@@ -1,0 +1,33 @@
+/** Shared helpers of the benchmarks: processes, load runs, statistics. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import autocannon from 'autocannon';
+
+export interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+/** Runs autocannon against `url` (with `host` as Host) for `seconds`; latencies in ms. */
+export async function load(url: string, host: string | undefined, seconds: number, connections: number): Promise<LoadResult> {
+  const result = await autocannon({ url, duration: seconds, connections, pipelining: 1, headers: host ? { host } : {} });
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts, non2xx: result.non2xx };
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Starts a benchmark origin process; resolves with its port and a stop function. */
+export async function startOriginProcess(name: string): Promise<{ port: number; child: ChildProcess; stop(): void }> {
+  const child = spawn(process.execPath, ['bench/origin-process.ts', name], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
+    child.once('exit', (code) => reject(new Error(`origin exited ${code}`)));
+  });
+  return { port, child, stop: () => child.kill('SIGTERM') };
+}

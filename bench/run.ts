@@ -1,0 +1,102 @@
+/**
+ * `npm run bench`: requests/s and latency through the load balancer, through a bare pass-through
+ * Worker, and directly to the origin, all in one run, both Workers in one workerd process
+ * (Miniflare, not wrangler dev, which chains two). Scenarios are interleaved over several rounds
+ * and the median is reported, so drift on a shared machine hits all three alike.
+ *
+ * Environment: BENCH_SECONDS (per scenario and round, default 5), BENCH_ROUNDS (default 3),
+ * BENCH_CONNECTIONS (default 32).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
+import { load, median, startOriginProcess, type LoadResult } from './lib.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const TOKEN = 'bench-token';
+const LB_HOST = 'app.bench';
+
+const outdir = join('.bench', 'lb');
+mkdirSync(outdir, { recursive: true });
+const bin = join(process.cwd(), 'node_modules', '.bin');
+const build = spawnSync(join(bin, 'wrangler'), ['deploy', '--dry-run', '--outdir', outdir], {
+  encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, WRANGLER_SEND_METRICS: 'false' },
+});
+if (build.status !== 0) throw new Error(`bundling failed:\n${build.stdout}${build.stderr}`);
+
+const origin = await startOriginProcess('bench-origin');
+const originHost = `127.0.0.1:${origin.port}`;
+// Miniflare 5 takes a new options shape; its own converter accepts the documented v4 one.
+const mf = new Miniflare(convertV4MiniflareOptions({
+  host: '127.0.0.1',
+  port: 0,
+  workers: [
+    {
+      name: 'lb',
+      modules: true,
+      scriptPath: join(outdir, 'index.js'),
+      compatibilityDate: '2026-11-01',
+      durableObjects: { CONFIG_STORE: { className: 'ConfigStore', useSQLite: true } },
+      bindings: { ADMIN_TOKEN: TOKEN, ADMIN_HOSTS: '127.0.0.1' },
+    },
+    {
+      name: 'pass',
+      modules: true,
+      scriptPath: 'bench/passthrough.js',
+      compatibilityDate: '2026-11-01',
+      routes: ['pass.bench/*'],
+      bindings: { ORIGIN: originHost },
+    },
+  ],
+}));
+
+try {
+  const base = (await mf.ready).toString().replace(/\/$/, '');
+  const seed = await fetch(`${base}/admin/v1/config`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      pools: [{
+        id: 'p', name: 'p',
+        // Three origin entries on the one origin process: the selection work of a real pool,
+        // the same origin capacity as the baselines.
+        origins: ['a', 'b', 'c'].map((name, i) => ({ name, address: '127.0.0.1', port: origin.port, weight: [1, 0.5, 0.5][i] })),
+      }],
+      load_balancers: [{ name: LB_HOST, default_pools: ['p'], fallback_pool: 'p' }],
+    }),
+  });
+  if (!seed.ok) throw new Error(`seeding failed: ${seed.status} ${await seed.text()}`);
+
+  const scenarios: [name: string, url: string, host: string | undefined][] = [
+    ['direct to origin', `http://${originHost}/`, undefined],
+    ['pass-through Worker', `${base}/`, 'pass.bench'],
+    ['load balancer', `${base}/`, LB_HOST],
+  ];
+  const runs = new Map<string, LoadResult[]>(scenarios.map(([n]) => [n, []]));
+  for (const [, url, host] of scenarios) await load(url, host, 2, CONNECTIONS); // warm-up
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, url, host] of scenarios) {
+      const r = await load(url, host, SECONDS, CONNECTIONS);
+      if (r.errors || r.non2xx) throw new Error(`${name}: ${r.errors} errors, ${r.non2xx} non-2xx`);
+      runs.get(name)!.push(r);
+      console.error(`round ${round + 1} ${name}: ${r.rps.toFixed(0)} req/s p50 ${r.p50} ms p99 ${r.p99} ms`);
+    }
+  }
+  const summary = scenarios.map(([name]) => {
+    const rs = runs.get(name)!;
+    return { name, rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)) };
+  });
+  const pass = summary[1]!.rps;
+  console.log(`\n${ROUNDS} rounds x ${SECONDS} s, ${CONNECTIONS} connections, medians; node ${process.version}, ${new Date().toISOString().slice(0, 10)}\n`);
+  console.log('| scenario | req/s | p50 ms | p99 ms | req/s vs pass-through |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const s of summary) console.log(`| ${s.name} | ${s.rps.toFixed(0)} | ${s.p50} | ${s.p99} | ${(s.rps / pass).toFixed(3)} |`);
+  const ratio = summary[2]!.rps / pass;
+  console.log(`\nload balancer / pass-through = ${ratio.toFixed(3)} (target >= 0.90): ${ratio >= 0.9 ? 'met' : 'NOT met'}`);
+} finally {
+  await mf.dispose();
+  origin.stop();
+}
