@@ -29,7 +29,7 @@ export default {
   async fetch(request, env, ctx): Promise<Response> {
     const url = new URL(request.url);
     if (isAdminHost(env, url.hostname)) return admin.fetch(request, env, ctx);
-    let snapshot = snapshots.get(configStore(env), (p) => ctx.waitUntil(p));
+    let snapshot = snapshots.get(() => configStore(env), (p) => ctx.waitUntil(p));
     try {
       if (snapshot instanceof Promise) snapshot = await snapshot;
     } catch (e) {

@@ -33,15 +33,16 @@ export class SnapshotCache {
 
   /**
    * The current snapshot: synchronously when one is cached (no await on the hot path), else a
-   * promise of the first one. `background` receives the refresh promise when one starts while a
+   * promise of the first one. `source` is called only when the store must be asked (getting a
+   * Durable Object stub hashes its name: not per request). `background` receives the refresh promise when one starts while a
    * stale snapshot is served (pass `ctx.waitUntil`). Rejects only when no snapshot was ever loaded
    * and the store cannot be reached.
    */
-  get(source: SnapshotSource, background: (p: Promise<unknown>) => void): Snapshot | Promise<Snapshot> {
+  get(source: () => SnapshotSource, background: (p: Promise<unknown>) => void): Snapshot | Promise<Snapshot> {
     const cached = this.#snapshot;
-    if (!cached || this.#dirty) return this.refresh(source);
+    if (!cached || this.#dirty) return this.refresh(source());
     if (this.#now() - this.#fetchedAt > this.#maxAgeMs && !this.#inflight) {
-      background(this.refresh(source).catch(() => cached));
+      background(this.refresh(source()).catch(() => cached));
     }
     return cached;
   }
