@@ -5,13 +5,15 @@
  * and the median is reported, so drift on a shared machine hits all three alike.
  *
  * Environment: BENCH_SECONDS (per scenario and round, default 5), BENCH_ROUNDS (default 3),
- * BENCH_CONNECTIONS (default 32).
+ * BENCH_CONNECTIONS (default 32); BENCH_PROFILE=1 prints a CPU profile of the load balancer instead.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { load, median, startOriginProcess, type LoadResult } from './lib.ts';
+import { profileWorker } from './profile.ts';
 import { startWorkerd } from './workerd.ts';
+import { freePort } from '../scripts/lib/wrangler-dev.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -27,9 +29,15 @@ const build = spawnSync(join(bin, 'wrangler'), ['deploy', '--dry-run', '--outdir
 });
 if (build.status !== 0) throw new Error(`bundling failed:\n${build.stdout}${build.stderr}`);
 
-const origin = await startOriginProcess('bench-origin');
+// Two cores: workerd on CPU 1, the origin and this load generator on CPU 0.
+const [GEN_CPU, WORKERD_CPU] = [0, 1];
+if (existsSync('/usr/bin/taskset')) spawnSync('/usr/bin/taskset', ['-pc', String(GEN_CPU), String(process.pid)]);
+const origin = await startOriginProcess('bench-origin', GEN_CPU);
 const originHost = `127.0.0.1:${origin.port}`;
-const workerd = await startWorkerd('.bench', { originHost, token: TOKEN, compatibilityDate: '2026-11-01' });
+const PROFILE = process.env.BENCH_PROFILE === '1';
+class Profiled extends Error {}
+const inspectorPort = PROFILE ? await freePort() : undefined;
+const workerd = await startWorkerd('.bench', { originHost, token: TOKEN, compatibilityDate: '2026-11-01', inspectorPort, cpu: WORKERD_CPU });
 
 try {
   const seed = await fetch(`${workerd.lbUrl}/admin/v1/config`, {
@@ -47,13 +55,19 @@ try {
   });
   if (!seed.ok) throw new Error(`seeding failed: ${seed.status} ${await seed.text()}`);
 
+  if (PROFILE) {
+    const entries = await profileWorker(inspectorPort!, 'lb', () => load(`${workerd.lbUrl}/`, LB_HOST, SECONDS, CONNECTIONS));
+    console.log('self time of the load balancer Worker under load:');
+    for (const e of entries.slice(0, 30)) console.log(`${e.percent.toFixed(1).padStart(6)}%  ${e.name}`);
+  }
   const scenarios: [name: string, url: string, host: string | undefined][] = [
     ['direct to origin', `http://${originHost}/`, undefined],
     ['pass-through Worker', `${workerd.passUrl}/`, undefined],
     ['load balancer', `${workerd.lbUrl}/`, LB_HOST],
   ];
+  if (PROFILE) throw new Profiled();
   const runs = new Map<string, LoadResult[]>(scenarios.map(([n]) => [n, []]));
-  for (const [, url, host] of scenarios) await load(url, host, 2, CONNECTIONS); // warm-up
+  for (const [, url, host] of scenarios) await load(url, host, 4, CONNECTIONS); // warm-up (JIT)
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, url, host] of scenarios) {
       const r = await load(url, host, SECONDS, CONNECTIONS);
@@ -77,6 +91,8 @@ try {
   const ratio = median(ratios);
   console.log(`\nload balancer / pass-through, per round: ${ratios.map((r) => r.toFixed(3)).join(', ')}`);
   console.log(`median of per-round ratios = ${ratio.toFixed(3)} (target >= 0.90): ${ratio >= 0.9 ? 'met' : 'NOT met'}`);
+} catch (e) {
+  if (!(e instanceof Profiled)) throw e;
 } finally {
   workerd.stop();
   origin.stop();

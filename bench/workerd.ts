@@ -4,7 +4,7 @@
  * origins need the network service to allow "local".
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from '../scripts/lib/wrangler-dev.ts';
 
@@ -16,7 +16,7 @@ export interface Workerd {
 }
 
 /** `dir` holds lb/index.js (the wrangler bundle); the config and DO storage are written there. */
-export async function startWorkerd(dir: string, opts: { originHost: string; token: string; compatibilityDate: string }): Promise<Workerd> {
+export async function startWorkerd(dir: string, opts: { originHost: string; token: string; compatibilityDate: string; inspectorPort?: number; cpu?: number }): Promise<Workerd> {
   const [lbPort, passPort] = [await freePort(), await freePort()];
   mkdirSync(join(dir, 'do'), { recursive: true });
   copyFileSync('bench/passthrough.js', join(dir, 'passthrough.js'));
@@ -55,7 +55,15 @@ const pass :Workerd.Worker = (
   globalOutbound = "net",
 );
 `);
-  const child = spawn(join('node_modules', '.bin', 'workerd'), ['serve', join(dir, 'config.capnp')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const args = ['serve', join(dir, 'config.capnp')];
+  if (opts.inspectorPort) args.push(`--inspector-addr=127.0.0.1:${opts.inspectorPort}`);
+  // workerd gets CPU 1 to itself where taskset exists (the load generator and origin stay on
+  // CPU 0), so its requests/s measure its own CPU cost per request, not scheduling luck.
+  const bin = join('node_modules', '.bin', 'workerd');
+  const pinned = opts.cpu !== undefined && existsSync('/usr/bin/taskset');
+  const child = pinned
+    ? spawn('/usr/bin/taskset', ['-c', String(opts.cpu), bin, ...args], { stdio: ['ignore', 'inherit', 'inherit'] })
+    : spawn(bin, args, { stdio: ['ignore', 'inherit', 'inherit'] });
   const lbUrl = `http://127.0.0.1:${lbPort}`;
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) throw new Error(`workerd exited ${child.exitCode}`);

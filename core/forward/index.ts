@@ -35,11 +35,6 @@ export function isWebSocketUpgrade(headers: Headers): boolean {
   return headers.get('upgrade')?.toLowerCase() === 'websocket';
 }
 
-/** Whether any hop-by-hop field is present (cheap check before copying a response). */
-export function hasHopByHop(headers: Headers): boolean {
-  return HOP_BY_HOP.some((name) => headers.has(name));
-}
-
 /** Removes hop-by-hop fields, including those the Connection field names. Mutates and returns `headers`. */
 export function stripHopByHop(headers: Headers): Headers {
   const named = (headers.get('connection') ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { importDocument, type ConfigDocument } from '../config/index.ts';
-import { compileSnapshot, planRoute, poolOrder, type Usable } from './index.ts';
+import { candidatesOf, compileSnapshot, planRoute, poolOrder, type Usable } from './index.ts';
 
 const ctx = { newId: () => 'x', now: () => '2026-01-01T00:00:00.000Z' };
 const origins = (...names: string[]) => names.map((name, i) => ({ name, address: '127.0.0.1', port: 9000 + i }));
@@ -23,7 +23,7 @@ function doc(lbExtra: object = {}): ConfigDocument {
   return out.value;
 }
 
-const names = (plan: ReturnType<typeof planRoute>) => [...(plan?.candidates ?? [])].map((c) => c.origin.name);
+const names = (plan: ReturnType<typeof planRoute>) => (plan ? [...candidatesOf(plan)] : []).map((c) => c.origin.name);
 const seq = (...v: number[]) => { let i = 0; return () => v[i++ % v.length]!; };
 
 describe('lookup', () => {
@@ -41,7 +41,7 @@ describe('lookup', () => {
 describe('planRoute', () => {
   it('follows default_pools then fallback_pool, skipping disabled pools', () => {
     const snap = compileSnapshot(doc(), 1);
-    expect(poolOrder(snap, snap.lookup('app.example.com')!).map((p) => p.pool.id)).toEqual(['a', 'b', 'fb']);
+    expect(poolOrder(snap.pools, snap.lookup('app.example.com')!).map((p) => p.pool.id)).toEqual(['a', 'b', 'fb']);
   });
 
   it('orders the chosen pool\'s origins by weighted draw and stays in that pool', () => {

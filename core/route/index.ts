@@ -17,6 +17,8 @@ export interface CompiledPool {
 export interface Snapshot {
   readonly version: number;
   readonly pools: ReadonlyMap<string, CompiledPool>;
+  /** Each load balancer's pools in failover order (see poolOrder), computed once per version. */
+  readonly poolOrders: ReadonlyMap<string, readonly CompiledPool[]>;
   /** The load balancer serving `hostname` (lower case, no port): exact name first, then the longest wildcard. */
   lookup(hostname: string): LoadBalancer | undefined;
 }
@@ -46,9 +48,11 @@ export function compileSnapshot(doc: ConfigDocument, version: number): Snapshot 
     else exact.set(lb.name, lb);
   }
   wildcards.sort((a, b) => b[0].length - a[0].length);
+  const poolOrders = new Map(doc.load_balancers.map((lb) => [lb.id, poolOrder(pools, lb)]));
   return {
     version,
     pools,
+    poolOrders,
     lookup(hostname) {
       const hit = exact.get(hostname);
       if (hit) return hit;
@@ -62,27 +66,32 @@ export function compileSnapshot(doc: ConfigDocument, version: number): Snapshot 
  * The pools to try, in order: `default_pools`, then `fallback_pool`, each once (Cloudflare's
  * failover order for `steering_policy` off). Disabled pools and unknown ids are skipped.
  */
-export function poolOrder(snapshot: Snapshot, lb: LoadBalancer): CompiledPool[] {
+export function poolOrder(pools: ReadonlyMap<string, CompiledPool>, lb: LoadBalancer): CompiledPool[] {
   const ids = [...new Set([...lb.default_pools, lb.fallback_pool])];
   return ids.flatMap((id) => {
-    const p = snapshot.pools.get(id);
+    const p = pools.get(id);
     return p && p.pool.enabled ? [p] : [];
   });
 }
 
-function usableCount(p: CompiledPool, usable: Usable): number {
-  let n = 0;
-  p.pool.origins.forEach((o, i) => {
-    if (o.enabled && o.weight > 0 && usable(p.pool, i)) n++;
-  });
-  return n;
+/** Whether `p` has at least `need` origins that are enabled, weighted and usable (stops early). */
+function hasUsable(p: CompiledPool, usable: Usable, need: number): boolean {
+  const origins = p.pool.origins;
+  for (let i = 0, n = 0; i < origins.length; i++) {
+    const o = origins[i]!;
+    if (o.enabled && o.weight > 0 && usable(p.pool, i) && ++n >= need) return true;
+  }
+  return false;
 }
 
 export interface Plan {
   /** The pool chosen for the first attempt. */
   readonly pool: Pool;
-  /** Candidates in attempt order: the chosen pool's origins, then (with failover_across_pools) the next pools'. */
-  readonly candidates: Iterable<Candidate>;
+  /** The first candidate: a weighted draw from the chosen pool (computed without generators). */
+  readonly first: Candidate;
+  /** The candidates after `first`, in attempt order: the chosen pool's other origins, then
+   * (with failover_across_pools) the next pools'. Drawn lazily: only retries pay for them. */
+  rest(): Iterable<Candidate>;
 }
 
 /**
@@ -91,21 +100,32 @@ export interface Plan {
  * Returns undefined when nothing is usable anywhere. `random` returns uniform numbers in [0, 1).
  */
 export function planRoute(snapshot: Snapshot, lb: LoadBalancer, random: () => number, usable: Usable = allUsable): Plan | undefined {
-  const order = poolOrder(snapshot, lb);
-  let start = order.findIndex((p) => usableCount(p, usable) >= p.pool.minimum_origins);
-  if (start < 0) start = order.findIndex((p) => usableCount(p, usable) > 0);
+  const order = snapshot.poolOrders.get(lb.id) ?? poolOrder(snapshot.pools, lb);
+  let start = order.findIndex((p) => hasUsable(p, usable, p.pool.minimum_origins));
+  if (start < 0) start = order.findIndex((p) => hasUsable(p, usable, 1));
   if (start < 0) return undefined;
   const chosen = order.slice(start, lb.adaptive_routing.failover_across_pools ? undefined : start + 1);
+  const head = chosen[0]!;
+  const accept = (p: CompiledPool) => (i: number) => usable(p.pool, i);
+  const drawn = head.selector.pick(random());
+  // The usual case: the weighted draw is usable. Otherwise draw among the usable ones.
+  const firstIndex = drawn >= 0 && usable(head.pool, drawn) ? drawn : head.selector.order(random, accept(head), drawn).next().value!;
+  const candidate = (p: CompiledPool, poolRank: number, i: number): Candidate => ({ pool: p.pool, poolRank, origin: p.pool.origins[i]!, originIndex: i });
   return {
-    pool: chosen[0]!.pool,
-    candidates: {
-      *[Symbol.iterator]() {
-        for (const [poolRank, p] of chosen.entries()) {
-          for (const i of p.selector.order(random, (i) => usable(p.pool, i))) {
-            yield { pool: p.pool, poolRank, origin: p.pool.origins[i]!, originIndex: i };
-          }
-        }
-      },
+    pool: head.pool,
+    first: candidate(head, 0, firstIndex),
+    *rest() {
+      for (const i of head.selector.order(random, (i) => i !== firstIndex && usable(head.pool, i), firstIndex)) yield candidate(head, 0, i);
+      for (let rank = 1; rank < chosen.length; rank++) {
+        const p = chosen[rank]!;
+        for (const i of p.selector.order(random, accept(p))) yield candidate(p, rank, i);
+      }
     },
   };
+}
+
+/** Every candidate of a plan in attempt order: `first`, then `rest()`. */
+export function* candidatesOf(plan: Plan): Generator<Candidate, void, undefined> {
+  yield plan.first;
+  yield* plan.rest();
 }

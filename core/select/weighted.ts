@@ -43,10 +43,10 @@ export class WeightedSelector {
   /**
    * Yields distinct indices with weight > 0 in weighted random order (each next index drawn in
    * proportion to weight among those not yet yielded), skipping those `accept` rejects.
-   * `random` returns uniform numbers in [0, 1).
+   * `random` returns uniform numbers in [0, 1). `first`, when given, is taken as the first draw
+   * (a caller that already picked it, for the hot path without a generator).
    */
-  *order(random: () => number, accept: (index: number) => boolean): Generator<number, void, undefined> {
-    const first = this.pick(random());
+  *order(random: () => number, accept: (index: number) => boolean, first = this.pick(random())): Generator<number, void, undefined> {
     if (first < 0) return;
     if (accept(first)) yield first;
     // Later draws happen only on retry: a linear weighted draw over what remains is plenty.

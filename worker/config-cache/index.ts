@@ -2,7 +2,8 @@
  * Per-isolate cache of the compiled config snapshot, stale-while-revalidate: a cold isolate waits
  * for the ConfigStore once; afterwards requests use the cached snapshot and, when it is older than
  * `maxAgeMs`, one background refresh (single flight) asks the store whether the version moved.
- * An unchanged version costs one small RPC reply and no recompilation.
+ * Past `maxStaleMs` (an isolate that sat idle) the request waits for the refresh, so no request
+ * sees a config older than that. An unchanged version costs one small RPC reply and no recompilation.
  */
 import { compileSnapshot, type Snapshot } from '../../core/route/index.ts';
 import type { SnapshotReply } from '../../durable-objects/config-store/index.ts';
@@ -14,6 +15,9 @@ export interface SnapshotSource {
 export interface SnapshotCacheOptions {
   /** Age (ms) after which a request triggers a background refresh. Default 1000. */
   maxAgeMs?: number;
+  /** Age (ms) past which a request waits for the refresh instead of using the snapshot (an isolate
+   * that sat idle must not serve a config from minutes ago). Default 2000. */
+  maxStaleMs?: number;
   /** Clock in ms. Default Date.now. */
   now?: () => number;
 }
@@ -24,10 +28,12 @@ export class SnapshotCache {
   #inflight: Promise<Snapshot> | undefined;
   #dirty = false;
   readonly #maxAgeMs: number;
+  readonly #maxStaleMs: number;
   readonly #now: () => number;
 
   constructor(options: SnapshotCacheOptions = {}) {
     this.#maxAgeMs = options.maxAgeMs ?? 1000;
+    this.#maxStaleMs = options.maxStaleMs ?? 2000;
     this.#now = options.now ?? Date.now;
   }
 
@@ -41,27 +47,30 @@ export class SnapshotCache {
   get(source: () => SnapshotSource, background: (p: Promise<unknown>) => void): Snapshot | Promise<Snapshot> {
     const cached = this.#snapshot;
     if (!cached || this.#dirty) return this.refresh(source());
-    if (this.#now() - this.#fetchedAt > this.#maxAgeMs && !this.#inflight) {
-      background(this.refresh(source()).catch(() => cached));
-    }
+    const age = this.#now() - this.#fetchedAt;
+    if (age <= this.#maxAgeMs) return cached;
+    // Too old to serve: wait, but keep serving the old one if the store cannot be reached.
+    if (age > this.#maxStaleMs) return this.refresh(source()).catch(() => cached);
+    if (!this.#inflight) background(this.refresh(source()).catch(() => cached));
     return cached;
   }
 
   /** Asks the store now (joining a refresh already under way) and returns the newest snapshot. */
   refresh(source: SnapshotSource): Promise<Snapshot> {
-    this.#inflight ??= (async () => {
-      try {
-        this.#dirty = false;
-        const known = this.#snapshot?.version ?? -1;
-        const reply = await source.snapshot(known);
-        this.#fetchedAt = this.#now();
-        if (reply.doc) this.#snapshot = compileSnapshot(reply.doc, reply.version);
-        return this.#snapshot ?? compileSnapshot({ monitors: [], pools: [], load_balancers: [] }, reply.version);
-      } finally {
-        this.#inflight = undefined;
-      }
-    })();
+    // A refresh that started before an invalidate() may return the old version: queue a new one.
+    if (this.#inflight && this.#dirty) return this.#inflight.catch(() => undefined).then(() => this.refresh(source));
+    this.#inflight ??= this.#fetch(source).finally(() => {
+      this.#inflight = undefined;
+    });
     return this.#inflight;
+  }
+
+  async #fetch(source: SnapshotSource): Promise<Snapshot> {
+    this.#dirty = false;
+    const reply = await source.snapshot(this.#snapshot?.version ?? -1);
+    this.#fetchedAt = this.#now();
+    if (reply.doc) this.#snapshot = compileSnapshot(reply.doc, reply.version);
+    return this.#snapshot ?? compileSnapshot({ monitors: [], pools: [], load_balancers: [] }, reply.version);
   }
 
   /** Makes the next `get` wait for a fresh snapshot (after a write through this isolate). */
