@@ -22,7 +22,7 @@ export function isAdminHost(env: Env, hostname: string): boolean {
     const list = (raw ?? 'localhost,127.0.0.1').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
     adminHosts = { raw, set: new Set(list) };
   }
-  return adminHosts.set.has(hostname.replace(/^\[|\]$/g, ''));
+  return adminHosts.set.has(hostname.charCodeAt(0) === 91 /* [ */ ? hostname.slice(1, -1) : hostname);
 }
 
 export default {

@@ -3,6 +3,7 @@
  * the admin API, with its Durable Object state in a temporary directory.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -160,6 +161,32 @@ describe('failures', () => {
       expect(origins[1]!.seen.length).toBeGreaterThan(before); // b was tried and timed out
     } finally {
       origins[1]!.mode = 'ok';
+    }
+  });
+
+  it('bounds only the wait for headers: a body streaming longer than per_try_timeout arrives whole', async () => {
+    const slow = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'x-origin': 'slow' });
+      let n = 0;
+      const timer = setInterval(() => {
+        res.write(`chunk ${n}\n`);
+        if (++n === 5) clearInterval(timer), res.end('end\n');
+      }, 600); // 3 s in all, per_try_timeout is 1 s
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (slow.address() as { port: number }).port;
+      const pool = { id: 'slow', name: 'slow', origins: [{ name: 'slow', address: '127.0.0.1', port }] };
+      const lb = { id: 'lb-slow', name: 'slow.e2e.test', default_pools: ['slow'], fallback_pool: 'slow', per_try_timeout: 1 };
+      const doc = config();
+      const put = await admin('/config', 'PUT', { ...doc, pools: [...doc.pools, pool], load_balancers: [...doc.load_balancers, lb] });
+      expect(put.status, put.body).toBe(200);
+      const res = await get('/', 'slow.e2e.test');
+      expect(res.status).toBe(200);
+      expect(res.body).toBe('chunk 0\nchunk 1\nchunk 2\nchunk 3\nchunk 4\nend\n');
+    } finally {
+      slow.close();
+      await putConfig();
     }
   });
 
