@@ -26,17 +26,18 @@ export function isAdminHost(env: Env, hostname: string): boolean {
 }
 
 export default {
-  async fetch(request, env, ctx): Promise<Response> {
+  fetch(request, env, ctx): Response | Promise<Response> {
     const url = new URL(request.url);
     if (isAdminHost(env, url.hostname)) return admin.fetch(request, env, ctx);
-    let snapshot = snapshots.get(() => configStore(env), (p) => ctx.waitUntil(p));
-    try {
-      if (snapshot instanceof Promise) snapshot = await snapshot;
-    } catch (e) {
-      console.error('config unavailable', e instanceof Error ? e.message : String(e));
-      return new Response('Load balancer configuration is unavailable; try again shortly.\n', { status: 503, headers: { 'retry-after': '1' } });
-    }
-    return proxyRequest(request, url, { snapshot, random: Math.random, fetch });
+    const snapshot = snapshots.get(() => configStore(env), (p) => ctx.waitUntil(p));
+    if (!(snapshot instanceof Promise)) return proxyRequest(request, url, { snapshot, random: Math.random, fetch });
+    return snapshot.then(
+      (s) => proxyRequest(request, url, { snapshot: s, random: Math.random, fetch }),
+      (e: unknown) => {
+        console.error('config unavailable', e instanceof Error ? e.message : String(e));
+        return new Response('Load balancer configuration is unavailable; try again shortly.\n', { status: 503, headers: { 'retry-after': '1' } });
+      },
+    );
   },
 
   async scheduled(_controller, env, ctx): Promise<void> {
