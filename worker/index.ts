@@ -29,7 +29,7 @@ export default {
   fetch(request, env, ctx): Response | Promise<Response> {
     const url = new URL(request.url);
     if (isAdminHost(env, url.hostname)) return admin.fetch(request, env, ctx);
-    const snapshot = snapshots.get(() => configStore(env), (p) => ctx.waitUntil(p));
+    const snapshot = snapshots.get(configStore, env, ctx);
     if (!(snapshot instanceof Promise)) return proxyRequest(request, url, { snapshot, random: Math.random, fetch });
     return snapshot.then(
       (s) => proxyRequest(request, url, { snapshot: s, random: Math.random, fetch }),

@@ -104,24 +104,44 @@ export function planRoute(snapshot: Snapshot, lb: LoadBalancer, random: () => nu
   let start = order.findIndex((p) => hasUsable(p, usable, p.pool.minimum_origins));
   if (start < 0) start = order.findIndex((p) => hasUsable(p, usable, 1));
   if (start < 0) return undefined;
-  const chosen = order.slice(start, lb.adaptive_routing.failover_across_pools ? undefined : start + 1);
-  const head = chosen[0]!;
-  const accept = (p: CompiledPool) => (i: number) => usable(p.pool, i);
-  const drawn = head.selector.pick(random());
-  // The usual case: the weighted draw is usable. Otherwise draw among the usable ones.
-  const firstIndex = drawn >= 0 && usable(head.pool, drawn) ? drawn : head.selector.order(random, accept(head), drawn).next().value!;
-  const candidate = (p: CompiledPool, poolRank: number, i: number): Candidate => ({ pool: p.pool, poolRank, origin: p.pool.origins[i]!, originIndex: i });
-  return {
-    pool: head.pool,
-    first: candidate(head, 0, firstIndex),
-    *rest() {
-      for (const i of head.selector.order(random, (i) => i !== firstIndex && usable(head.pool, i), firstIndex)) yield candidate(head, 0, i);
-      for (let rank = 1; rank < chosen.length; rank++) {
-        const p = chosen[rank]!;
-        for (const i of p.selector.order(random, accept(p))) yield candidate(p, rank, i);
+  return new RoutePlan(order, start, lb.adaptive_routing.failover_across_pools ? order.length : start + 1, random, usable);
+}
+
+/** A Plan as a class: no closures allocated per request on the hot path. */
+class RoutePlan implements Plan {
+  readonly pool: Pool;
+  readonly first: Candidate;
+  readonly #order: readonly CompiledPool[];
+  readonly #start: number;
+  readonly #end: number;
+  readonly #random: () => number;
+  readonly #usable: Usable;
+
+  constructor(order: readonly CompiledPool[], start: number, end: number, random: () => number, usable: Usable) {
+    this.#order = order;
+    this.#start = start;
+    this.#end = end;
+    this.#random = random;
+    this.#usable = usable;
+    const head = order[start]!;
+    this.pool = head.pool;
+    const drawn = head.selector.pick(random());
+    // The usual case: the weighted draw is usable. Otherwise draw among the usable ones.
+    const index = drawn >= 0 && usable(head.pool, drawn) ? drawn : head.selector.order(random, (i) => usable(head.pool, i), drawn).next().value!;
+    this.first = { pool: head.pool, poolRank: 0, origin: head.pool.origins[index]!, originIndex: index };
+  }
+
+  *rest(): Generator<Candidate, void, undefined> {
+    const first = this.first.originIndex;
+    for (let k = this.#start; k < this.#end; k++) {
+      const p = this.#order[k]!;
+      const rank = k - this.#start;
+      const accept = rank === 0 ? (i: number) => i !== first && this.#usable(p.pool, i) : (i: number) => this.#usable(p.pool, i);
+      for (const i of p.selector.order(this.#random, accept, rank === 0 ? first : undefined)) {
+        yield { pool: p.pool, poolRank: rank, origin: p.pool.origins[i]!, originIndex: i };
       }
-    },
-  };
+    }
+  }
 }
 
 /** Every candidate of a plan in attempt order: `first`, then `rest()`. */

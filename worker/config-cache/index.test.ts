@@ -23,18 +23,18 @@ describe('SnapshotCache', () => {
     const cache = new SnapshotCache({ maxAgeMs: 1000, now: () => now });
     const store = manualStore();
     const background: Promise<unknown>[] = [];
-    const first = cache.get(() => store.source, (p) => background.push(p));
+    const first = cache.get(() => store.source, undefined, { waitUntil: (p) => background.push(p) });
     store.release();
     expect((await first).version).toBe(0);
-    expect(cache.get(() => store.source, (p) => background.push(p))).toMatchObject({ version: 0 });
+    expect(cache.get(() => store.source, undefined, { waitUntil: (p) => background.push(p) })).toMatchObject({ version: 0 });
     now = 1500;
     store.bump();
-    cache.get(() => store.source, (p) => background.push(p));
-    cache.get(() => store.source, (p) => background.push(p));
+    cache.get(() => store.source, undefined, { waitUntil: (p) => background.push(p) });
+    cache.get(() => store.source, undefined, { waitUntil: (p) => background.push(p) });
     expect(background).toHaveLength(1); // single flight
     store.release();
     await background[0];
-    expect(cache.get(() => store.source, () => {})).toMatchObject({ version: 1 });
+    expect(cache.get(() => store.source, undefined, { waitUntil: () => {} })).toMatchObject({ version: 1 });
     expect(store.calls).toEqual([-1, 0]);
   });
 
@@ -42,14 +42,14 @@ describe('SnapshotCache', () => {
     let now = 0;
     const cache = new SnapshotCache({ maxAgeMs: 1000, now: () => now });
     const store = manualStore();
-    const first = cache.get(() => store.source, () => {});
+    const first = cache.get(() => store.source, undefined, { waitUntil: () => {} });
     store.release();
     await first;
     now = 2000;
-    cache.get(() => store.source, () => {}); // starts a background refresh that sees version 0
+    cache.get(() => store.source, undefined, { waitUntil: () => {} }); // starts a background refresh that sees version 0
     store.bump(); // the write lands...
     cache.invalidate(); // ...and this isolate knows it
-    const fresh = cache.get(() => store.source, () => {});
+    const fresh = cache.get(() => store.source, undefined, { waitUntil: () => {} });
     expect(fresh).toBeInstanceOf(Promise);
     store.release(); // the old refresh answers "version 0, unchanged"
     await new Promise((r) => setTimeout(r, 0));
@@ -63,17 +63,17 @@ describe('SnapshotCache staleness bound', () => {
     let now = 0;
     const cache = new SnapshotCache({ maxAgeMs: 1000, maxStaleMs: 2000, now: () => now });
     const store = manualStore();
-    const first = cache.get(() => store.source, () => {});
+    const first = cache.get(() => store.source, undefined, { waitUntil: () => {} });
     store.release();
     await first;
     now = 5000;
     store.bump();
-    const waited = cache.get(() => store.source, () => {});
+    const waited = cache.get(() => store.source, undefined, { waitUntil: () => {} });
     expect(waited).toBeInstanceOf(Promise);
     store.release();
     expect((await waited).version).toBe(1);
     now = 10_000;
     const failing: SnapshotSource = { snapshot: () => Promise.reject(new Error('store unreachable')) };
-    expect((await cache.get(() => failing, () => {})).version).toBe(1);
+    expect((await cache.get(() => failing, undefined, { waitUntil: () => {} })).version).toBe(1);
   });
 });

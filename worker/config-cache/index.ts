@@ -39,19 +39,20 @@ export class SnapshotCache {
 
   /**
    * The current snapshot: synchronously when one is cached (no await on the hot path), else a
-   * promise of the first one. `source` is called only when the store must be asked (getting a
-   * Durable Object stub hashes its name: not per request). `background` receives the refresh promise when one starts while a
+   * promise of the first one. `open(arg)` is called only when the store must be asked (getting a
+   * Durable Object stub hashes its name: not per request; no closure per request either).
+   * `background.waitUntil` (the ExecutionContext) receives the refresh promise when one starts while a
    * stale snapshot is served (pass `ctx.waitUntil`). Rejects only when no snapshot was ever loaded
    * and the store cannot be reached.
    */
-  get(source: () => SnapshotSource, background: (p: Promise<unknown>) => void): Snapshot | Promise<Snapshot> {
+  get<A>(open: (arg: A) => SnapshotSource, arg: A, background: { waitUntil(p: Promise<unknown>): void }): Snapshot | Promise<Snapshot> {
     const cached = this.#snapshot;
-    if (!cached || this.#dirty) return this.refresh(source());
+    if (!cached || this.#dirty) return this.refresh(open(arg));
     const age = this.#now() - this.#fetchedAt;
     if (age <= this.#maxAgeMs) return cached;
     // Too old to serve: wait, but keep serving the old one if the store cannot be reached.
-    if (age > this.#maxStaleMs) return this.refresh(source()).catch(() => cached);
-    if (!this.#inflight) background(this.refresh(source()).catch(() => cached));
+    if (age > this.#maxStaleMs) return this.refresh(open(arg)).catch(() => cached);
+    if (!this.#inflight) background.waitUntil(this.refresh(open(arg)).catch(() => cached));
     return cached;
   }
 
