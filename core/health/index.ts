@@ -1,0 +1,143 @@
+/**
+ * Origin health as a pure state machine, fed by active probes and by real traffic.
+ *
+ * - Active: HAProxy's rise/fall, under Cloudflare's names `consecutive_up` / `consecutive_down`.
+ *   An origin starts `unknown` and counts as usable until a verdict (Cloudflare treats a new
+ *   origin as healthy until its first failures).
+ * - Passive: Envoy's outlier detection. `consecutive_5xx` 5xx answers or
+ *   `consecutive_gateway_failure` connection errors/timeouts/502-504 in a row eject the origin for
+ *   `base_ejection_time × times ejected` (seconds), never more than `max_ejection_percent` of a pool.
+ *
+ * usable = enabled && healthy-or-unknown && not ejected (ARCHITECTURE.md). Times are epoch ms.
+ */
+import type { Monitor } from '../config/index.ts';
+
+export type Verdict = 'unknown' | 'healthy' | 'unhealthy';
+
+export interface OriginHealth {
+  verdict: Verdict;
+  /** Consecutive passing / failing probes, reset by the opposite result. */
+  passes: number;
+  failures: number;
+  /** When the verdict last changed (epoch ms), 0 = never. */
+  changedAt: number;
+  /** The last probe: round-trip time (ms), HTTP status (0 = none), why it failed ("" = it passed). */
+  rtt: number;
+  responseCode: number;
+  failureReason: string;
+  lastCheckAt: number;
+  /** Passive: consecutive 5xx and gateway failures seen by the edge. */
+  consecutive5xx: number;
+  consecutiveGatewayFailure: number;
+  /** Ejected until this time (epoch ms; 0 = not ejected), and how often it has been ejected. */
+  ejectedUntil: number;
+  timesEjected: number;
+}
+
+export const NEW_ORIGIN: OriginHealth = {
+  verdict: 'unknown', passes: 0, failures: 0, changedAt: 0, rtt: 0, responseCode: 0, failureReason: '',
+  lastCheckAt: 0, consecutive5xx: 0, consecutiveGatewayFailure: 0, ejectedUntil: 0, timesEjected: 0,
+};
+
+/** A health transition, the one thing later modules (DNS failover, notifications) subscribe to. */
+export interface HealthEvent {
+  at: number;
+  poolId: string;
+  origin: string;
+  from: string;
+  to: string;
+  reason: string;
+}
+
+/** What one probe saw. `status` 0 = no HTTP answer (connection error, timeout, tcp monitor). */
+export interface ProbeResult {
+  ok: boolean;
+  rtt: number;
+  status: number;
+  reason: string;
+}
+
+/** Whether `status` is in `expected_codes` ("200", "2xx", "200,301,3xx"). */
+export function expectedCode(expected: string, status: number): boolean {
+  return expected.split(',').some((code) => {
+    const c = code.trim().toLowerCase();
+    return c.endsWith('xx') ? Math.floor(status / 100) === Number(c[0]) : Number(c) === status;
+  });
+}
+
+/** Judges an HTTP probe answer against the monitor (expected_codes, expected_body in the first 10 KB, case-insensitive). */
+export function judgeHttp(monitor: Pick<Monitor, 'expected_codes' | 'expected_body'>, status: number, bodyStart: string, rtt: number): ProbeResult {
+  if (!expectedCode(monitor.expected_codes, status)) {
+    return { ok: false, rtt, status, reason: `HTTP ${status}, expected ${monitor.expected_codes}` };
+  }
+  if (monitor.expected_body && !bodyStart.slice(0, 10240).toLowerCase().includes(monitor.expected_body.toLowerCase())) {
+    return { ok: false, rtt, status, reason: 'response body does not contain expected_body' };
+  }
+  return { ok: true, rtt, status, reason: '' };
+}
+
+/** Applies one probe result (after the monitor's immediate retries). */
+export function applyProbe(
+  h: OriginHealth, r: ProbeResult, monitor: Pick<Monitor, 'consecutive_up' | 'consecutive_down'>, now: number,
+): { health: OriginHealth; change?: { from: Verdict; to: Verdict; reason: string } } {
+  const passes = r.ok ? h.passes + 1 : 0;
+  const failures = r.ok ? 0 : h.failures + 1;
+  let verdict = h.verdict;
+  if (r.ok && h.verdict !== 'healthy' && passes >= monitor.consecutive_up) verdict = 'healthy';
+  if (!r.ok && h.verdict !== 'unhealthy' && failures >= monitor.consecutive_down) verdict = 'unhealthy';
+  const health: OriginHealth = {
+    ...h, passes, failures, verdict, rtt: r.rtt, responseCode: r.status, failureReason: r.reason, lastCheckAt: now,
+    changedAt: verdict !== h.verdict ? now : h.changedAt,
+  };
+  if (verdict === h.verdict) return { health };
+  return { health, change: { from: h.verdict, to: verdict, reason: r.ok ? `${passes} probes passed` : r.reason } };
+}
+
+/** Envoy outlier detection settings of a pool (our extension of Cloudflare's pool). Times in seconds. */
+export interface OutlierDetection {
+  consecutive_5xx: number;
+  consecutive_gateway_failure: number;
+  base_ejection_time: number;
+  max_ejection_percent: number;
+}
+
+/** What the edge saw of one request to an origin. */
+export type Outcome = 'success' | '5xx' | 'gateway_failure';
+
+/**
+ * Applies outcomes reported by edges to the origins of one pool, in order. Returns the new
+ * states and the ejections/returns that happened. `healths[i]` belongs to the pool's origin i.
+ */
+export function applyOutcomes(
+  healths: readonly OriginHealth[], outcomes: readonly { origin: number; outcome: Outcome }[], od: OutlierDetection, now: number,
+): { healths: OriginHealth[]; ejected: number[] } {
+  const next = healths.map((h) => (h.ejectedUntil && h.ejectedUntil <= now ? { ...h, ejectedUntil: 0 } : { ...h }));
+  const ejected: number[] = [];
+  const maxEjected = Math.floor((next.length * od.max_ejection_percent) / 100);
+  for (const { origin, outcome } of outcomes) {
+    const h = next[origin];
+    if (!h || h.ejectedUntil > now) continue;
+    if (outcome === 'success') {
+      h.consecutive5xx = 0;
+      h.consecutiveGatewayFailure = 0;
+      continue;
+    }
+    h.consecutive5xx += 1; // Envoy counts gateway failures as 5xx too
+    if (outcome === 'gateway_failure') h.consecutiveGatewayFailure += 1;
+    const trip = h.consecutive5xx >= od.consecutive_5xx || h.consecutiveGatewayFailure >= od.consecutive_gateway_failure;
+    const current = next.filter((x) => x.ejectedUntil > now).length;
+    if (trip && current < Math.max(1, maxEjected)) {
+      h.timesEjected += 1;
+      h.ejectedUntil = now + od.base_ejection_time * 1000 * h.timesEjected;
+      h.consecutive5xx = 0;
+      h.consecutiveGatewayFailure = 0;
+      ejected.push(origin);
+    }
+  }
+  return { healths: next, ejected };
+}
+
+/** Whether the origin may take new traffic now (enabled is checked by the caller, from config). */
+export function healthUsable(h: OriginHealth | undefined, now: number): boolean {
+  return !h || (h.verdict !== 'unhealthy' && h.ejectedUntil <= now);
+}
