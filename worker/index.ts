@@ -1,14 +1,18 @@
 /**
  * The Worker entry: requests to an admin hostname (ADMIN_HOSTS) go to the admin API; every
- * other hostname is load-balanced traffic, whatever its path. The cron trigger keeps the config
- * cache warm today and becomes the health watchdog with issue "Health".
+ * other hostname is load-balanced traffic, whatever its path. The cron trigger is the health
+ * watchdog.
  */
 import { adminApp } from './admin/index.ts';
 import { SnapshotCache } from './config-cache/index.ts';
-import { configStore, type Env } from './env.ts';
-import { proxyRequest } from './proxy/index.ts';
+import { configStore, lbState, type Env } from './env.ts';
+import { healthOf, observe, outcomeOf } from './health/index.ts';
+import { proxyRequest, type ProxyDeps } from './proxy/index.ts';
+import { healthTargets } from '../core/health/targets.ts';
+import type { Snapshot } from '../core/route/index.ts';
 
 export { ConfigStore } from '../durable-objects/config-store/index.ts';
+export { LbState } from '../durable-objects/lb-state/index.ts';
 
 /** One per isolate: the compiled config, refreshed in the background (see SnapshotCache). */
 const snapshots = new SnapshotCache();
@@ -25,14 +29,36 @@ export function isAdminHost(env: Env, hostname: string): boolean {
   return adminHosts.set.has(hostname.charCodeAt(0) === 91 /* [ */ ? hostname.slice(1, -1) : hostname);
 }
 
+function deps(snapshot: Snapshot, env: Env, ctx: ExecutionContext): ProxyDeps {
+  return {
+    snapshot,
+    random: Math.random,
+    fetch,
+    health: (lbId) => healthOf(env, lbId, ctx),
+    observe: (lbId, candidate, status) => observe(env, ctx, lbId, candidate, outcomeOf(status)),
+  };
+}
+
+/** Syncs each load balancer's health targets; returns how many were synced. */
+export async function watchdog(env: Env): Promise<number> {
+  const { doc } = await configStore(env).snapshot(-1);
+  if (!doc) return 0;
+  const results = await Promise.allSettled(
+    doc.load_balancers.map((lb) => lbState(env, lb.id).sync(lb.enabled ? healthTargets(doc, lb) : { lbId: lb.id, pools: [] })),
+  );
+  for (const r of results) if (r.status === 'rejected') console.error('watchdog: sync failed', String(r.reason));
+  await snapshots.refresh(configStore(env));
+  return results.filter((r) => r.status === 'fulfilled').length;
+}
+
 export default {
   fetch(request, env, ctx): Response | Promise<Response> {
     const url = new URL(request.url);
     if (isAdminHost(env, url.hostname)) return admin.fetch(request, env, ctx);
     const snapshot = snapshots.get(configStore, env, ctx);
-    if (!(snapshot instanceof Promise)) return proxyRequest(request, url, { snapshot, random: Math.random, fetch });
+    if (!(snapshot instanceof Promise)) return proxyRequest(request, url, deps(snapshot, env, ctx));
     return snapshot.then(
-      (s) => proxyRequest(request, url, { snapshot: s, random: Math.random, fetch }),
+      (s) => proxyRequest(request, url, deps(s, env, ctx)),
       (e: unknown) => {
         console.error('config unavailable', e instanceof Error ? e.message : String(e));
         return new Response('Load balancer configuration is unavailable; try again shortly.\n', { status: 503, headers: { 'retry-after': '1' } });
@@ -40,7 +66,8 @@ export default {
     );
   },
 
+  /** The watchdog: re-syncs every load balancer's LbState (which re-arms its alarm; overdue probes run at once). */
   async scheduled(_controller, env, ctx): Promise<void> {
-    ctx.waitUntil(snapshots.refresh(configStore(env)));
+    ctx.waitUntil(watchdog(env));
   },
 } satisfies ExportedHandler<Env>;

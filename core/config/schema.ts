@@ -108,6 +108,16 @@ export const PoolSchema = z
       .default({ policy: 'random' })
       .describe('only random is active yet'),
     load_shedding: z.unknown().optional().describe('stored, not yet active'),
+    outlier_detection: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        consecutive_5xx: z.int().min(1).max(1000).default(5),
+        consecutive_gateway_failure: z.int().min(1).max(1000).default(5),
+        base_ejection_time: z.int().min(1).max(3600).default(30).describe('seconds'),
+        max_ejection_percent: z.int().min(0).max(100).default(10),
+      })
+      .default({ enabled: true, consecutive_5xx: 5, consecutive_gateway_failure: 5, base_ejection_time: 30, max_ejection_percent: 10 })
+      .describe("our extension: passive health by Envoy's outlier detection (at least one origin can always be ejected)"),
   })
   .superRefine((p, ctx) => {
     const seen = new Set<string>();

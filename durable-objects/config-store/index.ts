@@ -10,10 +10,14 @@ import {
   importDocument, patchResource, replaceResource,
   type ConfigDocument, type Kind, type Outcome, type Resource, type WriteContext,
 } from '../../core/config/index.ts';
-import { migrate } from './migrations.ts';
+import { migrate } from '../migrate.ts';
+import { healthTargets } from '../../core/health/targets.ts';
+import type { LbState } from '../lb-state/index.ts';
+import { MIGRATIONS } from './migrations.ts';
 
 export interface Env {
   CONFIG_STORE: DurableObjectNamespace<ConfigStore>;
+  LB_STATE: DurableObjectNamespace<LbState>;
 }
 
 export interface Versioned<T> {
@@ -47,7 +51,7 @@ export class ConfigStore extends DurableObject<Env> {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
     ctx.blockConcurrencyWhile(async () => {
-      migrate(this.#sql);
+      migrate(this.#sql, MIGRATIONS);
       this.#load();
     });
   }
@@ -79,8 +83,23 @@ export class ConfigStore extends DurableObject<Env> {
       }
       this.#sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)", String(this.#version + 1));
     });
+    const before = this.#doc;
     this.#doc = next;
     this.#version += 1;
+    this.#syncHealth(before, next);
+  }
+
+  /** Tells every load balancer's LbState what to watch now (deleted ones: nothing). In the
+   * background: the cron watchdog re-syncs anything a failed call missed. */
+  #syncHealth(before: ConfigDocument, next: ConfigDocument): void {
+    if (!this.env.LB_STATE) return;
+    const ids = new Set([...before.load_balancers, ...next.load_balancers].map((lb) => lb.id));
+    for (const id of ids) {
+      const lb = next.load_balancers.find((x) => x.id === id);
+      const targets = lb && lb.enabled ? healthTargets(next, lb) : { lbId: id, pools: [] };
+      const stub = this.env.LB_STATE.get(this.env.LB_STATE.idFromName(id));
+      this.ctx.waitUntil(stub.sync(targets).then(() => undefined, (e: unknown) => console.error('LbState sync failed', id, String(e))));
+    }
   }
 
   /** The current version, and the document unless the caller already has `knownVersion`. */

@@ -1,8 +1,5 @@
-/**
- * Schema migrations of the ConfigStore's SQLite database, applied in order inside
- * `blockConcurrencyWhile`; `schema_migrations` records which ran. Append, never edit.
- */
-const MIGRATIONS: readonly string[] = [
+/** Schema of the ConfigStore's SQLite database (see ../migrate.ts). Append, never edit. */
+export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE resources (
      kind TEXT NOT NULL,
      id TEXT NOT NULL,
@@ -12,13 +9,3 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
 ];
-
-export function migrate(sql: SqlStorage, migrations: readonly string[] = MIGRATIONS): number {
-  sql.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
-  const done = Number(sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM schema_migrations').one().n);
-  for (let i = done; i < migrations.length; i++) {
-    sql.exec(migrations[i]!);
-    sql.exec('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)', i + 1, new Date().toISOString());
-  }
-  return migrations.length;
-}

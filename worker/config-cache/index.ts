@@ -1,6 +1,6 @@
 /**
- * Per-isolate cache of the compiled config snapshot, stale-while-revalidate: a cold isolate waits
- * for the ConfigStore once; afterwards requests use the cached snapshot and, when it is older than
+ * Per-isolate cache of a versioned snapshot (the compiled config; a load balancer's health),
+ * stale-while-revalidate: a cold isolate waits for its Durable Object once; afterwards requests use the cached snapshot and, when it is older than
  * `maxAgeMs`, one background refresh (single flight) asks the store whether the version moved.
  * Past `maxStaleMs` (an isolate that sat idle) the request waits for the refresh, so no request
  * sees a config older than that. An unchanged version costs one small RPC reply and no recompilation.
@@ -8,9 +8,11 @@
 import { compileSnapshot, type Snapshot } from '../../core/route/index.ts';
 import type { SnapshotReply } from '../../durable-objects/config-store/index.ts';
 
-export interface SnapshotSource {
-  snapshot(knownVersion: number): Promise<SnapshotReply>;
+/** A Durable Object that answers `snapshot(knownVersion)` with the full value or only the version. */
+export interface VersionedSource<R extends { version: number }> {
+  snapshot(knownVersion: number): Promise<R>;
 }
+export type SnapshotSource = VersionedSource<SnapshotReply>;
 
 export interface SnapshotCacheOptions {
   /** Age (ms) after which a request triggers a background refresh. Default 1000. */
@@ -22,16 +24,25 @@ export interface SnapshotCacheOptions {
   now?: () => number;
 }
 
-export class SnapshotCache {
-  #snapshot: Snapshot | undefined;
+/**
+ * `compile(reply, previous)` turns a reply into the cached value, or returns undefined when the
+ * reply carries only the version (nothing changed).
+ */
+export class VersionedCache<R extends { version: number }, T extends { version: number }> {
+  #snapshot: T | undefined;
   #fetchedAt = 0;
-  #inflight: Promise<Snapshot> | undefined;
+  #inflight: Promise<T> | undefined;
   #dirty = false;
   readonly #maxAgeMs: number;
   readonly #maxStaleMs: number;
   readonly #now: () => number;
 
-  constructor(options: SnapshotCacheOptions = {}) {
+  readonly #compile: (reply: R) => T | undefined;
+  readonly #empty: (version: number) => T;
+
+  constructor(compile: (reply: R) => T | undefined, empty: (version: number) => T, options: SnapshotCacheOptions = {}) {
+    this.#compile = compile;
+    this.#empty = empty;
     this.#maxAgeMs = options.maxAgeMs ?? 1000;
     this.#maxStaleMs = options.maxStaleMs ?? 2000;
     this.#now = options.now ?? Date.now;
@@ -45,7 +56,7 @@ export class SnapshotCache {
    * stale snapshot is served (pass `ctx.waitUntil`). Rejects only when no snapshot was ever loaded
    * and the store cannot be reached.
    */
-  get<A>(open: (arg: A) => SnapshotSource, arg: A, background: { waitUntil(p: Promise<unknown>): void }): Snapshot | Promise<Snapshot> {
+  get<A>(open: (arg: A) => VersionedSource<R>, arg: A, background: { waitUntil(p: Promise<unknown>): void }): T | Promise<T> {
     const cached = this.#snapshot;
     if (!cached || this.#dirty) return this.refresh(open(arg));
     const age = this.#now() - this.#fetchedAt;
@@ -57,7 +68,7 @@ export class SnapshotCache {
   }
 
   /** Asks the store now (joining a refresh already under way) and returns the newest snapshot. */
-  refresh(source: SnapshotSource): Promise<Snapshot> {
+  refresh(source: VersionedSource<R>): Promise<T> {
     // A refresh that started before an invalidate() may return the old version: queue a new one.
     if (this.#inflight && this.#dirty) return this.#inflight.catch(() => undefined).then(() => this.refresh(source));
     this.#inflight ??= this.#fetch(source).finally(() => {
@@ -66,16 +77,28 @@ export class SnapshotCache {
     return this.#inflight;
   }
 
-  async #fetch(source: SnapshotSource): Promise<Snapshot> {
+  async #fetch(source: VersionedSource<R>): Promise<T> {
     this.#dirty = false;
     const reply = await source.snapshot(this.#snapshot?.version ?? -1);
     this.#fetchedAt = this.#now();
-    if (reply.doc) this.#snapshot = compileSnapshot(reply.doc, reply.version);
-    return this.#snapshot ?? compileSnapshot({ monitors: [], pools: [], load_balancers: [] }, reply.version);
+    const compiled = this.#compile(reply);
+    if (compiled) this.#snapshot = compiled;
+    return (this.#snapshot ??= this.#empty(reply.version));
   }
 
   /** Makes the next `get` wait for a fresh snapshot (after a write through this isolate). */
   invalidate(): void {
     this.#dirty = true;
+  }
+}
+
+/** The compiled config of this isolate. */
+export class SnapshotCache extends VersionedCache<SnapshotReply, Snapshot> {
+  constructor(options: SnapshotCacheOptions = {}) {
+    super(
+      (reply) => (reply.doc ? compileSnapshot(reply.doc, reply.version) : undefined),
+      (version) => compileSnapshot({ monitors: [], pools: [], load_balancers: [] }, version),
+      options,
+    );
   }
 }

@@ -12,7 +12,8 @@
  * owns the client connection and does not pass an origin's Connection, Keep-Alive or
  * Transfer-Encoding on (the end-to-end tests check it); a copy to strip them cost ~4% throughput.
  */
-import { planRoute, type Candidate, type Plan, type Snapshot } from '../../core/route/index.ts';
+import { allUsable, planRoute, type Candidate, type Plan, type Snapshot, type Usable } from '../../core/route/index.ts';
+import type { LoadBalancer } from '../../core/config/index.ts';
 import { originUrl, retryableStatus, upstreamHeaders } from '../../core/forward/index.ts';
 
 /** At most this many origins of one pool are tried for one request (each further pool of
@@ -27,6 +28,10 @@ export interface ProxyDeps {
   random: () => number;
   /** The network; `fetch` in the Worker. */
   fetch: typeof fetch;
+  /** The health filter of a load balancer (issue "Health"); all usable when absent. */
+  health?: (lbId: string) => Usable | Promise<Usable>;
+  /** Told what each attempt saw (passive health). `status` undefined = no answer. */
+  observe?: (lbId: string, candidate: Candidate, status: number | undefined) => void;
 }
 
 /**
@@ -39,10 +44,16 @@ export function proxyRequest(request: Request, url: URL, deps: ProxyDeps): Promi
   if (!lb || !lb.enabled) {
     return plain(404, `No load balancer is ${lb ? 'enabled' : 'configured'} for host ${url.hostname}.\n`);
   }
-  const plan = planRoute(deps.snapshot, lb, deps.random);
+  const usable = deps.health?.(lb.id) ?? allUsable;
+  if (usable instanceof Promise) return usable.then((u) => proxyPlanned(request, url, deps, lb, u));
+  return proxyPlanned(request, url, deps, lb, usable);
+}
+
+function proxyPlanned(request: Request, url: URL, deps: ProxyDeps, lb: LoadBalancer, usable: Usable): Promise<Response> | Response {
+  const plan = planRoute(deps.snapshot, lb, deps.random, usable);
   if (!plan) return plain(503, `No origin of load balancer ${lb.name} is available.\n`, { 'retry-after': '5' });
   const a: Attempt = {
-    request, url, deps, plan, lbName: lb.name,
+    request, url, deps, plan, lbName: lb.name, lbId: lb.id,
     body: NO_BODY,
     timeoutMs: lb.per_try_timeout * 1000,
     clientIp: request.headers.get('cf-connecting-ip') ?? undefined,
@@ -89,6 +100,7 @@ interface Attempt {
   deps: ProxyDeps;
   plan: Plan;
   lbName: string;
+  lbId: string;
   body: Body;
   /** Per-try timeout in ms (per_try_timeout is in seconds). */
   timeoutMs: number;
@@ -107,9 +119,18 @@ function attempt(a: Attempt, candidate: Candidate): Promise<Response | undefined
     originHost: candidate.origin.header.Host?.[0],
   });
   const send = a.deps.fetch; // called unbound: the runtime's fetch rejects any other `this`
-  return send(originUrl(a.url, candidate.origin), {
+  const sent = send(originUrl(a.url, candidate.origin), {
     method: a.request.method, headers, body: a.body.value, redirect: 'manual', signal: AbortSignal.timeout(a.timeoutMs),
-  }).catch(failed);
+  });
+  const observe = a.deps.observe;
+  if (!observe) return sent.catch(failed);
+  return sent.then(
+    (res) => (observe(a.lbId, candidate, res.status), res),
+    () => {
+      observe(a.lbId, candidate, undefined);
+      return undefined;
+    },
+  );
 }
 
 function failed(): undefined {
