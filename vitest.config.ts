@@ -27,6 +27,7 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['worker/**/*.test.ts', 'durable-objects/**/*.test.ts'],
+          globalSetup: ['test/fixtures/probe-servers.ts'],
         },
       },
     ],

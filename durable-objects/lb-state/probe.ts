@@ -22,6 +22,7 @@ async function probeOnce(monitor: Monitor, origin: Origin, now: () => number): P
   const timeoutMs = monitor.timeout * 1000;
   if (monitor.type === 'tcp') {
     const socket = connect({ hostname: origin.address, port: port || 80 });
+    socket.closed.catch(() => {}); // a refused connection also rejects `closed`: judged via `opened`
     try {
       await Promise.race([socket.opened, rejectAfter(timeoutMs)]);
       return { ok: true, rtt: now() - started, status: 0, reason: '' };

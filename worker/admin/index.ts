@@ -10,6 +10,7 @@ import { timingSafeEqual } from 'hono/utils/buffer';
 import { ErrorCode, type ApiError, type Kind, type Outcome } from '../../core/config/index.ts';
 import { configStore, type Env } from '../env.ts';
 import { API_PREFIX, RESOURCES, openApiDocument } from './routes.ts';
+import { mountHealth } from './health.ts';
 
 type AdminContext = Context<{ Bindings: Env }>;
 
@@ -69,6 +70,7 @@ export function adminApp(onWrite: OnWrite): Hono<{ Bindings: Env }> {
     return reply(c, outcome);
   });
 
+  mountHealth(app);
   for (const { kind } of RESOURCES) mountResource(app, kind, onWrite);
 
   app.notFound((c) => failure(c, 404, [{ code: ErrorCode.notFound, message: `no admin route ${c.req.method} ${c.req.path}` }]));

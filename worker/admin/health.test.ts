@@ -1,0 +1,53 @@
+import { SELF, createExecutionContext, createScheduledController, env, runDurableObjectAlarm, waitOnExecutionContext } from 'cloudflare:test';
+import { describe, expect, inject, it } from 'vitest';
+import worker from '../index.ts';
+import { lbState } from '../env.ts';
+
+const ports = inject('probePorts');
+const TOKEN = 'test-admin-token';
+const call = (path: string, init: RequestInit = {}) =>
+  SELF.fetch(`http://localhost/admin/v1${path}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...init.headers } });
+
+describe('health through the admin API', () => {
+  it('the watchdog (scheduled handler) syncs every load balancer; probes feed pool health, backend-stats and events', async () => {
+    const put = await call('/config', {
+      method: 'PUT',
+      body: JSON.stringify({
+        monitors: [{ id: 'mon', path: '/ok', interval: 5, timeout: 1, retries: 0 }],
+        pools: [{ id: 'web', name: 'web', monitor: 'mon', minimum_origins: 2, origins: [
+          { name: 'good', address: '127.0.0.1', port: ports.http },
+          { name: 'bad', address: '127.0.0.1', port: ports.closed },
+        ] }],
+        load_balancers: [{ id: 'lb-h', name: 'health.example.com', default_pools: ['web'], fallback_pool: 'web' }],
+      }),
+    });
+    expect(put.status).toBe(200);
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: '* * * * *' }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect((await lbState(env, 'lb-h').records()).map((r) => r.origin).sort()).toEqual(['bad', 'good']);
+    await new Promise((r) => setTimeout(r, 1100));
+    await runDurableObjectAlarm(env.LB_STATE.get(env.LB_STATE.idFromName('lb-h')));
+
+    const health = await (await call('/pools/web/health')).json<{ result: { pool_id: string; healthy: boolean; pop_health: { global: { origins: Record<string, { healthy: boolean; response_code: number | null; failure_reason: string | null; rtt: number | null }>[] } } } }>();
+    expect(health.result.pool_id).toBe('web');
+    expect(health.result.healthy).toBe(false); // one usable origin, minimum_origins 2
+    const [good, bad] = health.result.pop_health.global.origins;
+    expect(good!.good).toMatchObject({ healthy: true, response_code: 200, failure_reason: null });
+    expect(bad!.bad).toMatchObject({ healthy: false, response_code: null });
+    expect(bad!.bad!.failure_reason).toMatch(/^connection failed/);
+
+    const stats = await (await call('/load_balancers/lb-h/backend-stats')).json<{ result: { origin: string; server_state: string; last_health_check_status: string }[] }>();
+    expect(stats.result.map((s) => [s.origin, s.server_state, s.last_health_check_status])).toEqual([
+      ['good', 'running', 'passed'],
+      ['bad', 'stopped', 'failed'],
+    ]);
+
+    const events = await (await call('/load_balancers/lb-h/events?limit=1')).json<{ result: { origin: string; to: string }[]; result_info: { next_before: number | null } }>();
+    expect(events.result).toHaveLength(1);
+    expect(events.result_info.next_before).not.toBeNull();
+    expect((await call('/load_balancers/lb-h/events?limit=0')).status).toBe(400);
+    expect((await call('/load_balancers/nope/events')).status).toBe(404);
+    expect((await call('/pools/nope/health')).status).toBe(404);
+  });
+});
