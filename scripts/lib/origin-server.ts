@@ -21,6 +21,9 @@ export class OriginServer {
   readonly name: string;
   port = 0;
   mode: OriginMode = 'ok';
+  /** Requests to this path answer 200 whatever `mode` says (unless stalled): an origin that
+   * passes its health probe while failing real traffic. */
+  probePath = '/health';
   /** Requests answered since start (not reset by stop/start). */
   readonly seen: SeenRequest[] = [];
   #server: Server | undefined;
@@ -71,7 +74,7 @@ export class OriginServer {
       const body = Buffer.concat(chunks).toString();
       if (this.#record) this.seen.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
       if (mode === 'stall') return; // never answers; the socket dies on stop()
-      const status = mode === 'ok' ? 200 : mode.status;
+      const status = mode === 'ok' || req.url === this.probePath ? 200 : mode.status;
       res.writeHead(status, { 'content-type': 'application/json', 'x-origin': this.name, connection: 'keep-alive', 'keep-alive': 'timeout=65' });
       res.end(this.#record ? JSON.stringify({ origin: this.name, method: req.method, path: req.url, headers: req.headers, body }) : this.name);
     });
