@@ -75,6 +75,23 @@ export function patchResource<K extends Kind>(doc: ConfigDocument, kind: K, id: 
   return replaceResource(doc, kind, id, mergePatch(current, patch), ctx);
 }
 
+/**
+ * Applies a JSON Merge Patch to one origin of a pool (`PATCH /pools/:id/origins/:name`), keeping
+ * every other field and origin: the maintenance operation (enabled, drain, weight) without
+ * resending the whole list. Errors name the origin's path in the pool ("origins[1].weight: ...").
+ */
+export function patchOrigin(doc: ConfigDocument, poolId: string, name: string, patch: unknown, ctx: WriteContext): Outcome<{ doc: ConfigDocument; item: Pool }> {
+  const pool = doc.pools.find((p) => p.id === poolId);
+  if (!pool) return notFound('pools', poolId);
+  const index = pool.origins.findIndex((o) => o.name === name);
+  if (index < 0) return fail(404, [{ code: ErrorCode.notFound, message: `pool ${poolId} has no origin named "${name}"` }]);
+  if (!patch || typeof patch !== 'object' || Array.isArray(patch)) {
+    return fail(400, [fieldError(ErrorCode.invalid, '', 'a patch must be a JSON object')]);
+  }
+  const origins = pool.origins.map((o, i) => (i === index ? mergePatch(o, patch) : o));
+  return replaceResource(doc, 'pools', poolId, { ...pool, origins }, ctx) as Outcome<{ doc: ConfigDocument; item: Pool }>;
+}
+
 /** Deletes a resource; 409 (nothing deleted) while another resource refers to it. */
 export function deleteResource(doc: ConfigDocument, kind: Kind, id: string): Outcome<{ doc: ConfigDocument }> {
   const items = doc[kind] as Resource<Kind>[];

@@ -84,6 +84,7 @@ export const OriginSchema = z.strictObject({
   port: z.int().min(0).max(65535).default(0).describe('0 = the default port of the request scheme'),
   weight: z.number().min(0).max(1).default(1),
   enabled: z.boolean().default(true),
+  drain: z.boolean().default(false).describe('our extension: no new requests; requests under way finish (maintenance)'),
   header: z.strictObject({ Host: z.array(hostnameSchema(false)).max(1) }).partial().default({}),
 });
 
@@ -176,6 +177,10 @@ export const LoadBalancerSchema = z
       })
       .optional(),
     rules: z.array(z.unknown()).default([]).describe('stored, not yet active'),
+    panic_mode: z
+      .boolean()
+      .default(false)
+      .describe("our extension (Envoy's panic mode): with no usable origin anywhere, spread over every enabled origin instead of answering 503"),
     per_try_timeout: z
       .number()
       .min(0.1)

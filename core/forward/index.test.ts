@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isIdempotent, originUrl, retryableStatus, upstreamHeaders } from './index.ts';
 
-const origin = (address: string, port = 0) => ({ name: 'o', address, port, weight: 1, enabled: true, header: {} });
+const origin = (address: string, port = 0) => ({ name: 'o', address, port, weight: 1, enabled: true, drain: false, header: {} });
 
 describe('originUrl', () => {
   it('keeps scheme, path and query; swaps host and port', () => {

@@ -95,3 +95,19 @@ describe('planRoute', () => {
     expect(Math.abs(counts.b1! / 8000 - 0.25)).toBeLessThan(0.02);
   });
 });
+
+describe('drain and panic mode', () => {
+  it('never sends new requests to a draining origin', () => {
+    const d = doc();
+    d.pools[1] = { ...d.pools[1]!, origins: [{ ...d.pools[1]!.origins[0]!, drain: true }, d.pools[1]!.origins[1]!] };
+    const snap = compileSnapshot(d, 2);
+    for (const r of [0, 0.3, 0.99]) expect(names(planRoute(snap, snap.lookup('x.example.com')!, seq(r)))).toEqual(['b2']);
+  });
+
+  it('with panic_mode, spreads over enabled origins when health leaves nothing usable', () => {
+    const off = compileSnapshot(doc(), 1);
+    expect(planRoute(off, off.lookup('app.example.com')!, seq(0), () => false)).toBeUndefined();
+    const on = compileSnapshot(doc({ panic_mode: true }), 1);
+    expect(names(planRoute(on, on.lookup('app.example.com')!, seq(0), () => false))).toEqual(['a1', 'a2', 'a3']);
+  });
+});

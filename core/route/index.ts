@@ -39,7 +39,7 @@ export const allUsable: Usable = () => true;
 export function compileSnapshot(doc: ConfigDocument, version: number): Snapshot {
   const pools = new Map<string, CompiledPool>();
   for (const pool of doc.pools) {
-    pools.set(pool.id, { pool, selector: new WeightedSelector(pool.origins.map((o) => (o.enabled ? o.weight : 0))) });
+    pools.set(pool.id, { pool, selector: new WeightedSelector(pool.origins.map((o) => (o.enabled && !o.drain ? o.weight : 0))) });
   }
   const exact = new Map<string, LoadBalancer>();
   const wildcards: [suffix: string, lb: LoadBalancer][] = [];
@@ -79,7 +79,7 @@ function hasUsable(p: CompiledPool, usable: Usable, need: number): boolean {
   const origins = p.pool.origins;
   for (let i = 0, n = 0; i < origins.length; i++) {
     const o = origins[i]!;
-    if (o.enabled && o.weight > 0 && usable(p.pool, i) && ++n >= need) return true;
+    if (o.enabled && !o.drain && o.weight > 0 && usable(p.pool, i) && ++n >= need) return true;
   }
   return false;
 }
@@ -97,12 +97,14 @@ export interface Plan {
 /**
  * Chooses a pool and orders its origins. A pool qualifies when it has at least `minimum_origins`
  * usable origins; when none does, the first pool with any usable origin is the last resort.
- * Returns undefined when nothing is usable anywhere. `random` returns uniform numbers in [0, 1).
+ * Disabled, draining and zero-weight origins never qualify. With nothing usable anywhere: with
+ * `panic_mode`, health is ignored (Envoy's panic routing); otherwise undefined. `random` returns uniform numbers in [0, 1).
  */
 export function planRoute(snapshot: Snapshot, lb: LoadBalancer, random: () => number, usable: Usable = allUsable): Plan | undefined {
   const order = snapshot.poolOrders.get(lb.id) ?? poolOrder(snapshot.pools, lb);
   let start = order.findIndex((p) => hasUsable(p, usable, p.pool.minimum_origins));
   if (start < 0) start = order.findIndex((p) => hasUsable(p, usable, 1));
+  if (start < 0 && lb.panic_mode && usable !== allUsable) return planRoute(snapshot, lb, random, allUsable); // Envoy's panic mode
   if (start < 0) return undefined;
   return new RoutePlan(order, start, lb.adaptive_routing.failover_across_pools ? order.length : start + 1, random, usable);
 }

@@ -7,7 +7,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import {
   EMPTY_DOCUMENT, ErrorCode, KINDS, createResource, deleteResource, etagOf, fail, ifMatchAdmits,
-  importDocument, patchResource, replaceResource,
+  importDocument, patchOrigin, patchResource, replaceResource,
   type ConfigDocument, type Kind, type Outcome, type Resource, type WriteContext,
 } from '../../core/config/index.ts';
 import { migrate } from '../migrate.ts';
@@ -27,7 +27,7 @@ export interface Versioned<T> {
 /** `snapshot()` answer: the document at `version`, or only the version when the caller is current. */
 export type SnapshotReply = { version: number; doc: ConfigDocument } | { version: number; doc?: undefined };
 
-type Methods = 'snapshot' | 'list' | 'get' | 'create' | 'replace' | 'patch' | 'remove' | 'exportConfig' | 'importConfig';
+type Methods = 'snapshot' | 'list' | 'get' | 'create' | 'replace' | 'patch' | 'patchOrigin' | 'remove' | 'exportConfig' | 'importConfig';
 /**
  * What callers of the ConfigStore see: its RPC methods with plain promise types (a stub's own
  * types wrap every result in RPC proxies, which hides the Outcome union from narrowing).
@@ -127,6 +127,11 @@ export class ConfigStore extends DurableObject<Env> {
 
   patch<K extends Kind>(kind: K, id: string, patch: unknown, ifMatch?: string): Outcome<Versioned<Resource<K>>> {
     return this.#checked(kind, id, ifMatch) ?? this.#write(patchResource(this.#doc, kind, id, patch, this.#clock));
+  }
+
+  /** Merge-patches one origin of a pool; `ifMatch` is compared with the pool's ETag. */
+  patchOrigin(poolId: string, name: string, patch: unknown, ifMatch?: string): Outcome<Versioned<Resource<'pools'>>> {
+    return this.#checked('pools', poolId, ifMatch) ?? this.#write<'pools'>(patchOrigin(this.#doc, poolId, name, patch, this.#clock));
   }
 
   remove(kind: Kind, id: string, ifMatch?: string): Outcome<{ id: string }> {

@@ -4,7 +4,7 @@ import { probeOrigin } from './probe.ts';
 
 const ports = inject('probePorts');
 const monitor = (m: object) => ({ ...MonitorSchema.parse({ interval: 5, timeout: 1, retries: 0, ...m }), id: 'm', created_on: '', modified_on: '' }) as Monitor;
-const origin = (port: number): Origin => ({ name: 'o', address: '127.0.0.1', port, weight: 1, enabled: true, header: {} });
+const origin = (port: number): Origin => ({ name: 'o', address: '127.0.0.1', port, weight: 1, enabled: true, drain: false, header: {} });
 
 describe('http probes against a real server', () => {
   it('pass on an expected code and body, fail on the wrong code or a missing body', async () => {

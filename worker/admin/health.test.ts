@@ -51,3 +51,54 @@ describe('health through the admin API', () => {
     expect((await call('/pools/nope/health')).status).toBe(404);
   });
 });
+
+describe('maintenance operations', () => {
+  const setup = async () => {
+    const res = await call('/config', {
+      method: 'PUT',
+      body: JSON.stringify({
+        monitors: [{ id: 'mon', path: '/ok', interval: 5, timeout: 1, retries: 0 }],
+        pools: [{ id: 'web', name: 'web', monitor: 'mon', origins: [
+          { name: 'a', address: '127.0.0.1', port: ports.http, weight: 0.5, header: { Host: ['a.internal'] } },
+          { name: 'b', address: '127.0.0.1', port: ports.http },
+        ] }],
+        load_balancers: [{ id: 'lb-m', name: 'maint.example.com', default_pools: ['web'], fallback_pool: 'web' }],
+      }),
+    });
+    expect(res.status).toBe(200);
+  };
+
+  it('PATCH /pools/:id/origins/:name changes one origin and keeps every other field', async () => {
+    await setup();
+    const res = await call('/pools/web/origins/a', { method: 'PATCH', body: JSON.stringify({ enabled: false }) });
+    expect(res.status).toBe(200);
+    const pool = (await res.json<{ result: { origins: object[] } }>()).result;
+    expect(pool.origins).toEqual([
+      { name: 'a', address: '127.0.0.1', port: ports.http, weight: 0.5, enabled: false, drain: false, header: { Host: ['a.internal'] } },
+      { name: 'b', address: '127.0.0.1', port: ports.http, weight: 1, enabled: true, drain: false, header: {} },
+    ]);
+    const bad = await call('/pools/web/origins/b', { method: 'PATCH', body: JSON.stringify({ weight: 2 }) });
+    expect(bad.status).toBe(400);
+    expect((await bad.json<{ errors: { message: string }[] }>()).errors[0]!.message).toBe('origins[1].weight: Too big: expected number to be <=1');
+    expect((await call('/pools/web/origins/zz', { method: 'PATCH', body: '{}' })).status).toBe(404);
+  });
+
+  it('drain shows as server_state stopping', async () => {
+    await setup();
+    expect((await call('/pools/web/origins/b', { method: 'PATCH', body: JSON.stringify({ drain: true }) })).status).toBe(200);
+    const stats = await (await call('/load_balancers/lb-m/backend-stats')).json<{ result: { origin: string; server_state: string }[] }>();
+    expect(stats.result.find((s) => s.origin === 'b')!.server_state).toBe('stopping');
+  });
+
+  it('POST /monitors/:id/preview probes the given origins now', async () => {
+    await setup();
+    const res = await call('/monitors/mon/preview', { method: 'POST', body: JSON.stringify({ origins: [{ address: '127.0.0.1', port: ports.http, name: 'up' }, { address: '127.0.0.1', port: ports.closed }] }) });
+    expect(res.status).toBe(200);
+    const results = (await res.json<{ result: { name: string; healthy: boolean; response_code: number | null; failure_reason: string | null }[] }>()).result;
+    expect(results[0]).toMatchObject({ name: 'up', healthy: true, response_code: 200, failure_reason: null });
+    expect(results[1]).toMatchObject({ name: 'preview', healthy: false, response_code: null });
+    const bad = await call('/monitors/mon/preview', { method: 'POST', body: JSON.stringify({ origins: [{ address: 'not valid!' }] }) });
+    expect(bad.status).toBe(400);
+    expect((await bad.json<{ errors: { message: string }[] }>()).errors[0]!.message).toBe('origins[0].address: must be an IPv4 address, an IPv6 address or a hostname');
+  });
+});

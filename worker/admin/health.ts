@@ -4,12 +4,14 @@
  *   balancer rather than per PoP, so `pop_health` has one key, "global"; origins are keyed by
  *   origin name (addresses can repeat with other ports). Times are ISO 8601, rtt in ms.
  * - `GET /load_balancers/:id/backend-stats`: Scaleway's backend-stats fields per origin.
+ * - `POST /monitors/:id/preview` `{origins: [{address, port, name?}]}`: probe now, store nothing.
  * - `GET /load_balancers/:id/events?limit=&before=`: the health event log, newest first;
  *   `result_info.next_before` pages back.
  */
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import { ErrorCode, poolReferences, type Pool } from '../../core/config/index.ts';
+import { ErrorCode, OriginSchema, fromZod, poolReferences, type Monitor, type Pool } from '../../core/config/index.ts';
+import { probeOrigin } from '../../durable-objects/lb-state/probe.ts';
 import { healthUsable, type OriginHealth } from '../../core/health/index.ts';
 import { configStore, lbState, type Env } from '../env.ts';
 import { envelope, failure } from './index.ts';
@@ -36,6 +38,7 @@ async function poolRecords(env: Env, poolId: string): Promise<Map<string, Record
 function serverState(pool: Pool, name: string, r: Record_ | undefined, now: number): 'running' | 'stopping' | 'stopped' | 'starting' {
   const origin = pool.origins.find((o) => o.name === name);
   if (!origin?.enabled || !pool.enabled) return 'stopped';
+  if (origin.drain) return 'stopping';
   if (!r || r.health.verdict === 'unknown') return 'starting';
   if (!healthUsable(r.health, now)) return 'stopped';
   return 'running';
@@ -46,7 +49,32 @@ const EventsQuery = z.strictObject({
   before: z.coerce.number().int().positive().optional(),
 });
 
+const PreviewBody = z.strictObject({
+  origins: z.array(z.strictObject({ name: z.string().default('preview'), address: OriginSchema.shape.address, port: OriginSchema.shape.port })).min(1).max(20),
+});
+
 export function mountHealth(app: Hono<{ Bindings: Env }>): void {
+  /** Probes the given origins with a monitor now (nothing stored) and returns what each probe saw. */
+  app.post(`${API_PREFIX}/monitors/:id/preview`, async (c) => {
+    const monitor = await configStore(c.env).get('monitors', c.req.param('id'));
+    if (!monitor.ok) return failure(c, monitor.status, monitor.errors);
+    let raw: unknown;
+    try {
+      raw = await c.req.json();
+    } catch {
+      return failure(c, 400, [{ code: ErrorCode.invalid, message: 'the body is not valid JSON' }]);
+    }
+    const body = PreviewBody.safeParse(raw);
+    if (!body.success) return failure(c, 400, fromZod(body.error));
+    const results = await Promise.all(
+      body.data.origins.map(async (o) => {
+        const r = await probeOrigin(monitor.value.value as Monitor, { ...o, weight: 1, enabled: true, drain: false, header: {} });
+        return { name: o.name, address: o.address, port: o.port, healthy: r.ok, rtt: r.rtt, response_code: r.status || null, failure_reason: r.reason || null };
+      }),
+    );
+    return c.json(envelope(results));
+  });
+
   app.get(`${API_PREFIX}/pools/:id/health`, async (c) => {
     const id = c.req.param('id');
     const pool = await configStore(c.env).get('pools', id);

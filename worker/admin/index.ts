@@ -71,6 +71,13 @@ export function adminApp(onWrite: OnWrite): Hono<{ Bindings: Env }> {
   });
 
   mountHealth(app);
+  app.patch(`${API_PREFIX}/pools/:id/origins/:name`, async (c) => {
+    const read = await jsonBody(c);
+    if (read instanceof Response) return read;
+    const outcome = await configStore(c.env).patchOrigin(c.req.param('id'), c.req.param('name'), read.body, c.req.header('if-match'));
+    if (outcome.ok) onWrite();
+    return reply(c, outcome);
+  });
   for (const { kind } of RESOURCES) mountResource(app, kind, onWrite);
 
   app.notFound((c) => failure(c, 404, [{ code: ErrorCode.notFound, message: `no admin route ${c.req.method} ${c.req.path}` }]));
