@@ -65,6 +65,23 @@ describe('LbState', () => {
     expect(records.find((r) => r.origin === 'down')!.total).toBe(10);
   });
 
+  it('lifts an ejection when the prober saw the origin go down and come back (Envoy uneject)', async () => {
+    const client = lbState(env, 'lb-uneject');
+    const failing = { ...monitor, path: '/fail' };
+    await client.sync({ lbId: 'lb-uneject', pools: [{ pool: pool(), monitor: failing }] });
+    await sleep(1100);
+    await runDurableObjectAlarm(stubOf('lb-uneject'));
+    expect((await client.records()).find((r) => r.origin === 'up')!.health.verdict).toBe('unhealthy');
+    expect((await client.report([{ poolId: 'p1', origin: 'up', outcome: 'gateway_failure', count: 5 }])).ejected).toEqual(['up']);
+    await client.sync({ lbId: 'lb-uneject', pools: [{ pool: pool(), monitor }] }); // the origin "comes back"
+    await sleep(5200); // its next probe is one interval later
+    await runDurableObjectAlarm(stubOf('lb-uneject'));
+    const up = (await client.records()).find((r) => r.origin === 'up')!;
+    expect(up.health).toMatchObject({ verdict: 'healthy', ejectedUntil: 0, timesEjected: 1 });
+    const { events } = await client.events(20);
+    expect(events.filter((e) => e.origin === 'up').slice(0, 2).map((e) => `${e.from}->${e.to}`)).toEqual(['ejected->in rotation', 'unhealthy->healthy']);
+  }, 20_000);
+
   it('pages the event log newest first', async () => {
     const client = lbState(env, 'lb-pages');
     await client.sync(targets('lb-pages'));

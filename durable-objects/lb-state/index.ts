@@ -155,6 +155,13 @@ export class LbState extends DurableObject<Record<string, unknown>> {
         changed = true;
         this.#emit({ at: done, poolId: pool.id, origin: origin.name, from: change.from, to: change.to, reason: change.reason });
       }
+      // Envoy's successful_active_health_check_uneject_host, narrowed: only when the prober saw the
+      // origin go down and come back is an ejection's evidence stale. An origin that keeps passing
+      // probes while failing traffic stays ejected for its full ejection time.
+      if (change?.from === 'unhealthy' && change.to === 'healthy' && health.ejectedUntil > done) {
+        e.health = { ...health, ejectedUntil: 0 };
+        this.#emit({ at: done, poolId: pool.id, origin: origin.name, from: 'ejected', to: 'in rotation', reason: 'active health check passed after the origin was down' });
+      }
     });
     if (changed) this.#version++;
     this.#persistAll();
