@@ -56,16 +56,18 @@ try {
   });
   await sleep(3000);
 
+  let last = (await statOf('a')).total_count;
   const killedAt = Date.now();
   await origins[0]!.stop();
-  const detectedAt = await until(async () => (await statOf('a')).server_state === 'stopped', 30_000);
-  // Attempts on the dead origin: the last time its count moved (stable for 3 s means it stopped).
-  let last = (await statOf('a')).total_count;
+  // In parallel: when backend-stats first says stopped, and when the dead origin's attempt count
+  // last moved (unchanged for 4 s means nothing reaches it any more).
+  const detected = until(async () => (await statOf('a')).server_state === 'stopped', 30_000);
   let lastMoveAt = killedAt;
-  for (let stableSince = Date.now(); Date.now() - stableSince < 3000; await sleep(200)) {
+  for (let stableSince = Date.now(); Date.now() - stableSince < 4000; await sleep(100)) {
     const now = (await statOf('a')).total_count;
     if (now !== last) [last, lastMoveAt, stableSince] = [now, Date.now(), Date.now()];
   }
+  const detectedAt = await detected;
   const restartedAt = Date.now();
   await origins[0]!.start();
   const recoveredAt = await until(async () => seen.some((r) => r.at > restartedAt && r.origin === 'a'), 60_000);

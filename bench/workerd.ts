@@ -42,8 +42,12 @@ const lb :Workerd.Worker = (
     (name = "ADMIN_TOKEN", text = "${opts.token}"),
     (name = "ADMIN_HOSTS", text = "127.0.0.1"),
     (name = "CONFIG_STORE", durableObjectNamespace = "ConfigStore"),
+    (name = "LB_STATE", durableObjectNamespace = "LbState"),
   ],
-  durableObjectNamespaces = [(className = "ConfigStore", uniqueKey = "edge-lb-bench-config", enableSql = true)],
+  durableObjectNamespaces = [
+    (className = "ConfigStore", uniqueKey = "edge-lb-bench-config", enableSql = true),
+    (className = "LbState", uniqueKey = "edge-lb-bench-lb-state", enableSql = true),
+  ],
   durableObjectStorage = (localDisk = "do-disk"),
   globalOutbound = "net",
 );
