@@ -117,7 +117,7 @@ describe('openapi.json', () => {
   it('is an OpenAPI 3.1 document generated from the schemas', async () => {
     const doc = await (await call('/openapi.json')).json<{ openapi: string; paths: Record<string, object>; components: { schemas: Record<string, { properties: object }> } }>();
     expect(doc.openapi).toBe('3.1.0');
-    for (const p of ['/admin/v1/pools', '/admin/v1/pools/{id}', '/admin/v1/monitors', '/admin/v1/load_balancers/{id}', '/admin/v1/config']) expect(doc.paths).toHaveProperty([p]);
+    for (const p of ['/admin/v1/pools', '/admin/v1/pools/{id}', '/admin/v1/monitors', '/admin/v1/load_balancers/{id}', '/admin/v1/config', '/admin/v1/pools/{id}/health', '/admin/v1/pools/{id}/origins/{name}', '/admin/v1/load_balancers/{id}/backend-stats', '/admin/v1/load_balancers/{id}/events', '/admin/v1/monitors/{id}/preview']) expect(doc.paths).toHaveProperty([p]);
     expect(Object.keys(doc.components.schemas.PoolInput!.properties)).toEqual(expect.arrayContaining(['name', 'origins', 'minimum_origins', 'origin_steering']));
     expect(Object.keys(doc.components.schemas.LoadBalancerInput!.properties)).toEqual(expect.arrayContaining(['default_pools', 'fallback_pool', 'steering_policy', 'session_affinity']));
   });

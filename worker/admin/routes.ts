@@ -65,8 +65,47 @@ export function openApiDocument(): object {
     request: { headers: ifMatch, body: { content: { 'application/json': { schema: Config } } } },
     responses: { 200: json(envelope(Config), 'The configuration as stored'), ...errors, 409: json(Failure, 'Conflict'), 412: json(Failure, 'If-Match is stale') },
   });
+  registerHealthPaths(registry);
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: { title: 'edge-lb admin API', version: '1.0.0', description: 'Cloudflare Load Balancing names; responses use the v4 envelope {success, errors, messages, result}.' },
+  });
+}
+
+function registerHealthPaths(registry: OpenAPIRegistry): void {
+  const security = [{ bearer: [] }];
+  const id = z.object({ id: z.string() });
+  const OriginHealth = z.object({
+    healthy: z.boolean(), rtt: z.number().nullable().describe('ms'), failure_reason: z.string().nullable(),
+    response_code: z.int().nullable(), changed_at: z.string().nullable(), ejected_until: z.string().nullable(),
+  });
+  const PoolHealth = z.object({
+    pool_id: z.string(), healthy: z.boolean(),
+    pop_health: z.object({ global: z.object({ healthy: z.boolean(), origins: z.array(z.record(z.string(), OriginHealth)) }) }),
+  }).meta({ id: 'PoolHealth' });
+  const BackendStat = z.object({
+    pool_id: z.string(), origin: z.string(), address: z.string(), port: z.int(),
+    server_state: z.enum(['running', 'stopping', 'stopped', 'starting']), server_state_changed_at: z.string().nullable(),
+    last_health_check_status: z.enum(['unknown', 'passed', 'failed']), total_count: z.int(),
+  }).meta({ id: 'BackendStat' });
+  const HealthEvent = z.object({ id: z.int(), at: z.string(), poolId: z.string(), origin: z.string(), from: z.string(), to: z.string(), reason: z.string() }).meta({ id: 'HealthEvent' });
+  const Preview = z.object({ origins: z.array(z.object({ name: z.string().optional(), address: z.string(), port: z.int() })).min(1).max(20) });
+  const PreviewResult = z.object({ name: z.string(), address: z.string(), port: z.int(), healthy: z.boolean(), rtt: z.number(), response_code: z.int().nullable(), failure_reason: z.string().nullable() });
+  registry.registerPath({
+    method: 'patch', path: `${API_PREFIX}/pools/{id}/origins/{name}`, summary: 'Change one origin of a pool (JSON Merge Patch); the rest is kept', security,
+    request: { params: z.object({ id: z.string(), name: z.string() }), body: { content: { 'application/merge-patch+json': { schema: z.record(z.string(), z.unknown()) } } } },
+    responses: { 200: json(envelope(PoolSchema), 'The pool as stored'), ...errors, 404: json(Failure, 'No such pool or origin'), 412: json(Failure, 'If-Match is stale') },
+  });
+  registry.registerPath({ method: 'get', path: `${API_PREFIX}/pools/{id}/health`, summary: "Pool health (Cloudflare's shape)", security, request: { params: id }, responses: { 200: json(envelope(PoolHealth), 'Health of the pool and its origins'), 404: json(Failure, 'Not found'), 401: errors[401] } });
+  registry.registerPath({ method: 'get', path: `${API_PREFIX}/load_balancers/{id}/backend-stats`, summary: 'Per-origin state and traffic counts', security, request: { params: id }, responses: { 200: json(envelope(z.array(BackendStat)), 'One row per origin of every pool the load balancer uses'), 404: json(Failure, 'Not found'), 401: errors[401] } });
+  registry.registerPath({
+    method: 'get', path: `${API_PREFIX}/load_balancers/{id}/events`, summary: 'Health event log, newest first', security,
+    request: { params: id, query: z.object({ limit: z.int().min(1).max(500).optional(), before: z.int().optional().describe('event id: the next (older) page') }) },
+    responses: { 200: json(envelope(z.array(HealthEvent)), 'Events; result_info.next_before pages back'), ...errors, 404: json(Failure, 'Not found') },
+  });
+  registry.registerPath({
+    method: 'post', path: `${API_PREFIX}/monitors/{id}/preview`, summary: 'Probe the given origins with this monitor now (nothing stored)', security,
+    request: { params: id, body: { content: { 'application/json': { schema: Preview } } } },
+    responses: { 200: json(envelope(z.array(PreviewResult)), 'What each probe saw'), ...errors, 404: json(Failure, 'Not found') },
   });
 }
