@@ -110,6 +110,19 @@ describe('traffic', () => {
     expect(res.headers['keep-alive']).toBeUndefined();
   });
 
+  it('takes an origin disabled through the admin API out of rotation at once, and back', async () => {
+    const off = await admin('/pools/primary/origins/c', 'PATCH', { enabled: false });
+    expect(off.status, off.body).toBe(200);
+    try {
+      const results = await pool(60, 6, () => get('/disabled'));
+      expect(results.filter((r) => r.status !== 200 || originOf(r) === 'c')).toEqual([]);
+    } finally {
+      expect((await admin('/pools/primary/origins/c', 'PATCH', { enabled: true })).status).toBe(200);
+    }
+    const back = await pool(60, 6, () => get('/enabled'));
+    expect(back.some((r) => originOf(r) === 'c')).toBe(true);
+  });
+
   it('treats /admin on a traffic hostname as traffic', async () => {
     const res = await get('/admin/v1/config');
     expect(res.status).toBe(200);
