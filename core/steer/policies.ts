@@ -1,0 +1,188 @@
+/**
+ * The origin steering policies. Weights are the origins' `weight` (0 = no traffic; disabled or
+ * draining origins come in as 0). Each policy follows the named system's semantics:
+ * - random: weighted random (Cloudflare's `random`).
+ * - round_robin: smooth weighted round robin, nginx's algorithm (ngx_http_upstream_round_robin.c).
+ * - hash / consistent: Maglev (Eisenbud et al., NSDI 2016; Envoy's weighted variant) or weighted
+ *   rendezvous hashing (Thaler & Ravishankar 1998; Resch's weighted score w / -ln(u)).
+ * - least_outstanding_requests / least_connections: Envoy's least request, power of two choices
+ *   (Mitzenmacher 2001) on (outstanding + 1) / weight. Workers see requests, not connections, so
+ *   least_connections counts requests under way too.
+ * - least_response_time: power of two choices on EWMA latency x (outstanding + 1) / weight
+ *   (nginx plus `least_time` in spirit); an origin with no sample yet scores 0, so it gets tried.
+ * - first: the first usable origin in list order (HAProxy `first`).
+ */
+import { WeightedSelector } from '../select/weighted.ts';
+import { hash32 } from './hash.ts';
+import { scanFrom, weightedRest, type DecisionContext, type OriginPolicy } from './policy.ts';
+
+export class RandomPolicy implements OriginPolicy {
+  readonly #selector: WeightedSelector;
+  constructor(readonly weights: readonly number[]) {
+    this.#selector = new WeightedSelector(weights);
+  }
+  first(ctx: DecisionContext, accept: (i: number) => boolean): number {
+    const i = this.#selector.pick(ctx.random());
+    if (i >= 0 && accept(i)) return i;
+    return weightedRest(this.weights, ctx, accept, -1).next().value ?? -1;
+  }
+  rest(ctx: DecisionContext, accept: (i: number) => boolean, first: number): Iterable<number> {
+    return weightedRest(this.weights, ctx, accept, first);
+  }
+}
+
+export class SmoothRoundRobinPolicy implements OriginPolicy {
+  readonly #current: Float64Array;
+  constructor(readonly weights: readonly number[]) {
+    this.#current = new Float64Array(weights.length);
+  }
+  first(_ctx: DecisionContext, accept: (i: number) => boolean): number {
+    let total = 0;
+    let best = -1;
+    const cur = this.#current;
+    for (let i = 0; i < this.weights.length; i++) {
+      const w = this.weights[i]!;
+      if (w <= 0 || !accept(i)) continue;
+      cur[i]! += w;
+      total += w;
+      if (best < 0 || cur[i]! > cur[best]!) best = i;
+    }
+    if (best >= 0) cur[best]! -= total;
+    return best;
+  }
+  *rest(_ctx: DecisionContext, accept: (i: number) => boolean, first: number): Iterable<number> {
+    // Retries walk the list from the next origin: cheap, deterministic, never the same one twice.
+    for (let k = 1; k < this.weights.length; k++) {
+      const i = (first + k) % this.weights.length;
+      if (this.weights[i]! > 0 && accept(i)) yield i;
+    }
+  }
+}
+
+/** Maglev lookup table: every entry names an origin; shares follow weights within ~1%. */
+export class MaglevPolicy implements OriginPolicy {
+  readonly table: Int32Array;
+  constructor(readonly weights: readonly number[], names: readonly string[], size = 65537) {
+    this.table = buildMaglev(weights, names, size);
+  }
+  first(ctx: DecisionContext, accept: (i: number) => boolean): number {
+    if (!this.table.length) return -1;
+    const start = hash32(ctx.key ?? '') % this.table.length;
+    for (let k = 0; k < this.table.length; k++) {
+      const i = this.table[(start + k) % this.table.length]!;
+      if (accept(i)) return i;
+    }
+    return -1;
+  }
+  *rest(ctx: DecisionContext, accept: (i: number) => boolean, first: number): Iterable<number> {
+    if (!this.table.length) return;
+    const seen = new Set([first]);
+    const start = hash32(ctx.key ?? '') % this.table.length;
+    for (let k = 0; k < this.table.length && seen.size <= this.weights.length; k++) {
+      const i = this.table[(start + k) % this.table.length]!;
+      if (!seen.has(i)) {
+        seen.add(i);
+        if (accept(i)) yield i;
+      }
+    }
+  }
+}
+
+/**
+ * Builds a Maglev table of prime `size` (Eisenbud et al. §3.4), weighted as Envoy does: in each
+ * round an origin places an entry only while its count is below round × weight / max weight.
+ */
+export function buildMaglev(weights: readonly number[], names: readonly string[], size: number): Int32Array {
+  const table = new Int32Array(size).fill(-1);
+  const live = weights.map((w, i) => (w > 0 ? i : -1)).filter((i) => i >= 0);
+  if (!live.length) return new Int32Array(0);
+  const maxW = Math.max(...live.map((i) => weights[i]!));
+  const offset = live.map((i) => hash32(names[i]!, 0x9e3779b9) % size);
+  const skip = live.map((i) => (hash32(names[i]!, 0x85ebca6b) % (size - 1)) + 1);
+  const next = new Array<number>(live.length).fill(0);
+  const placed = new Array<number>(live.length).fill(0);
+  let filled = 0;
+  for (let round = 1; filled < size; round++) {
+    for (let k = 0; k < live.length && filled < size; k++) {
+      if (placed[k]! >= (round * weights[live[k]!]!) / maxW) continue;
+      let c = (offset[k]! + next[k]! * skip[k]!) % size;
+      while (table[c] !== -1) {
+        next[k]! += 1;
+        c = (offset[k]! + next[k]! * skip[k]!) % size;
+      }
+      table[c] = live[k]!;
+      next[k]! += 1;
+      placed[k]! += 1;
+      filled++;
+    }
+  }
+  return table;
+}
+
+export class RendezvousPolicy implements OriginPolicy {
+  readonly #seeds: Uint32Array;
+  constructor(readonly weights: readonly number[], names: readonly string[]) {
+    this.#seeds = Uint32Array.from(names, (n) => hash32(n, 0x27d4eb2d));
+  }
+  #score(keyHash: number, i: number): number {
+    let h = (keyHash ^ this.#seeds[i]!) >>> 0;
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    h = (h ^ (h >>> 16)) >>> 0;
+    const u = (h + 0.5) / 4294967296;
+    return this.weights[i]! / -Math.log(u);
+  }
+  first(ctx: DecisionContext, accept: (i: number) => boolean): number {
+    const k = hash32(ctx.key ?? '');
+    let best = -1;
+    let bestScore = -1;
+    for (let i = 0; i < this.weights.length; i++) {
+      if (this.weights[i]! <= 0 || !accept(i)) continue;
+      const s = this.#score(k, i);
+      if (s > bestScore) [best, bestScore] = [i, s];
+    }
+    return best;
+  }
+  rest(ctx: DecisionContext, accept: (i: number) => boolean, first: number): Iterable<number> {
+    const k = hash32(ctx.key ?? '');
+    const ranked: [number, number][] = [];
+    for (let i = 0; i < this.weights.length; i++) if (i !== first && this.weights[i]! > 0 && accept(i)) ranked.push([this.#score(k, i), i]);
+    return ranked.sort((a, b) => b[0] - a[0]).map(([, i]) => i);
+  }
+}
+
+/** Power of two choices on a load score; lower wins. */
+export class LeastLoadPolicy implements OriginPolicy {
+  readonly #selector: WeightedSelector;
+  constructor(readonly weights: readonly number[], readonly by: 'requests' | 'response_time') {
+    this.#selector = new WeightedSelector(weights.map((w) => (w > 0 ? 1 : 0)));
+  }
+  #score(ctx: DecisionContext, i: number): number {
+    const outstanding = (ctx.stats?.outstanding(i) ?? 0) + 1;
+    const load = this.by === 'requests' ? outstanding : (ctx.stats?.latencyMs(i) ?? 0) * outstanding;
+    return load / this.weights[i]!;
+  }
+  first(ctx: DecisionContext, accept: (i: number) => boolean): number {
+    let a = this.#selector.pick(ctx.random());
+    let b = this.#selector.pick(ctx.random());
+    if (a < 0 || !accept(a)) a = weightedRest(this.weights, ctx, accept, -1).next().value ?? -1;
+    if (b < 0 || !accept(b)) b = a;
+    if (a < 0) return -1;
+    return this.#score(ctx, b) < this.#score(ctx, a) ? b : a;
+  }
+  rest(ctx: DecisionContext, accept: (i: number) => boolean, first: number): Iterable<number> {
+    const left: number[] = [];
+    for (let i = 0; i < this.weights.length; i++) if (i !== first && this.weights[i]! > 0 && accept(i)) left.push(i);
+    return left.sort((x, y) => this.#score(ctx, x) - this.#score(ctx, y));
+  }
+}
+
+export class FirstPolicy implements OriginPolicy {
+  constructor(readonly weights: readonly number[]) {}
+  first(_ctx: DecisionContext, accept: (i: number) => boolean): number {
+    return scanFrom(this.weights, 0, accept);
+  }
+  *rest(_ctx: DecisionContext, accept: (i: number) => boolean, first: number): Iterable<number> {
+    for (let i = first + 1; i < this.weights.length; i++) if (this.weights[i]! > 0 && accept(i)) yield i;
+  }
+}
