@@ -105,9 +105,19 @@ export const PoolSchema = z
     notification_filter: z.unknown().optional().describe('stored, not yet active'),
     origins: z.array(OriginSchema).min(1),
     origin_steering: z
-      .strictObject({ policy: z.enum(['random', 'hash', 'least_outstanding_requests', 'least_connections']).default('random') })
-      .default({ policy: 'random' })
-      .describe('only random is active yet'),
+      .strictObject({
+        policy: z
+          .enum(['random', 'hash', 'least_outstanding_requests', 'least_connections', 'round_robin', 'least_response_time', 'first'])
+          .default('random'),
+        hash_key: z
+          .strictObject({ type: z.enum(['ip', 'uri', 'header', 'cookie']).default('ip'), name: z.string().min(1).optional() })
+          .refine((k) => (k.type === 'header' || k.type === 'cookie') === (k.name !== undefined), { message: 'name is required for header and cookie keys, and only for them', path: ['name'] })
+          .default({ type: 'ip' })
+          .describe('our extension: what `hash` hashes (Cloudflare: the client IP)'),
+        hash_algorithm: z.enum(['maglev', 'rendezvous']).default('maglev').describe('our extension'),
+      })
+      .default({ policy: 'random', hash_key: { type: 'ip' }, hash_algorithm: 'maglev' })
+      .describe('Cloudflare: random, hash, least_outstanding_requests, least_connections; ours: round_robin, least_response_time, first'),
     load_shedding: z.unknown().optional().describe('stored, not yet active'),
     outlier_detection: z
       .strictObject({

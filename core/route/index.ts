@@ -5,12 +5,12 @@
  * per config version and know nothing of health; `Usable` filters what they yield.
  */
 import type { ConfigDocument, LoadBalancer, Origin, Pool } from '../config/index.ts';
-import { WeightedSelector } from '../select/weighted.ts';
+import { buildPolicy, hashKey, type DecisionContext, type LoadStats, type OriginPolicy, type RequestFacts } from '../steer/index.ts';
 
 export interface CompiledPool {
   readonly pool: Pool;
-  /** Weighted by `origin.weight`; disabled origins carry weight 0. */
-  readonly selector: WeightedSelector;
+  /** The pool's origin steering, built once per config version (disabled/draining origins weigh 0). */
+  readonly policy: OriginPolicy;
 }
 
 /** An immutable, pre-indexed view of one config version, built once and shared by requests. */
@@ -39,7 +39,7 @@ export const allUsable: Usable = () => true;
 export function compileSnapshot(doc: ConfigDocument, version: number): Snapshot {
   const pools = new Map<string, CompiledPool>();
   for (const pool of doc.pools) {
-    pools.set(pool.id, { pool, selector: new WeightedSelector(pool.origins.map((o) => (o.enabled && !o.drain ? o.weight : 0))) });
+    pools.set(pool.id, { pool, policy: buildPolicy(pool) });
   }
   const exact = new Map<string, LoadBalancer>();
   const wildcards: [suffix: string, lb: LoadBalancer][] = [];
@@ -100,13 +100,27 @@ export interface Plan {
  * Disabled, draining and zero-weight origins never qualify. With nothing usable anywhere: with
  * `panic_mode`, health is ignored (Envoy's panic routing); otherwise undefined. `random` returns uniform numbers in [0, 1).
  */
-export function planRoute(snapshot: Snapshot, lb: LoadBalancer, random: () => number, usable: Usable = allUsable): Plan | undefined {
+/** Per-request inputs of routing beyond the config: randomness, request facts, load. */
+export interface RouteInputs {
+  /** Uniform numbers in [0, 1). */
+  random: () => number;
+  /** Health filter; all usable when absent. */
+  usable?: Usable;
+  /** For hash policies (client IP, URI, header, cookie). */
+  facts?: RequestFacts;
+  /** Per-pool load as this isolate sees it, for least_* policies. */
+  stats?: (pool: Pool) => LoadStats | undefined;
+}
+
+export function planRoute(snapshot: Snapshot, lb: LoadBalancer, inputs: RouteInputs | (() => number), usableArg?: Usable): Plan | undefined {
+  const input: RouteInputs = typeof inputs === 'function' ? { random: inputs, usable: usableArg } : inputs;
+  const usable = input.usable ?? allUsable;
   const order = snapshot.poolOrders.get(lb.id) ?? poolOrder(snapshot.pools, lb);
   let start = order.findIndex((p) => hasUsable(p, usable, p.pool.minimum_origins));
   if (start < 0) start = order.findIndex((p) => hasUsable(p, usable, 1));
-  if (start < 0 && lb.panic_mode && usable !== allUsable) return planRoute(snapshot, lb, random, allUsable); // Envoy's panic mode
+  if (start < 0 && lb.panic_mode && usable !== allUsable) return planRoute(snapshot, lb, { ...input, usable: allUsable }); // Envoy's panic mode
   if (start < 0) return undefined;
-  return new RoutePlan(order, start, lb.adaptive_routing.failover_across_pools ? order.length : start + 1, random, usable);
+  return new RoutePlan(order, start, lb.adaptive_routing.failover_across_pools ? order.length : start + 1, input, usable);
 }
 
 /** A Plan as a class: no closures allocated per request on the hot path. */
@@ -116,21 +130,25 @@ class RoutePlan implements Plan {
   readonly #order: readonly CompiledPool[];
   readonly #start: number;
   readonly #end: number;
-  readonly #random: () => number;
+  readonly #input: RouteInputs;
   readonly #usable: Usable;
 
-  constructor(order: readonly CompiledPool[], start: number, end: number, random: () => number, usable: Usable) {
+  constructor(order: readonly CompiledPool[], start: number, end: number, input: RouteInputs, usable: Usable) {
     this.#order = order;
     this.#start = start;
     this.#end = end;
-    this.#random = random;
+    this.#input = input;
     this.#usable = usable;
     const head = order[start]!;
     this.pool = head.pool;
-    const drawn = head.selector.pick(random());
-    // The usual case: the weighted draw is usable. Otherwise draw among the usable ones.
-    const index = drawn >= 0 && usable(head.pool, drawn) ? drawn : head.selector.order(random, (i) => usable(head.pool, i), drawn).next().value!;
-    this.first = { pool: head.pool, poolRank: 0, origin: head.pool.origins[index]!, originIndex: index };
+    const pool = head.pool;
+    const index = head.policy.first(this.#context(head), usable === allUsable ? allIndices : (i) => usable(pool, i));
+    this.first = { pool, poolRank: 0, origin: pool.origins[index]!, originIndex: index };
+  }
+
+  #context(p: CompiledPool): DecisionContext {
+    const input = this.#input;
+    return { random: input.random, key: hashKey(p.pool, input.facts), stats: input.stats?.(p.pool) };
   }
 
   *rest(): Generator<Candidate, void, undefined> {
@@ -138,12 +156,21 @@ class RoutePlan implements Plan {
     for (let k = this.#start; k < this.#end; k++) {
       const p = this.#order[k]!;
       const rank = k - this.#start;
-      const accept = rank === 0 ? (i: number) => i !== first && this.#usable(p.pool, i) : (i: number) => this.#usable(p.pool, i);
-      for (const i of p.selector.order(this.#random, accept, rank === 0 ? first : undefined)) {
-        yield { pool: p.pool, poolRank: rank, origin: p.pool.origins[i]!, originIndex: i };
-      }
+      const ctx = this.#context(p);
+      const accept = (i: number) => this.#usable(p.pool, i);
+      const indices = rank === 0 ? p.policy.rest(ctx, accept, first) : firstThenRest(p.policy, ctx, accept);
+      for (const i of indices) yield { pool: p.pool, poolRank: rank, origin: p.pool.origins[i]!, originIndex: i };
     }
   }
+}
+
+const allIndices = () => true;
+
+function* firstThenRest(policy: OriginPolicy, ctx: DecisionContext, accept: (i: number) => boolean): Generator<number> {
+  const first = policy.first(ctx, accept);
+  if (first < 0) return;
+  yield first;
+  yield* policy.rest(ctx, accept, first);
 }
 
 /** Every candidate of a plan in attempt order: `first`, then `rest()`. */

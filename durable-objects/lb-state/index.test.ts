@@ -74,7 +74,7 @@ describe('LbState', () => {
     expect((await client.records()).find((r) => r.origin === 'up')!.health.verdict).toBe('unhealthy');
     expect((await client.report([{ poolId: 'p1', origin: 'up', outcome: 'gateway_failure', count: 5 }])).ejected).toEqual(['up']);
     await client.sync({ lbId: 'lb-uneject', pools: [{ pool: pool(), monitor }] }); // the origin "comes back"
-    await sleep(5200); // its next probe is one interval later
+    await sleep(5700); // its next probe is one interval (5 s) + up to 10% jitter later
     await runDurableObjectAlarm(stubOf('lb-uneject'));
     const up = (await client.records()).find((r) => r.origin === 'up')!;
     expect(up.health).toMatchObject({ verdict: 'healthy', ejectedUntil: 0, timesEjected: 1 });

@@ -36,6 +36,9 @@ function config(lbExtra: object = {}) {
     pools: [
       {
         id: 'primary', name: 'primary', monitor: 'm1',
+        // These tests pin retry semantics; passive health (test/e2e/health.test.ts) would eject
+        // the origins they make fail and change what later tests see.
+        outlier_detection: { enabled: false },
         origins: [
           { name: 'a', address: '127.0.0.1', port: a!.port, weight: 1 },
           { name: 'b', address: '127.0.0.1', port: b!.port, weight: 0.5 },

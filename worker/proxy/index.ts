@@ -13,7 +13,9 @@
  * Transfer-Encoding on (the end-to-end tests check it); a copy to strip them cost ~4% throughput.
  */
 import { allUsable, planRoute, type Candidate, type Plan, type Snapshot, type Usable } from '../../core/route/index.ts';
-import type { LoadBalancer } from '../../core/config/index.ts';
+import { LoadTracker } from '../../core/steer/load.ts';
+import { tracksLoad, type RequestFacts } from '../../core/steer/index.ts';
+import type { LoadBalancer, Pool } from '../../core/config/index.ts';
 import { originUrl, retryableStatus, upstreamHeaders } from '../../core/forward/index.ts';
 
 /** At most this many origins of one pool are tried for one request (each further pool of
@@ -50,7 +52,7 @@ export function proxyRequest(request: Request, url: URL, deps: ProxyDeps): Promi
 }
 
 function proxyPlanned(request: Request, url: URL, deps: ProxyDeps, lb: LoadBalancer, usable: Usable): Promise<Response> | Response {
-  const plan = planRoute(deps.snapshot, lb, deps.random, usable);
+  const plan = planRoute(deps.snapshot, lb, { random: deps.random, usable, facts: new HttpFacts(request, url), stats: loadStats });
   if (!plan) return plain(503, `No origin of load balancer ${lb.name} is available.\n`, { 'retry-after': '5' });
   const a: Attempt = {
     request, url, deps, plan, lbName: lb.name, lbId: lb.id,
@@ -119,9 +121,22 @@ function attempt(a: Attempt, candidate: Candidate): Promise<Response | undefined
     originHost: candidate.origin.header.Host?.[0],
   });
   const send = a.deps.fetch; // called unbound: the runtime's fetch rejects any other `this`
-  const sent = send(originUrl(a.url, candidate.origin), {
+  const pool = candidate.pool;
+  const tracked = tracksLoad(pool);
+  const started = tracked ? (load.start(pool.id, pool.origins.length, candidate.originIndex), Date.now()) : 0;
+  let sent = send(originUrl(a.url, candidate.origin), {
     method: a.request.method, headers, body: a.body.value, redirect: 'manual', signal: AbortSignal.timeout(a.timeoutMs),
   });
+  if (tracked) {
+    // Load counts until response headers (the body streams outside our view), latency likewise.
+    sent = sent.then(
+      (res) => (load.end(pool.id, pool.origins.length, candidate.originIndex, Date.now() - started), res),
+      (e: unknown) => {
+        load.end(pool.id, pool.origins.length, candidate.originIndex);
+        throw e;
+      },
+    );
+  }
   const observe = a.deps.observe;
   if (!observe) return sent.catch(failed);
   return sent.then(
@@ -135,6 +150,31 @@ function attempt(a: Attempt, candidate: Candidate): Promise<Response | undefined
 
 function failed(): undefined {
   return undefined;
+}
+
+/** This isolate's view of origin load, for least_* origin steering. */
+const load = new LoadTracker();
+const loadStats = (pool: Pool) => load.stats(pool.id, pool.origins.length);
+
+/** Request facts for hash keys, read lazily from the request (no work unless a hash pool asks). */
+class HttpFacts implements RequestFacts {
+  constructor(readonly request: Request, readonly url: URL) {}
+  get clientIp(): string | undefined {
+    return this.request.headers.get('cf-connecting-ip') ?? undefined;
+  }
+  get uri(): string {
+    return this.url.pathname + this.url.search;
+  }
+  header(name: string): string | null {
+    return this.request.headers.get(name);
+  }
+  cookie(name: string): string | undefined {
+    for (const part of (this.request.headers.get('cookie') ?? '').split(';')) {
+      const eq = part.indexOf('=');
+      if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+    }
+    return undefined;
+  }
 }
 
 function noAnswer(lbName: string, attempts: number): Response {
