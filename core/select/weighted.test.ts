@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { WeightedSelector } from './weighted.ts';
 
-/** A deterministic random source that replays `values`. */
-const seq = (...values: number[]) => {
-  let i = 0;
-  return () => values[i++ % values.length]!;
-};
-
 describe('WeightedSelector.pick', () => {
   const s = new WeightedSelector([1, 0.5, 0.5]); // cumulative 1, 1.5, 2
 
@@ -19,22 +13,5 @@ describe('WeightedSelector.pick', () => {
     for (const r of [0, 0.3, 0.99]) expect(z.pick(r)).toBe(1);
     expect(new WeightedSelector([0, 0]).pick(0.5)).toBe(-1);
     expect(new WeightedSelector([]).pick(0.5)).toBe(-1);
-  });
-});
-
-describe('WeightedSelector.order', () => {
-  it('yields every positive-weight index once, first pick first', () => {
-    const s = new WeightedSelector([1, 1, 0, 1]);
-    expect([...s.order(seq(0.99, 0, 0), () => true)]).toEqual([3, 0, 1]);
-  });
-
-  it('skips what accept rejects, drawing the rest by weight', () => {
-    const s = new WeightedSelector([1, 1, 1]);
-    // first draw lands on 0 (rejected); the rest are drawn among 1 and 2: 0.6*2 = 1.2 -> index 2.
-    expect([...s.order(seq(0.1, 0.6, 0), (i) => i !== 0)]).toEqual([2, 1]);
-  });
-
-  it('yields nothing when nothing is accepted', () => {
-    expect([...new WeightedSelector([1, 2]).order(Math.random, () => false)]).toEqual([]);
   });
 });

@@ -1,9 +1,7 @@
 /**
- * Weighted random selection without replacement over a fixed list of weights.
- *
- * Built once per pool version (the pingora way: rebuild the selector only when the backend set
- * changes). The first pick is a binary search over cumulative weights, O(log n); later picks
- * (only needed on retries) skip what was already yielded or is not accepted.
+ * Weighted random pick over a fixed list of weights: a binary search over cumulative weights,
+ * O(log n). Built once per pool version (the pingora way: rebuild the selector only when the
+ * backend set changes). Retry order is core/steer's `weightedRest`.
  */
 export class WeightedSelector {
   readonly #cumulative: Float64Array;
@@ -38,28 +36,5 @@ export class WeightedSelector {
       else lo = mid + 1;
     }
     return lo;
-  }
-
-  /**
-   * Yields distinct indices with weight > 0 in weighted random order (each next index drawn in
-   * proportion to weight among those not yet yielded), skipping those `accept` rejects.
-   * `random` returns uniform numbers in [0, 1). `first`, when given, is taken as the first draw
-   * (a caller that already picked it, for the hot path without a generator).
-   */
-  *order(random: () => number, accept: (index: number) => boolean, first = this.pick(random())): Generator<number, void, undefined> {
-    if (first < 0) return;
-    if (accept(first)) yield first;
-    // Later draws happen only on retry: a linear weighted draw over what remains is plenty.
-    const left: number[] = [];
-    for (let i = 0; i < this.#weights.length; i++) if (i !== first && this.#weights[i]! > 0 && accept(i)) left.push(i);
-    let total = left.reduce((s, i) => s + this.#weights[i]!, 0);
-    while (left.length) {
-      let target = random() * total;
-      let k = 0;
-      while (k < left.length - 1 && target >= this.#weights[left[k]!]!) target -= this.#weights[left[k++]!]!;
-      const [index] = left.splice(k, 1) as [number];
-      total -= this.#weights[index]!;
-      yield index;
-    }
   }
 }

@@ -17,8 +17,10 @@ import { hash32 } from './hash.ts';
 import { scanFrom, weightedRest, type DecisionContext, type OriginPolicy } from './policy.ts';
 
 export class RandomPolicy implements OriginPolicy {
+  readonly weights: readonly number[];
   readonly #selector: WeightedSelector;
-  constructor(readonly weights: readonly number[]) {
+  constructor(weights: readonly number[]) {
+    this.weights = weights;
     this.#selector = new WeightedSelector(weights);
   }
   first(ctx: DecisionContext, accept: (i: number) => boolean): number {
@@ -32,8 +34,10 @@ export class RandomPolicy implements OriginPolicy {
 }
 
 export class SmoothRoundRobinPolicy implements OriginPolicy {
+  readonly weights: readonly number[];
   readonly #current: Float64Array;
-  constructor(readonly weights: readonly number[]) {
+  constructor(weights: readonly number[]) {
+    this.weights = weights;
     this.#current = new Float64Array(weights.length);
   }
   first(_ctx: DecisionContext, accept: (i: number) => boolean): number {
@@ -61,8 +65,10 @@ export class SmoothRoundRobinPolicy implements OriginPolicy {
 
 /** Maglev lookup table: every entry names an origin; shares follow weights within ~1%. */
 export class MaglevPolicy implements OriginPolicy {
+  readonly weights: readonly number[];
   readonly table: Int32Array;
-  constructor(readonly weights: readonly number[], names: readonly string[], size = 65537) {
+  constructor(weights: readonly number[], names: readonly string[], size = 65537) {
+    this.weights = weights;
     this.table = buildMaglev(weights, names, size);
   }
   first(ctx: DecisionContext, accept: (i: number) => boolean): number {
@@ -120,8 +126,10 @@ export function buildMaglev(weights: readonly number[], names: readonly string[]
 }
 
 export class RendezvousPolicy implements OriginPolicy {
+  readonly weights: readonly number[];
   readonly #seeds: Uint32Array;
-  constructor(readonly weights: readonly number[], names: readonly string[]) {
+  constructor(weights: readonly number[], names: readonly string[]) {
+    this.weights = weights;
     this.#seeds = Uint32Array.from(names, (n) => hash32(n, 0x27d4eb2d));
   }
   #score(keyHash: number, i: number): number {
@@ -153,8 +161,12 @@ export class RendezvousPolicy implements OriginPolicy {
 
 /** Power of two choices on a load score; lower wins. */
 export class LeastLoadPolicy implements OriginPolicy {
+  readonly weights: readonly number[];
+  readonly by: 'requests' | 'response_time';
   readonly #selector: WeightedSelector;
-  constructor(readonly weights: readonly number[], readonly by: 'requests' | 'response_time') {
+  constructor(weights: readonly number[], by: 'requests' | 'response_time') {
+    this.weights = weights;
+    this.by = by;
     this.#selector = new WeightedSelector(weights.map((w) => (w > 0 ? 1 : 0)));
   }
   #score(ctx: DecisionContext, i: number): number {
@@ -178,7 +190,10 @@ export class LeastLoadPolicy implements OriginPolicy {
 }
 
 export class FirstPolicy implements OriginPolicy {
-  constructor(readonly weights: readonly number[]) {}
+  readonly weights: readonly number[];
+  constructor(weights: readonly number[]) {
+    this.weights = weights;
+  }
   first(_ctx: DecisionContext, accept: (i: number) => boolean): number {
     return scanFrom(this.weights, 0, accept);
   }

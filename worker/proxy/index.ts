@@ -158,7 +158,12 @@ const loadStats = (pool: Pool) => load.stats(pool.id, pool.origins.length);
 
 /** Request facts for hash keys, read lazily from the request (no work unless a hash pool asks). */
 class HttpFacts implements RequestFacts {
-  constructor(readonly request: Request, readonly url: URL) {}
+  readonly request: Request;
+  readonly url: URL;
+  constructor(request: Request, url: URL) {
+    this.request = request;
+    this.url = url;
+  }
   get clientIp(): string | undefined {
     return this.request.headers.get('cf-connecting-ip') ?? undefined;
   }
