@@ -166,7 +166,7 @@ export const LoadBalancerSchema = z
     steering_policy: z
       .enum(['off', 'geo', 'random', 'dynamic_latency', 'proximity', 'least_outstanding_requests', 'least_connections', ''])
       .default('')
-      .describe('only off (failover order) is active yet'),
+      .describe('pool steering (core/steer/pools.ts)'),
     random_steering: z
       .strictObject({ default_weight: z.number().min(0).max(1).default(1), pool_weights: z.record(id, z.number().min(0).max(1)).default({}) })
       .optional(),

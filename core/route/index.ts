@@ -5,6 +5,7 @@
  * per config version and know nothing of health; `Usable` filters what they yield.
  */
 import type { ConfigDocument, LoadBalancer, Origin, Pool } from '../config/index.ts';
+import { effectivePolicy, steerPools, type PlaceFacts } from '../steer/pools.ts';
 import { buildPolicy, hashKey, type DecisionContext, type LoadStats, type OriginPolicy, type RequestFacts } from '../steer/index.ts';
 
 export interface CompiledPool {
@@ -66,7 +67,7 @@ export function compileSnapshot(doc: ConfigDocument, version: number): Snapshot 
  * The pools to try, in order: `default_pools`, then `fallback_pool`, each once (Cloudflare's
  * failover order for `steering_policy` off). Disabled pools and unknown ids are skipped.
  */
-export function poolOrder(pools: ReadonlyMap<string, CompiledPool>, lb: LoadBalancer): CompiledPool[] {
+export function poolOrder(pools: ReadonlyMap<string, CompiledPool>, lb: Pick<LoadBalancer, 'default_pools' | 'fallback_pool'>): CompiledPool[] {
   const ids = [...new Set([...lb.default_pools, lb.fallback_pool])];
   return ids.flatMap((id) => {
     const p = pools.get(id);
@@ -110,12 +111,33 @@ export interface RouteInputs {
   facts?: RequestFacts;
   /** Per-pool load as this isolate sees it, for least_* policies. */
   stats?: (pool: Pool) => LoadStats | undefined;
+  /** Where the request comes from, for pool steering (geo, proximity). */
+  place?: PlaceFacts;
+  /** Pool latency (ms) seen from here (dynamic_latency) and requests under way (least_*). */
+  poolLatency?: (poolId: string) => number | undefined;
+  poolOutstanding?: (poolId: string) => number;
+}
+
+/** The pools to try for this request: steering's order, then the fallback pool (cached for `off`). */
+function steeredOrder(snapshot: Snapshot, lb: LoadBalancer, input: RouteInputs): readonly CompiledPool[] {
+  if (effectivePolicy(lb) === 'off') return snapshot.poolOrders.get(lb.id) ?? poolOrder(snapshot.pools, lb);
+  const ids = steerPools(lb, {
+    random: input.random,
+    place: input.place,
+    coordinates: (id) => {
+      const p = snapshot.pools.get(id)?.pool;
+      return p && p.latitude !== undefined && p.longitude !== undefined ? { latitude: p.latitude, longitude: p.longitude } : undefined;
+    },
+    latency: input.poolLatency,
+    outstanding: input.poolOutstanding,
+  });
+  return poolOrder(snapshot.pools, { ...lb, default_pools: [...ids] });
 }
 
 export function planRoute(snapshot: Snapshot, lb: LoadBalancer, inputs: RouteInputs | (() => number), usableArg?: Usable): Plan | undefined {
   const input: RouteInputs = typeof inputs === 'function' ? { random: inputs, usable: usableArg } : inputs;
   const usable = input.usable ?? allUsable;
-  const order = snapshot.poolOrders.get(lb.id) ?? poolOrder(snapshot.pools, lb);
+  const order = steeredOrder(snapshot, lb, input);
   let start = order.findIndex((p) => hasUsable(p, usable, p.pool.minimum_origins));
   if (start < 0) start = order.findIndex((p) => hasUsable(p, usable, 1));
   if (start < 0 && lb.panic_mode && usable !== allUsable) return planRoute(snapshot, lb, { ...input, usable: allUsable }); // Envoy's panic mode

@@ -34,6 +34,15 @@ export class LoadTracker {
     return p;
   }
 
+  /** Requests under way to any origin of `poolId` (pool steering by least requests). */
+  poolOutstanding(poolId: string): number {
+    const p = this.#pools.get(poolId);
+    if (!p) return 0;
+    let n = 0;
+    for (const v of p.inFlight) n += v;
+    return n;
+  }
+
   start(poolId: string, size: number, i: number): void {
     this.stats(poolId, size).inFlight[i]! += 1;
   }

@@ -15,6 +15,7 @@
 import { allUsable, planRoute, type Candidate, type Plan, type Snapshot, type Usable } from '../../core/route/index.ts';
 import { LoadTracker } from '../../core/steer/load.ts';
 import { tracksLoad, type RequestFacts } from '../../core/steer/index.ts';
+import type { PlaceFacts } from '../../core/steer/pools.ts';
 import type { LoadBalancer, Pool } from '../../core/config/index.ts';
 import { originUrl, retryableStatus, upstreamHeaders } from '../../core/forward/index.ts';
 
@@ -52,10 +53,13 @@ export function proxyRequest(request: Request, url: URL, deps: ProxyDeps): Promi
 }
 
 function proxyPlanned(request: Request, url: URL, deps: ProxyDeps, lb: LoadBalancer, usable: Usable): Promise<Response> | Response {
-  const plan = planRoute(deps.snapshot, lb, { random: deps.random, usable, facts: new HttpFacts(request, url), stats: loadStats });
+  const plan = planRoute(deps.snapshot, lb, {
+    random: deps.random, usable, facts: new HttpFacts(request, url), stats: loadStats,
+    place: new CfPlace(request), poolOutstanding,
+  });
   if (!plan) return plain(503, `No origin of load balancer ${lb.name} is available.\n`, { 'retry-after': '5' });
   const a: Attempt = {
-    request, url, deps, plan, lbName: lb.name, lbId: lb.id,
+    request, url, deps, plan, lbName: lb.name, lbId: lb.id, trackPools: /^least_/.test(lb.steering_policy),
     body: NO_BODY,
     timeoutMs: lb.per_try_timeout * 1000,
     clientIp: request.headers.get('cf-connecting-ip') ?? undefined,
@@ -103,6 +107,8 @@ interface Attempt {
   plan: Plan;
   lbName: string;
   lbId: string;
+  /** Whether pool steering reads per-pool load (least_* steering_policy). */
+  trackPools: boolean;
   body: Body;
   /** Per-try timeout in ms (per_try_timeout is in seconds). */
   timeoutMs: number;
@@ -122,7 +128,7 @@ function attempt(a: Attempt, candidate: Candidate): Promise<Response | undefined
   });
   const send = a.deps.fetch; // called unbound: the runtime's fetch rejects any other `this`
   const pool = candidate.pool;
-  const tracked = tracksLoad(pool);
+  const tracked = a.trackPools || tracksLoad(pool);
   const started = tracked ? (load.start(pool.id, pool.origins.length, candidate.originIndex), Date.now()) : 0;
   let sent = send(originUrl(a.url, candidate.origin), {
     method: a.request.method, headers, body: a.body.value, redirect: 'manual', signal: AbortSignal.timeout(a.timeoutMs),
@@ -155,6 +161,35 @@ function failed(): undefined {
 /** This isolate's view of origin load, for least_* origin steering. */
 const load = new LoadTracker();
 const loadStats = (pool: Pool) => load.stats(pool.id, pool.origins.length);
+const poolOutstanding = (poolId: string) => load.poolOutstanding(poolId);
+
+/** Where the request comes from (request.cf), read only if pool steering asks. */
+class CfPlace implements PlaceFacts {
+  readonly #cf: IncomingRequestCfProperties | undefined;
+  constructor(request: Request) {
+    this.#cf = request.cf as IncomingRequestCfProperties | undefined;
+  }
+  get colo(): string | undefined {
+    return this.#cf?.colo;
+  }
+  get country(): string | undefined {
+    return this.#cf?.country ?? undefined;
+  }
+  get continent(): string | undefined {
+    return this.#cf?.continent ?? undefined;
+  }
+  get latitude(): number | undefined {
+    return coordinate(this.#cf?.latitude);
+  }
+  get longitude(): number | undefined {
+    return coordinate(this.#cf?.longitude);
+  }
+}
+
+function coordinate(v: string | undefined): number | undefined {
+  const n = v === undefined ? NaN : Number(v);
+  return Number.isFinite(n) ? n : undefined;
+}
 
 /** Request facts for hash keys, read lazily from the request (no work unless a hash pool asks). */
 class HttpFacts implements RequestFacts {
