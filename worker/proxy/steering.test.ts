@@ -1,0 +1,60 @@
+/**
+ * Pool steering end to end inside workerd: real requests through the Worker's fetch handler with
+ * Cloudflare's `cf` request properties, to real origins on 127.0.0.1.
+ */
+import { SELF } from 'cloudflare:test';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+
+const ports = inject('namedPorts');
+const admin = (path: string, init: RequestInit) =>
+  SELF.fetch(`http://localhost/admin/v1${path}`, { ...init, headers: { authorization: 'Bearer test-admin-token', 'content-type': 'application/json' } });
+const via = async (host: string, cf: Record<string, unknown>) => (await SELF.fetch(`http://${host}/`, { cf } as RequestInit)).headers.get('x-origin');
+
+beforeAll(async () => {
+  const pool = (name: 'eu' | 'us' | 'asia', latitude: number, longitude: number) => ({ id: name, name, latitude, longitude, origins: [{ name, address: '127.0.0.1', port: ports[name] }] });
+  const res = await admin('/config', {
+    method: 'PUT',
+    body: JSON.stringify({
+      pools: [
+        pool('us', 39.0, -77.5), pool('eu', 50.1, 8.7), pool('asia', 1.35, 103.8),
+        {
+          id: 'all', name: 'all', origin_steering: { policy: 'hash', hash_key: { type: 'header', name: 'x-user' } },
+          origins: (['eu', 'us', 'asia'] as const).map((name) => ({ name, address: '127.0.0.1', port: ports[name] })),
+        },
+      ],
+      load_balancers: [
+        { id: 'geo', name: 'geo.example.com', steering_policy: 'geo', default_pools: ['us'], fallback_pool: 'us', country_pools: { DE: ['eu'] }, region_pools: { SEAS: ['asia'] }, pop_pools: { NRT: ['asia'] } },
+        { id: 'near', name: 'near.example.com', steering_policy: 'proximity', default_pools: ['us', 'eu', 'asia'], fallback_pool: 'us' },
+        { id: 'hash', name: 'hash.example.com', default_pools: ['all'], fallback_pool: 'all' },
+      ],
+    }),
+  });
+  expect(res.status).toBe(200);
+});
+
+describe('pool steering with request.cf', () => {
+  it('geo: PoP, then country, then region, then default_pools', async () => {
+    expect(await via('geo.example.com', { colo: 'NRT', country: 'DE' })).toBe('asia');
+    expect(await via('geo.example.com', { country: 'DE' })).toBe('eu');
+    expect(await via('geo.example.com', { country: 'SG' })).toBe('asia');
+    expect(await via('geo.example.com', { country: 'BR' })).toBe('us');
+  });
+
+  it('proximity: the nearest pool to cf.latitude / cf.longitude', async () => {
+    expect(await via('near.example.com', { latitude: '48.86', longitude: '2.35' })).toBe('eu');
+    expect(await via('near.example.com', { latitude: '35.68', longitude: '139.69' })).toBe('asia');
+    expect(await via('near.example.com', { latitude: '40.71', longitude: '-74.00' })).toBe('us');
+  });
+});
+
+describe('origin steering by hash', () => {
+  it('sends every request with the same header value to the same origin, and spreads different values', async () => {
+    const originFor = async (user: string) => (await SELF.fetch('http://hash.example.com/', { headers: { 'x-user': user } })).headers.get('x-origin');
+    for (const user of ['alice', 'bob', 'carol']) {
+      const seen = new Set(await Promise.all(Array.from({ length: 10 }, () => originFor(user))));
+      expect(seen.size, user).toBe(1);
+    }
+    const spread = new Set(await Promise.all(Array.from({ length: 40 }, (_, i) => originFor(`user-${i}`))));
+    expect(spread.size).toBe(3);
+  });
+});
