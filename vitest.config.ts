@@ -13,6 +13,9 @@ export default defineConfig({
         test: {
           name: 'node',
           include: ['core/**/*.test.ts', 'scripts/**/*.test.ts', 'test/**/*.test.ts'],
+          // One file at a time: each end-to-end file runs its own wrangler dev, and health timing
+          // on 2 cores should not depend on what else happens to run.
+          fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },

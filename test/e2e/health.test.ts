@@ -107,7 +107,7 @@ describe('active health under load', () => {
   it('every origin of the default pool down: the fallback pool serves', async () => {
     await Promise.all(origins.map((o) => o.stop()));
     try {
-      await until(async () => !(await admin<PoolHealth>('/pools/primary/health')).healthy, 15_000, 'primary pool unhealthy');
+      await until(async () => !(await admin<PoolHealth>('/pools/primary/health')).healthy, 25_000, 'primary pool unhealthy');
       await sleep(2500);
       const results = await Promise.all(Array.from({ length: 10 }, () => send(`${worker.url}/fb`, { host: HOST })));
       expect(results.map((r) => [r.status, r.headers['x-origin']])).toEqual(Array(10).fill([200, 'fb']));
