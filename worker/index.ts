@@ -3,20 +3,35 @@
  * other hostname is load-balanced traffic, whatever its path. The cron trigger is the health
  * watchdog.
  */
-import { adminApp } from './admin/index.ts';
+import { adminApp, type PreviewFacts } from './admin/index.ts';
 import { SnapshotCache } from './config-cache/index.ts';
 import { configStore, lbState, type Env } from './env.ts';
 import { healthOf, observe, outcomeOf } from './health/index.ts';
 import { proxyRequest, type ProxyDeps } from './proxy/index.ts';
 import { healthTargets } from '../core/health/targets.ts';
-import type { Snapshot } from '../core/route/index.ts';
+import { explainRoute, type Explanation, type Snapshot } from '../core/route/index.ts';
 
 export { ConfigStore } from '../durable-objects/config-store/index.ts';
 export { LbState } from '../durable-objects/lb-state/index.ts';
 
 /** One per isolate: the compiled config, refreshed in the background (see SnapshotCache). */
 const snapshots = new SnapshotCache();
-const admin = adminApp(() => snapshots.invalidate());
+const admin = adminApp({ onWrite: () => snapshots.invalidate(), explain });
+
+/** The routing explainer: the isolate's config and health, the request's facts, core's explainRoute. */
+async function explain(env: Env, ctx: ExecutionContext, lbId: string, f: PreviewFacts): Promise<Explanation | undefined> {
+  const snapshot = await snapshots.get(configStore, env, ctx);
+  const lb = snapshot.loadBalancers.get(lbId);
+  if (!lb) return undefined;
+  const usable = await healthOf(env, lbId, ctx);
+  const headers = new Headers(f.headers);
+  return explainRoute(snapshot, lb, {
+    random: Math.random,
+    usable,
+    place: { colo: f.colo, country: f.country, continent: f.continent, latitude: f.latitude, longitude: f.longitude },
+    facts: { clientIp: f.client_ip, uri: f.path, header: (name) => headers.get(name), cookie: (name) => f.cookies[name] },
+  });
+}
 let adminHosts: { raw: string | undefined; set: Set<string> } | undefined;
 
 /** Whether `hostname` serves the admin API (ADMIN_HOSTS, default "localhost,127.0.0.1"). */

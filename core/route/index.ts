@@ -18,6 +18,8 @@ export interface CompiledPool {
 export interface Snapshot {
   readonly version: number;
   readonly pools: ReadonlyMap<string, CompiledPool>;
+  /** Load balancers by id. */
+  readonly loadBalancers: ReadonlyMap<string, LoadBalancer>;
   /** Each load balancer's pools in failover order (see poolOrder), computed once per version. */
   readonly poolOrders: ReadonlyMap<string, readonly CompiledPool[]>;
   /** The load balancer serving `hostname` (lower case, no port): exact name first, then the longest wildcard. */
@@ -53,6 +55,7 @@ export function compileSnapshot(doc: ConfigDocument, version: number): Snapshot 
   return {
     version,
     pools,
+    loadBalancers: new Map(doc.load_balancers.map((lb) => [lb.id, lb])),
     poolOrders,
     lookup(hostname) {
       const hit = exact.get(hostname);
@@ -199,4 +202,41 @@ function* firstThenRest(policy: OriginPolicy, ctx: DecisionContext, accept: (i: 
 export function* candidatesOf(plan: Plan): Generator<Candidate, void, undefined> {
   yield plan.first;
   yield* plan.rest();
+}
+
+/** Why routing chose what it chose (the routing explainer); produced by the same code as traffic. */
+export interface Explanation {
+  steering_policy: string;
+  pools: { id: string; name: string; usable_origins: number; minimum_origins: number; verdict: 'chosen' | 'skipped: below minimum_origins' | 'not reached' | 'last resort' }[];
+  pool?: string;
+  origin_steering?: string;
+  hash_key?: string;
+  origin?: string;
+  candidates: string[];
+  result: 'routed' | 'panic' | 'no usable origin';
+}
+
+export function explainRoute(snapshot: Snapshot, lb: LoadBalancer, input: RouteInputs): Explanation {
+  const usable = input.usable ?? allUsable;
+  const order = steeredOrder(snapshot, lb, input);
+  const count = (p: CompiledPool) => p.pool.origins.filter((o, i) => o.enabled && !o.drain && o.weight > 0 && usable(p.pool, i)).length;
+  const plan = planRoute(snapshot, lb, input);
+  const chosen = plan ? order.findIndex((p) => p.pool.id === plan.pool.id) : -1;
+  const healthyFirst = order.findIndex((p) => count(p) >= p.pool.minimum_origins);
+  const pools = order.map((p, i) => ({
+    id: p.pool.id, name: p.pool.name, usable_origins: count(p), minimum_origins: p.pool.minimum_origins,
+    verdict: (i === chosen ? (healthyFirst === chosen ? 'chosen' : 'last resort') : chosen >= 0 && i > chosen ? 'not reached' : 'skipped: below minimum_origins') as Explanation['pools'][number]['verdict'],
+  }));
+  if (!plan) return { steering_policy: effectivePolicy(lb), pools, candidates: [], result: 'no usable origin' };
+  const panic = order.every((p) => count(p) === 0);
+  return {
+    steering_policy: effectivePolicy(lb),
+    pools,
+    pool: plan.pool.id,
+    origin_steering: plan.pool.origin_steering.policy,
+    hash_key: hashKey(plan.pool, input.facts),
+    origin: plan.first.origin.name,
+    candidates: [...candidatesOf(plan)].map((c) => `${c.pool.id}/${c.origin.name}`),
+    result: panic ? 'panic' : 'routed',
+  };
 }

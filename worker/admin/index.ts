@@ -7,10 +7,12 @@
  */
 import { Hono, type Context } from 'hono';
 import { timingSafeEqual } from 'hono/utils/buffer';
-import { ErrorCode, type ApiError, type Kind, type Outcome } from '../../core/config/index.ts';
+import { ErrorCode, fromZod, type ApiError, type Kind, type Outcome } from '../../core/config/index.ts';
 import { configStore, type Env } from '../env.ts';
 import { API_PREFIX, RESOURCES, openApiDocument } from './routes.ts';
 import { mountHealth } from './health.ts';
+import { PreviewFacts } from './preview.ts';
+export { PreviewFacts } from './preview.ts';
 
 type AdminContext = Context<{ Bindings: Env }>;
 
@@ -44,7 +46,15 @@ async function jsonBody(c: AdminContext): Promise<{ body: unknown } | Response> 
 /** Called after every successful write, so this isolate's traffic sees it at once. */
 export type OnWrite = () => void;
 
-export function adminApp(onWrite: OnWrite): Hono<{ Bindings: Env }> {
+
+
+export interface AdminDeps {
+  onWrite: OnWrite;
+  /** Routes a hypothetical request through the same code as traffic; undefined for an unknown id. */
+  explain(env: Env, ctx: ExecutionContext, lbId: string, facts: PreviewFacts): Promise<unknown | undefined>;
+}
+
+export function adminApp({ onWrite, explain }: AdminDeps): Hono<{ Bindings: Env }> {
   const app = new Hono<{ Bindings: Env }>();
   let openapi: object | undefined;
 
@@ -71,6 +81,15 @@ export function adminApp(onWrite: OnWrite): Hono<{ Bindings: Env }> {
   });
 
   mountHealth(app);
+  app.post(`${API_PREFIX}/load_balancers/:id/preview`, async (c) => {
+    const read = await jsonBody(c);
+    if (read instanceof Response) return read;
+    const facts = PreviewFacts.safeParse(read.body);
+    if (!facts.success) return failure(c, 400, fromZod(facts.error));
+    const result = await explain(c.env, c.executionCtx as unknown as ExecutionContext, c.req.param('id'), facts.data);
+    if (result === undefined) return failure(c, 404, [{ code: ErrorCode.notFound, message: `load balancer ${c.req.param('id')} not found` }]);
+    return c.json(envelope(result));
+  });
   app.patch(`${API_PREFIX}/pools/:id/origins/:name`, async (c) => {
     const read = await jsonBody(c);
     if (read instanceof Response) return read;

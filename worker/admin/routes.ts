@@ -5,6 +5,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { LoadBalancerSchema, MonitorSchema, PoolSchema, type Kind } from '../../core/config/index.ts';
+import { PreviewFacts } from './preview.ts';
 
 export const API_PREFIX = '/admin/v1';
 
@@ -102,6 +103,11 @@ function registerHealthPaths(registry: OpenAPIRegistry): void {
     method: 'get', path: `${API_PREFIX}/load_balancers/{id}/events`, summary: 'Health event log, newest first', security,
     request: { params: id, query: z.object({ limit: z.int().min(1).max(500).optional(), before: z.int().optional().describe('event id: the next (older) page') }) },
     responses: { 200: json(envelope(z.array(HealthEvent)), 'Events; result_info.next_before pages back'), ...errors, 404: json(Failure, 'Not found') },
+  });
+  registry.registerPath({
+    method: 'post', path: `${API_PREFIX}/load_balancers/{id}/preview`, summary: 'Routing explainer: route hypothetical request facts through the same code as traffic', security,
+    request: { params: id, body: { content: { 'application/json': { schema: PreviewFacts } } } },
+    responses: { 200: json(envelope(z.record(z.string(), z.unknown())), 'Steering policy, pools considered and why, chosen pool and origin, candidates'), ...errors, 404: json(Failure, 'Not found') },
   });
   registry.registerPath({
     method: 'post', path: `${API_PREFIX}/monitors/{id}/preview`, summary: 'Probe the given origins with this monitor now (nothing stored)', security,

@@ -58,3 +58,26 @@ describe('origin steering by hash', () => {
     expect(spread.size).toBe(3);
   });
 });
+
+describe('routing explainer', () => {
+  const preview = async (id: string, facts: object) => {
+    const res = await admin(`/load_balancers/${id}/preview`, { method: 'POST', body: JSON.stringify(facts) });
+    return { status: res.status, body: await res.json<{ result: Record<string, unknown>; errors: { message: string }[] }>() };
+  };
+
+  it('explains pool and origin choice with the same code as traffic', async () => {
+    const geo = await preview('geo', { country: 'DE' });
+    expect(geo.status).toBe(200);
+    expect(geo.body.result).toMatchObject({ steering_policy: 'geo', pool: 'eu', origin: 'eu', result: 'routed' });
+    const hashed = await preview('hash', { headers: { 'x-user': 'alice' } });
+    const real = (await SELF.fetch('http://hash.example.com/', { headers: { 'x-user': 'alice' } })).headers.get('x-origin');
+    expect(hashed.body.result).toMatchObject({ origin_steering: 'hash', hash_key: 'alice', origin: real });
+  });
+
+  it('answers 404 for an unknown load balancer and 400 naming a bad fact', async () => {
+    expect((await preview('nope', {})).status).toBe(404);
+    const bad = await preview('geo', { latitude: 123 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors[0]!.message).toBe('latitude: Too big: expected number to be <=90');
+  });
+});
