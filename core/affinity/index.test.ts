@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { LoadBalancerSchema, type LoadBalancer } from '../config/index.ts';
+import { affinityKey, cookieValue, readPin, setCookieHeader, signPin, withoutCookie } from './index.ts';
+
+const lb = (extra: object = {}) => ({ ...LoadBalancerSchema.parse({ name: 'a.example.com', default_pools: ['p'], fallback_pool: 'p', session_affinity: 'cookie', ...extra }), id: 'lb1', created_on: '', modified_on: '' }) as LoadBalancer;
+
+describe('affinity cookie', () => {
+  it('round-trips a signed pin and rejects tampering, another load balancer, expiry and another key', async () => {
+    const key = await affinityKey('secret');
+    const value = await signPin(key, 'lb1', { poolId: 'p', origin: 'a', expiresAt: 2000 });
+    expect(await readPin(key, 'lb1', value, 1000)).toEqual({ poolId: 'p', origin: 'a', expiresAt: 2000 });
+    expect(await readPin(key, 'lb2', value, 1000)).toBeUndefined();
+    expect(await readPin(key, 'lb1', value, 2000)).toBeUndefined();
+    expect(await readPin(await affinityKey('other'), 'lb1', value, 1000)).toBeUndefined();
+    const forged = (await signPin(key, 'lb1', { poolId: 'p', origin: 'b', expiresAt: 2000 })).split('.')[0] + '.' + value.split('.')[1];
+    expect(await readPin(key, 'lb1', forged, 1000)).toBeUndefined();
+    for (const junk of ['', 'x', '.', 'a.b', '%%%.***']) expect(await readPin(key, 'lb1', junk, 1000)).toBeUndefined();
+  });
+
+  it('reads and removes our cookie, leaving the others', () => {
+    const header = 'a=1; __cflb=xyz; b=2';
+    expect(cookieValue(header, '__cflb')).toBe('xyz');
+    expect(withoutCookie(header, '__cflb')).toBe('a=1; b=2');
+    expect(withoutCookie('__cflb=xyz', '__cflb')).toBeNull();
+  });
+
+  it('sets attributes as configured', () => {
+    expect(setCookieHeader(lb(), 'v', false)).toBe('__cflb=v; Max-Age=82800; Path=/; HttpOnly; SameSite=Lax');
+    expect(setCookieHeader(lb(), 'v', true)).toBe('__cflb=v; Max-Age=82800; Path=/; HttpOnly; SameSite=Lax; Secure');
+    expect(setCookieHeader(lb({ session_affinity_ttl: 3600, session_affinity_attributes: { samesite: 'None', secure: 'Never' } }), 'v', false))
+      .toBe('__cflb=v; Max-Age=3600; Path=/; HttpOnly; SameSite=None; Secure');
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * Cookie session affinity (Cloudflare's `session_affinity: cookie | ip_cookie`): a signed cookie
+ * names the origin, so any edge can honour it without asking a Durable Object.
+ *
+ * Cookie `__cflb` (Cloudflare's name) = base64url(`lbId|poolId|origin|expiresAt`) + "." +
+ * base64url(HMAC-SHA256(payload)), expiresAt in epoch seconds. Web Crypto only (no node:*).
+ */
+import type { LoadBalancer } from '../config/index.ts';
+
+export const AFFINITY_COOKIE = '__cflb';
+/** Cloudflare's default cookie affinity TTL (s): 23 hours. */
+export const DEFAULT_COOKIE_TTL = 82800;
+
+export interface Pinned {
+  poolId: string;
+  origin: string;
+  expiresAt: number;
+}
+
+const enc = new TextEncoder();
+const b64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const unb64url = (s: string) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+
+/** Imports an HMAC-SHA256 key from a secret string. */
+export function affinityKey(secret: string): Promise<CryptoKey> {
+  return crypto.subtle.importKey('raw', enc.encode(`edge-lb affinity v1:${secret}`), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+}
+
+/** The cookie value pinning this load balancer's sessions to `poolId`/`origin` until `now + ttl`. */
+export async function signPin(key: CryptoKey, lbId: string, pin: Pinned): Promise<string> {
+  const payload = enc.encode(`${lbId}|${pin.poolId}|${pin.origin}|${pin.expiresAt}`);
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, payload));
+  return `${b64url(payload)}.${b64url(mac)}`;
+}
+
+/** The pin a cookie value carries for `lbId`, if its signature holds and it has not expired (`now` in s). */
+export async function readPin(key: CryptoKey, lbId: string, value: string | undefined, now: number): Promise<Pinned | undefined> {
+  if (!value) return undefined;
+  const dot = value.indexOf('.');
+  if (dot <= 0) return undefined;
+  try {
+    const payload = unb64url(value.slice(0, dot));
+    const ok = await crypto.subtle.verify('HMAC', key, unb64url(value.slice(dot + 1)), payload);
+    if (!ok) return undefined;
+    const [lb, poolId, origin, exp] = new TextDecoder().decode(payload).split('|');
+    const expiresAt = Number(exp);
+    if (lb !== lbId || !poolId || !origin || !(expiresAt > now)) return undefined;
+    return { poolId, origin, expiresAt };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The value of cookie `name` in a Cookie header. */
+export function cookieValue(header: string | null, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+/** The Cookie header without cookie `name` (null when nothing is left): the origin never sees ours. */
+export function withoutCookie(header: string | null, name: string): string | null {
+  if (!header) return header;
+  const kept = header.split(';').filter((p) => {
+    const eq = p.indexOf('=');
+    return eq <= 0 || p.slice(0, eq).trim() !== name;
+  });
+  const joined = kept.map((p) => p.trim()).filter(Boolean).join('; ');
+  return joined || null;
+}
+
+/**
+ * The Set-Cookie header for a pin, with the load balancer's `session_affinity_attributes`:
+ * SameSite Auto = Lax (None forces Secure, as browsers require), Secure Auto = on for https.
+ */
+export function setCookieHeader(lb: LoadBalancer, value: string, https: boolean): string {
+  const ttl = lb.session_affinity_ttl ?? DEFAULT_COOKIE_TTL;
+  const attrs = lb.session_affinity_attributes;
+  const sameSite = !attrs || attrs.samesite === 'Auto' ? 'Lax' : attrs.samesite;
+  const secure = sameSite === 'None' || attrs?.secure === 'Always' || ((attrs?.secure ?? 'Auto') === 'Auto' && https);
+  return `${AFFINITY_COOKIE}=${value}; Max-Age=${ttl}; Path=/; HttpOnly; SameSite=${sameSite}${secure ? '; Secure' : ''}`;
+}
