@@ -7,6 +7,8 @@ export interface Env {
   LB_STATE: DurableObjectNamespace<LbState>;
   /** Secret bearer token of the admin API; unset means the admin API refuses every request. */
   ADMIN_TOKEN?: string;
+  /** Secret that signs session affinity cookies; when unset, one is derived from ADMIN_TOKEN. */
+  AFFINITY_SECRET?: string;
   /** Comma-separated hostnames (no ports) that serve the admin API; default "localhost,127.0.0.1". */
   ADMIN_HOSTS?: string;
 }

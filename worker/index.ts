@@ -9,6 +9,7 @@ import { configStore, lbState, type Env } from './env.ts';
 import { healthOf, observe, outcomeOf } from './health/index.ts';
 import { proxyRequest, type ProxyDeps } from './proxy/index.ts';
 import { healthTargets } from '../core/health/targets.ts';
+import { affinityKey } from '../core/affinity/index.ts';
 import { explainRoute, type Explanation, type Snapshot } from '../core/route/index.ts';
 
 export { ConfigStore } from '../durable-objects/config-store/index.ts';
@@ -44,8 +45,18 @@ export function isAdminHost(env: Env, hostname: string): boolean {
   return adminHosts.set.has(hostname.charCodeAt(0) === 91 /* [ */ ? hostname.slice(1, -1) : hostname);
 }
 
+let affinity: { secret: string; key: Promise<CryptoKey> } | undefined;
+/** The affinity cookie key: AFFINITY_SECRET, else derived from ADMIN_TOKEN; none = affinity off. */
+function affinityKeyFor(env: Env): Promise<CryptoKey> | undefined {
+  const secret = env.AFFINITY_SECRET || (env.ADMIN_TOKEN ? `admin:${env.ADMIN_TOKEN}` : '');
+  if (!secret) return undefined;
+  if (affinity?.secret !== secret) affinity = { secret, key: affinityKey(secret) };
+  return affinity.key;
+}
+
 function deps(snapshot: Snapshot, env: Env, ctx: ExecutionContext): ProxyDeps {
   return {
+    affinityKey: () => affinityKeyFor(env),
     snapshot,
     random: Math.random,
     fetch,

@@ -15,6 +15,8 @@
 import { allUsable, planRoute, type Candidate, type Plan, type Snapshot, type Usable } from '../../core/route/index.ts';
 import { LoadTracker } from '../../core/steer/load.ts';
 import { tracksLoad, type RequestFacts } from '../../core/steer/index.ts';
+import { RendezvousPolicy } from '../../core/steer/policies.ts';
+import { AFFINITY_COOKIE, DEFAULT_COOKIE_TTL, cookieValue, readPin, setCookieHeader, signPin, withoutCookie, type Pinned } from '../../core/affinity/index.ts';
 import type { PlaceFacts } from '../../core/steer/pools.ts';
 import type { LoadBalancer, Pool } from '../../core/config/index.ts';
 import { originUrl, retryableStatus, upstreamHeaders } from '../../core/forward/index.ts';
@@ -35,6 +37,8 @@ export interface ProxyDeps {
   health?: (lbId: string) => Usable | Promise<Usable>;
   /** Told what each attempt saw (passive health). `status` undefined = no answer. */
   observe?: (lbId: string, candidate: Candidate, status: number | undefined) => void;
+  /** The key that signs affinity cookies; cookie affinity is off without one. */
+  affinityKey?: () => Promise<CryptoKey> | undefined;
 }
 
 /**
@@ -64,6 +68,8 @@ function proxyPlanned(request: Request, url: URL, deps: ProxyDeps, lb: LoadBalan
     timeoutMs: lb.per_try_timeout * 1000,
     clientIp: request.headers.get('cf-connecting-ip') ?? undefined,
   };
+  const key = (lb.session_affinity === 'cookie' || lb.session_affinity === 'ip_cookie') ? deps.affinityKey?.() : undefined;
+  if (key) return withAffinity(a, lb, usable, key);
   if (!request.body) return firstAttempt(a);
   return requestBody(request).then((body) => {
     a.body = body;
@@ -71,9 +77,69 @@ function proxyPlanned(request: Request, url: URL, deps: ProxyDeps, lb: LoadBalan
   });
 }
 
+/**
+ * Cookie session affinity, Cloudflare's semantics. A valid pin to a usable origin sends the
+ * request there; `zero_downtime_failover` decides what a failure on it does: `none` = no other
+ * origin, `temporary` = others, cookie unchanged, `sticky` = others, cookie moved to the one that
+ * answered. A pin to an origin that is disabled, draining or unhealthy moves the session. New
+ * sessions: the usual pick (`ip_cookie`: by hash of the client IP), and a cookie for the origin
+ * that answered. Our cookie never reaches the origin.
+ */
+async function withAffinity(a: Attempt, lb: LoadBalancer, usable: Usable, keyPromise: Promise<CryptoKey>): Promise<Response> {
+  const key = await keyPromise;
+  const now = Math.floor(Date.now() / 1000);
+  const pin = await readPin(key, lb.id, cookieValue(a.request.headers.get('cookie'), AFFINITY_COOKIE), now);
+  const pinned = pin ? pinnedCandidate(a.deps.snapshot, pin, usable) : undefined;
+  const failover = lb.session_affinity_attributes?.zero_downtime_failover ?? 'none';
+  if (pinned) a.plan = pinnedPlan(a.plan, pinned, failover !== 'none');
+  else if (lb.session_affinity === 'ip_cookie' && a.clientIp) a.plan = ipPlan(a.plan, a.clientIp, usable);
+  a.stripAffinityCookie = true;
+  if (a.request.body) a.body = await requestBody(a.request);
+  const response = await firstAttempt(a);
+  const by = a.answeredBy;
+  const moved = by && pinned && (by.pool.id !== pinned.pool.id || by.originIndex !== pinned.originIndex);
+  if (!by || response.status === 101 || (pinned && !(moved && failover === 'sticky'))) return response;
+  const value = await signPin(key, lb.id, { poolId: by.pool.id, origin: by.origin.name, expiresAt: now + (lb.session_affinity_ttl ?? DEFAULT_COOKIE_TTL) });
+  const out = new Response(response.body, response);
+  out.headers.append('set-cookie', setCookieHeader(lb, value, a.url.protocol === 'https:'));
+  return out;
+}
+
+function pinnedCandidate(snapshot: Snapshot, pin: Pinned, usable: Usable): Candidate | undefined {
+  const pool = snapshot.pools.get(pin.poolId)?.pool;
+  const i = pool ? pool.origins.findIndex((o) => o.name === pin.origin) : -1;
+  const origin = pool?.origins[i];
+  if (!pool || !origin || !pool.enabled || !origin.enabled || origin.drain || !usable(pool, i)) return undefined;
+  return { pool, poolRank: 0, origin, originIndex: i };
+}
+
+/** The pinned origin first; with failover, then the plan's candidates without it. */
+function pinnedPlan(plan: Plan, pinned: Candidate, failover: boolean): Plan {
+  const same = (c: Candidate) => c.pool.id === pinned.pool.id && c.originIndex === pinned.originIndex;
+  return {
+    pool: pinned.pool,
+    first: pinned,
+    *rest() {
+      if (!failover) return;
+      if (!same(plan.first)) yield plan.first;
+      for (const c of plan.rest()) if (!same(c)) yield c;
+    },
+  };
+}
+
+/** ip_cookie's first pick: weighted rendezvous hashing of the client IP over the chosen pool. */
+function ipPlan(plan: Plan, clientIp: string, usable: Usable): Plan {
+  const pool = plan.pool;
+  const weights = pool.origins.map((o) => (o.enabled && !o.drain ? o.weight : 0));
+  const i = new RendezvousPolicy(weights, pool.origins.map((o) => o.name)).first({ random: Math.random, key: clientIp }, (k) => usable(pool, k));
+  if (i < 0 || i === plan.first.originIndex) return plan;
+  return pinnedPlan(plan, { pool, poolRank: 0, origin: pool.origins[i]!, originIndex: i }, true);
+}
+
 /** The first attempt, without iterators: the path nearly every request takes. */
 function firstAttempt(a: Attempt): Promise<Response> {
   return attempt(a, a.plan.first).then((response) => {
+    if (response) a.answeredBy = a.plan.first;
     if (response && !(a.body.replayable && retryableStatus(a.request.method, response.status))) return response;
     if (!response && !a.body.replayable) return noAnswer(a.lbName, 1);
     return retry(a, response);
@@ -95,6 +161,7 @@ async function retry(a: Attempt, previous: Response | undefined): Promise<Respon
     if (!response) continue;
     if (last) await last.body?.cancel();
     last = response;
+    a.answeredBy = candidate;
     if (!retryableStatus(a.request.method, response.status)) break;
   }
   return last ?? noAnswer(a.lbName, attempts);
@@ -109,6 +176,10 @@ interface Attempt {
   lbId: string;
   /** Whether pool steering reads per-pool load (least_* steering_policy). */
   trackPools: boolean;
+  /** The candidate whose response is being returned. */
+  answeredBy?: Candidate;
+  /** Remove our affinity cookie from what the origin sees. */
+  stripAffinityCookie?: boolean;
   body: Body;
   /** Per-try timeout in ms (per_try_timeout is in seconds). */
   timeoutMs: number;
@@ -126,6 +197,11 @@ function attempt(a: Attempt, candidate: Candidate): Promise<Response | undefined
     host: a.url.host,
     originHost: candidate.origin.header.Host?.[0],
   });
+  if (a.stripAffinityCookie) {
+    const rest = withoutCookie(headers.get('cookie'), AFFINITY_COOKIE);
+    if (rest === null) headers.delete('cookie');
+    else headers.set('cookie', rest);
+  }
   const send = a.deps.fetch; // called unbound: the runtime's fetch rejects any other `this`
   const pool = candidate.pool;
   const tracked = a.trackPools || tracksLoad(pool);

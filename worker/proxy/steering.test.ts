@@ -21,11 +21,13 @@ beforeAll(async () => {
           id: 'all', name: 'all', origin_steering: { policy: 'hash', hash_key: { type: 'header', name: 'x-user' } },
           origins: (['eu', 'us', 'asia'] as const).map((name) => ({ name, address: '127.0.0.1', port: ports[name] })),
         },
+        { id: 'all-random', name: 'all-random', origins: (['eu', 'us', 'asia'] as const).map((name) => ({ name, address: '127.0.0.1', port: ports[name] })) },
       ],
       load_balancers: [
         { id: 'geo', name: 'geo.example.com', steering_policy: 'geo', default_pools: ['us'], fallback_pool: 'us', country_pools: { DE: ['eu'] }, region_pools: { SEAS: ['asia'] }, pop_pools: { NRT: ['asia'] } },
         { id: 'near', name: 'near.example.com', steering_policy: 'proximity', default_pools: ['us', 'eu', 'asia'], fallback_pool: 'us' },
         { id: 'hash', name: 'hash.example.com', default_pools: ['all'], fallback_pool: 'all' },
+        { id: 'ipc', name: 'ipc.example.com', default_pools: ['all-random'], fallback_pool: 'all-random', session_affinity: 'ip_cookie' },
       ],
     }),
   });
@@ -79,5 +81,16 @@ describe('routing explainer', () => {
     const bad = await preview('geo', { latitude: 123 });
     expect(bad.status).toBe(400);
     expect(bad.body.errors[0]!.message).toBe('latitude: Too big: expected number to be <=90');
+  });
+});
+
+describe('ip_cookie affinity', () => {
+  it('pins a new session by hash of the client IP, so a client without its cookie lands on the same origin', async () => {
+    const fresh = (ip: string) => SELF.fetch('http://ipc.example.com/', { headers: { 'cf-connecting-ip': ip } });
+    for (const ip of ['198.51.100.1', '198.51.100.2', '203.0.113.77']) {
+      const responses = await Promise.all(Array.from({ length: 8 }, () => fresh(ip)));
+      expect(new Set(responses.map((r) => r.headers.get('x-origin'))).size, ip).toBe(1);
+      expect(responses[0]!.headers.get('set-cookie')).toMatch(/^__cflb=/);
+    }
   });
 });
