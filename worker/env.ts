@@ -18,7 +18,7 @@ export function configStore(env: Env): ConfigStoreClient {
   return env.CONFIG_STORE.get(env.CONFIG_STORE.idFromName('global')) as unknown as ConfigStoreClient;
 }
 
-type LbMethods = 'sync' | 'snapshot' | 'report' | 'events' | 'records';
+type LbMethods = 'sync' | 'snapshot' | 'report' | 'events' | 'records' | 'affinityGet' | 'affinityPut';
 /** An LbState's RPC methods with plain promise types (see ConfigStoreClient). */
 export type LbStateClient = { [M in LbMethods]: (...args: Parameters<LbState[M]>) => Promise<ReturnType<LbState[M]> extends Promise<infer R> ? R : ReturnType<LbState[M]>> };
 

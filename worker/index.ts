@@ -10,6 +10,7 @@ import { healthOf, observe, outcomeOf } from './health/index.ts';
 import { proxyRequest, type ProxyDeps } from './proxy/index.ts';
 import { healthTargets } from '../core/health/targets.ts';
 import { affinityKey } from '../core/affinity/index.ts';
+import { headerPins } from './affinity/index.ts';
 import { explainRoute, type Explanation, type Snapshot } from '../core/route/index.ts';
 
 export { ConfigStore } from '../durable-objects/config-store/index.ts';
@@ -57,6 +58,7 @@ function affinityKeyFor(env: Env): Promise<CryptoKey> | undefined {
 function deps(snapshot: Snapshot, env: Env, ctx: ExecutionContext): ProxyDeps {
   return {
     affinityKey: () => affinityKeyFor(env),
+    headerPins: () => headerPins(env, ctx),
     snapshot,
     random: Math.random,
     fetch,

@@ -174,7 +174,7 @@ export const LoadBalancerSchema = z
     location_strategy: z
       .strictObject({ mode: z.enum(['pop', 'resolver_ip']).default('pop'), prefer_ecs: z.enum(['always', 'never', 'proximity', 'geo']).default('proximity') })
       .optional(),
-    session_affinity: z.enum(['none', 'cookie', 'ip_cookie', 'header', '']).default('none').describe('cookie and ip_cookie are active; header is stored, not yet active'),
+    session_affinity: z.enum(['none', 'cookie', 'ip_cookie', 'header', '']).default('none').describe('cookie, ip_cookie and header affinity'),
     session_affinity_ttl: z.int().positive().optional(),
     session_affinity_attributes: z
       .strictObject({

@@ -82,6 +82,17 @@ describe('LbState', () => {
     expect(events.filter((e) => e.origin === 'up').slice(0, 2).map((e) => `${e.from}->${e.to}`)).toEqual(['ejected->in rotation', 'unhealthy->healthy']);
   }, 20_000);
 
+  it('keeps the header-affinity table: first claim wins, replace re-pins, idle TTL expires', async () => {
+    const client = lbState(env, 'lb-affinity');
+    expect(await client.affinityPut('k', 'p1', 'up', 60_000)).toEqual({ poolId: 'p1', origin: 'up' });
+    expect(await client.affinityPut('k', 'p1', 'third', 60_000)).toEqual({ poolId: 'p1', origin: 'up' });
+    expect(await client.affinityPut('k', 'p1', 'third', 60_000, true)).toEqual({ poolId: 'p1', origin: 'third' });
+    expect(await client.affinityGet('k')).toMatchObject({ poolId: 'p1', origin: 'third' });
+    await client.affinityPut('short', 'p1', 'up', 50);
+    await sleep(80);
+    expect(await client.affinityGet('short')).toBeUndefined();
+  });
+
   it('pages the event log newest first', async () => {
     const client = lbState(env, 'lb-pages');
     await client.sync(targets('lb-pages'));

@@ -168,6 +168,34 @@ export class LbState extends DurableObject<Record<string, unknown>> {
     await this.#arm();
   }
 
+  /**
+   * Header session affinity: the origin a session key is pinned to, if its idle TTL has not run
+   * out. Expired entries are removed as they are found (and in bulk on each write).
+   */
+  affinityGet(key: string): { poolId: string; origin: string; expiresAt: number } | undefined {
+    const row = this.#sql.exec<{ pool_id: string; origin: string; expires_at: number }>('SELECT pool_id, origin, expires_at FROM affinity WHERE key = ?', key).toArray()[0];
+    if (!row) return undefined;
+    if (row.expires_at <= Date.now()) {
+      this.#sql.exec('DELETE FROM affinity WHERE key = ?', key);
+      return undefined;
+    }
+    return { poolId: row.pool_id, origin: row.origin, expiresAt: row.expires_at };
+  }
+
+  /**
+   * Pins a session key and returns the pin that holds. A new session's first claim wins (edges
+   * racing on the same new key all learn the winner); `replace` re-pins (the old origin is gone);
+   * either way the idle TTL (`ttlMs`) starts again.
+   */
+  affinityPut(key: string, poolId: string, origin: string, ttlMs: number, replace = false): { poolId: string; origin: string } {
+    const now = Date.now();
+    this.#sql.exec('DELETE FROM affinity WHERE expires_at <= ?', now);
+    const held = replace ? undefined : this.affinityGet(key);
+    const pin = held ?? { poolId, origin };
+    this.#sql.exec('INSERT OR REPLACE INTO affinity (key, pool_id, origin, expires_at) VALUES (?, ?, ?, ?)', key, pin.poolId, pin.origin, now + ttlMs);
+    return { poolId: pin.poolId, origin: pin.origin };
+  }
+
   /** The health event log, newest first; `before` is an event id for the next page. */
   events(limit = 50, before?: number): { events: (HealthEvent & { id: number })[]; next?: number } {
     const rows = this.#sql

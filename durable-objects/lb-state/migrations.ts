@@ -20,6 +20,13 @@ const MIGRATIONS: readonly string[] = [
      reason TEXT NOT NULL
    );
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  `CREATE TABLE affinity (
+     key TEXT PRIMARY KEY,
+     pool_id TEXT NOT NULL,
+     origin TEXT NOT NULL,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE INDEX affinity_expiry ON affinity (expires_at);`,
 ];
 
 export const migrate = (sql: SqlStorage) => run(sql, MIGRATIONS);

@@ -16,6 +16,7 @@ import { allUsable, planRoute, type Candidate, type Plan, type Snapshot, type Us
 import { LoadTracker } from '../../core/steer/load.ts';
 import { tracksLoad, type RequestFacts } from '../../core/steer/index.ts';
 import { RendezvousPolicy } from '../../core/steer/policies.ts';
+import { sessionKey, type HeaderPins } from '../affinity/index.ts';
 import { AFFINITY_COOKIE, DEFAULT_COOKIE_TTL, cookieValue, readPin, setCookieHeader, signPin, withoutCookie, type Pinned } from '../../core/affinity/index.ts';
 import type { PlaceFacts } from '../../core/steer/pools.ts';
 import type { LoadBalancer, Pool } from '../../core/config/index.ts';
@@ -39,6 +40,8 @@ export interface ProxyDeps {
   observe?: (lbId: string, candidate: Candidate, status: number | undefined) => void;
   /** The key that signs affinity cookies; cookie affinity is off without one. */
   affinityKey?: () => Promise<CryptoKey> | undefined;
+  /** The header-affinity table (LbState, cached per isolate); asked only for header affinity. */
+  headerPins?: () => HeaderPins;
 }
 
 /**
@@ -70,6 +73,10 @@ function proxyPlanned(request: Request, url: URL, deps: ProxyDeps, lb: LoadBalan
   };
   const key = (lb.session_affinity === 'cookie' || lb.session_affinity === 'ip_cookie') ? deps.affinityKey?.() : undefined;
   if (key) return withAffinity(a, lb, usable, key);
+  if (lb.session_affinity === 'header' && deps.headerPins) {
+    const session = sessionKey(lb, request.headers);
+    if (session) return withHeaderAffinity(a, lb, usable, deps.headerPins(), session);
+  }
   if (!request.body) return firstAttempt(a);
   return requestBody(request).then((body) => {
     a.body = body;
@@ -103,6 +110,23 @@ async function withAffinity(a: Attempt, lb: LoadBalancer, usable: Usable, keyPro
   const out = new Response(response.body, response);
   out.headers.append('set-cookie', setCookieHeader(lb, value, a.url.protocol === 'https:'));
   return out;
+}
+
+/**
+ * Header affinity: the session key's origin from the table when usable; `zero_downtime_failover`
+ * `temporary` lets a failure go elsewhere without re-pinning, `none` does not. A new session, or
+ * one whose origin is no longer usable, is pinned to the origin that answered.
+ */
+async function withHeaderAffinity(a: Attempt, lb: LoadBalancer, usable: Usable, pins: HeaderPins, session: string): Promise<Response> {
+  const pin = await pins.get(lb, session);
+  const pinned = pin ? pinnedCandidate(a.deps.snapshot, { ...pin, expiresAt: Infinity }, usable) : undefined;
+  const failover = lb.session_affinity_attributes?.zero_downtime_failover ?? 'none';
+  if (pinned) a.plan = pinnedPlan(a.plan, pinned, failover !== 'none');
+  if (a.request.body) a.body = await requestBody(a.request);
+  const response = await firstAttempt(a);
+  const by = a.answeredBy;
+  if (by && !pinned && response.status < 500) pins.put(lb, session, by.pool.id, by.origin.name, pin !== undefined);
+  return response;
 }
 
 function pinnedCandidate(snapshot: Snapshot, pin: Pinned, usable: Usable): Candidate | undefined {
