@@ -25,11 +25,12 @@ async function explain(env: Env, ctx: ExecutionContext, lbId: string, f: Preview
   const snapshot = await snapshots.get(configStore, env, ctx);
   const lb = snapshot.loadBalancers.get(lbId);
   if (!lb) return undefined;
-  const usable = await healthOf(env, lbId, ctx);
+  const health = await healthOf(env, lbId, ctx);
   const headers = new Headers(f.headers);
   return explainRoute(snapshot, lb, {
     random: Math.random,
-    usable,
+    usable: health.usable,
+    poolLatency: health.poolLatency,
     place: { colo: f.colo, country: f.country, continent: f.continent, latitude: f.latitude, longitude: f.longitude },
     facts: { clientIp: f.client_ip, uri: f.path, header: (name) => headers.get(name), cookie: (name) => f.cookies[name] },
   });

@@ -187,6 +187,10 @@ export const LoadBalancerSchema = z
       })
       .optional(),
     rules: z.array(z.unknown()).default([]).describe('stored, not yet active'),
+    trace_header: z
+      .boolean()
+      .default(false)
+      .describe('our extension: add an X-LB-Trace response header (pool, origin, attempts, policies) for debugging'),
     panic_mode: z
       .boolean()
       .default(false)

@@ -24,6 +24,8 @@ export interface Targets {
 export interface HealthSnapshot {
   version: number;
   origins: Record<string, Record<string, { verdict: OriginHealth['verdict']; ejectedUntil: number }>>;
+  /** Per pool: EWMA of passing probes' round-trip time (ms), for dynamic_latency steering. */
+  latency: Record<string, number>;
 }
 
 /** A run of `count` equal outcomes of one origin, in the order the edge saw them. */
@@ -45,6 +47,8 @@ const key = (poolId: string, origin: string) => `${poolId}\u0000${origin}`;
 export class LbState extends DurableObject<Record<string, unknown>> {
   #targets: Targets = { lbId: '', pools: [] };
   readonly #entries = new Map<string, Entry>();
+  /** Per pool: EWMA (alpha 0.3) of passing probes' RTT in ms, and the value last published. */
+  readonly #latency = new Map<string, { ewma: number; published: number }>();
   #version = 0;
   readonly #sql: SqlStorage;
   /** Subscribers of health transitions (the event log is the first). */
@@ -96,7 +100,9 @@ export class LbState extends DurableObject<Record<string, unknown>> {
       const [poolId, origin] = k.split('\u0000') as [string, string];
       (origins[poolId] ??= {})[origin] = { verdict: e.health.verdict, ejectedUntil: e.health.ejectedUntil };
     }
-    return { version: this.#version, origins };
+    const latency: Record<string, number> = {};
+    for (const [poolId, l] of this.#latency) latency[poolId] = Math.round(l.ewma * 10) / 10;
+    return { version: this.#version, origins, latency };
   }
 
   /** Passive health: outcomes edges saw, applied with the pool's outlier_detection settings. */
@@ -155,6 +161,7 @@ export class LbState extends DurableObject<Record<string, unknown>> {
         changed = true;
         this.#emit({ at: done, poolId: pool.id, origin: origin.name, from: change.from, to: change.to, reason: change.reason });
       }
+      if (results[i]!.ok && this.#noteLatency(pool.id, results[i]!.rtt)) changed = true;
       // Envoy's successful_active_health_check_uneject_host, narrowed: only when the prober saw the
       // origin go down and come back is an ejection's evidence stale. An origin that keeps passing
       // probes while failing traffic stays ejected for its full ejection time.
@@ -214,6 +221,19 @@ export class LbState extends DurableObject<Record<string, unknown>> {
       const [poolId, origin] = k.split('\u0000') as [string, string];
       return { poolId, origin, health: e.health, total: e.total, usable: healthUsable(e.health, now) };
     });
+  }
+
+  /** Folds a passing probe's RTT into the pool's EWMA; true when it moved > 10% since last published. */
+  #noteLatency(poolId: string, rtt: number): boolean {
+    const l = this.#latency.get(poolId);
+    if (!l) {
+      this.#latency.set(poolId, { ewma: rtt, published: rtt });
+      return true;
+    }
+    l.ewma += 0.3 * (rtt - l.ewma);
+    if (Math.abs(l.ewma - l.published) <= 0.1 * Math.max(l.published, 1)) return false;
+    l.published = l.ewma;
+    return true;
   }
 
   #emit(event: HealthEvent): void {

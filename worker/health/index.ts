@@ -14,14 +14,18 @@ type Reply = HealthSnapshot | { version: number; origins?: undefined };
 export interface HealthView {
   version: number;
   usable: Usable;
+  /** Pool latency (ms) from probe RTTs, for dynamic_latency. */
+  poolLatency: (poolId: string) => number | undefined;
 }
 
 /** Builds the filter once per health version: an origin is usable unless marked down or ejected. */
 export function compileHealth(reply: Reply, now: () => number = Date.now): HealthView | undefined {
   const origins = reply.origins;
   if (!origins) return undefined;
+  const latency = reply.latency ?? {};
   return {
     version: reply.version,
+    poolLatency: (poolId) => latency[poolId],
     usable: (pool, i) => {
       const h = origins[pool.id]?.[pool.origins[i]!.name];
       return !h || (h.verdict !== 'unhealthy' && (h.ejectedUntil === 0 || h.ejectedUntil <= now()));
@@ -29,15 +33,15 @@ export function compileHealth(reply: Reply, now: () => number = Date.now): Healt
   };
 }
 
-const EVERYTHING: HealthView = { version: -1, usable: () => true };
+const EVERYTHING: HealthView = { version: -1, usable: () => true, poolLatency: () => undefined };
 const caches = new Map<string, VersionedCache<Reply, HealthView>>();
 
-/** The health filter of load balancer `lbId` in this isolate (all usable until first known). */
-export function healthOf(env: Env, lbId: string, ctx: { waitUntil(p: Promise<unknown>): void }): Usable | Promise<Usable> {
+/** The health view of load balancer `lbId` in this isolate (all usable until first known). */
+export function healthOf(env: Env, lbId: string, ctx: { waitUntil(p: Promise<unknown>): void }): HealthView | Promise<HealthView> {
   let cache = caches.get(lbId);
   if (!cache) caches.set(lbId, (cache = new VersionedCache<Reply, HealthView>((r) => compileHealth(r), () => EVERYTHING)));
   const view = cache.get(openLbState, { env, lbId }, ctx);
-  return view instanceof Promise ? view.then((v) => v.usable, () => EVERYTHING.usable) : view.usable;
+  return view instanceof Promise ? view.catch(() => EVERYTHING) : view;
 }
 
 const openLbState = ({ env, lbId }: { env: Env; lbId: string }) => lbState(env, lbId);

@@ -17,6 +17,7 @@ import { LoadTracker } from '../../core/steer/load.ts';
 import { tracksLoad, type RequestFacts } from '../../core/steer/index.ts';
 import { RendezvousPolicy } from '../../core/steer/policies.ts';
 import { sessionKey, type HeaderPins } from '../affinity/index.ts';
+import type { HealthView } from '../health/index.ts';
 import { AFFINITY_COOKIE, DEFAULT_COOKIE_TTL, cookieValue, readPin, setCookieHeader, signPin, withoutCookie, type Pinned } from '../../core/affinity/index.ts';
 import type { PlaceFacts } from '../../core/steer/pools.ts';
 import type { LoadBalancer, Pool } from '../../core/config/index.ts';
@@ -34,8 +35,8 @@ export interface ProxyDeps {
   random: () => number;
   /** The network; `fetch` in the Worker. */
   fetch: typeof fetch;
-  /** The health filter of a load balancer (issue "Health"); all usable when absent. */
-  health?: (lbId: string) => Usable | Promise<Usable>;
+  /** The health view of a load balancer (issue "Health"); all usable when absent. */
+  health?: (lbId: string) => HealthView | Promise<HealthView>;
   /** Told what each attempt saw (passive health). `status` undefined = no answer. */
   observe?: (lbId: string, candidate: Candidate, status: number | undefined) => void;
   /** The key that signs affinity cookies; cookie affinity is off without one. */
@@ -54,15 +55,42 @@ export function proxyRequest(request: Request, url: URL, deps: ProxyDeps): Promi
   if (!lb || !lb.enabled) {
     return plain(404, `No load balancer is ${lb ? 'enabled' : 'configured'} for host ${url.hostname}.\n`);
   }
-  const usable = deps.health?.(lb.id) ?? allUsable;
-  if (usable instanceof Promise) return usable.then((u) => proxyPlanned(request, url, deps, lb, u));
-  return proxyPlanned(request, url, deps, lb, usable);
+  const view = deps.health?.(lb.id) ?? NO_HEALTH;
+  if (view instanceof Promise) return view.then((v) => proxyPlanned(request, url, deps, lb, v));
+  return proxyPlanned(request, url, deps, lb, view);
 }
 
-function proxyPlanned(request: Request, url: URL, deps: ProxyDeps, lb: LoadBalancer, usable: Usable): Promise<Response> | Response {
+const NO_HEALTH: HealthView = { version: -1, usable: allUsable, poolLatency: () => undefined };
+
+function proxyPlanned(request: Request, url: URL, deps: ProxyDeps, lb: LoadBalancer, health: HealthView): Promise<Response> | Response {
+  if (!lb.trace_header) return route(request, url, deps, lb, health);
+  const trace: Trace = {};
+  return Promise.resolve(route(request, url, deps, lb, health, trace)).then((res) => withTrace(res, lb, trace));
+}
+
+/** What X-LB-Trace reports, filled in by routing. */
+interface Trace {
+  attempt?: Attempt;
+}
+
+function withTrace(response: Response, lb: LoadBalancer, trace: Trace): Response {
+  if (response.status === 101) return response;
+  const a = trace.attempt;
+  const by = a?.answeredBy;
+  const parts = [`lb=${lb.name}`, `steering=${lb.steering_policy || 'default'}`];
+  if (a) parts.push(`planned=${a.plan.pool.id}/${a.plan.first.origin.name}`, `attempts=${a.attempts}`);
+  if (by) parts.push(`pool=${by.pool.id}`, `origin=${by.origin.name}`, `origin_steering=${by.pool.origin_steering.policy}`);
+  if (lb.session_affinity && lb.session_affinity !== 'none') parts.push(`affinity=${lb.session_affinity}`);
+  const out = new Response(response.body, response);
+  out.headers.set('x-lb-trace', parts.join('; '));
+  return out;
+}
+
+function route(request: Request, url: URL, deps: ProxyDeps, lb: LoadBalancer, health: HealthView, trace?: Trace): Promise<Response> | Response {
+  const usable = health.usable;
   const plan = planRoute(deps.snapshot, lb, {
     random: deps.random, usable, facts: new HttpFacts(request, url), stats: loadStats,
-    place: new CfPlace(request), poolOutstanding,
+    place: new CfPlace(request), poolOutstanding, poolLatency: health.poolLatency,
   });
   if (!plan) return plain(503, `No origin of load balancer ${lb.name} is available.\n`, { 'retry-after': '5' });
   const a: Attempt = {
@@ -70,7 +98,9 @@ function proxyPlanned(request: Request, url: URL, deps: ProxyDeps, lb: LoadBalan
     body: NO_BODY,
     timeoutMs: lb.per_try_timeout * 1000,
     clientIp: request.headers.get('cf-connecting-ip') ?? undefined,
+    attempts: 0,
   };
+  if (trace) trace.attempt = a;
   const key = (lb.session_affinity === 'cookie' || lb.session_affinity === 'ip_cookie') ? deps.affinityKey?.() : undefined;
   if (key) return withAffinity(a, lb, usable, key);
   if (lb.session_affinity === 'header' && deps.headerPins) {
@@ -200,8 +230,9 @@ interface Attempt {
   lbId: string;
   /** Whether pool steering reads per-pool load (least_* steering_policy). */
   trackPools: boolean;
-  /** The candidate whose response is being returned. */
+  /** The candidate whose response is being returned, and how many origins were tried. */
   answeredBy?: Candidate;
+  attempts: number;
   /** Remove our affinity cookie from what the origin sees. */
   stripAffinityCookie?: boolean;
   body: Body;
@@ -215,6 +246,7 @@ interface Attempt {
  * headers came within the per-try timeout (the body then streams without a deadline).
  */
 function attempt(a: Attempt, candidate: Candidate): Promise<Response | undefined> {
+  a.attempts++;
   const headers = upstreamHeaders(a.request.headers, {
     clientIp: a.clientIp,
     proto: a.url.protocol === 'https:' ? 'https' : 'http',

@@ -27,6 +27,7 @@ beforeAll(async () => {
         { id: 'geo', name: 'geo.example.com', steering_policy: 'geo', default_pools: ['us'], fallback_pool: 'us', country_pools: { DE: ['eu'] }, region_pools: { SEAS: ['asia'] }, pop_pools: { NRT: ['asia'] } },
         { id: 'near', name: 'near.example.com', steering_policy: 'proximity', default_pools: ['us', 'eu', 'asia'], fallback_pool: 'us' },
         { id: 'hash', name: 'hash.example.com', default_pools: ['all'], fallback_pool: 'all' },
+        { id: 'traced', name: 'traced.example.com', default_pools: ['eu'], fallback_pool: 'us', trace_header: true },
         { id: 'ipc', name: 'ipc.example.com', default_pools: ['all-random'], fallback_pool: 'all-random', session_affinity: 'ip_cookie' },
       ],
     }),
@@ -92,5 +93,13 @@ describe('ip_cookie affinity', () => {
       expect(new Set(responses.map((r) => r.headers.get('x-origin'))).size, ip).toBe(1);
       expect(responses[0]!.headers.get('set-cookie')).toMatch(/^__cflb=/);
     }
+  });
+});
+
+describe('X-LB-Trace', () => {
+  it('says which pool and origin served, when the operator turns it on', async () => {
+    const res = await SELF.fetch('http://traced.example.com/');
+    expect(res.headers.get('x-lb-trace')).toBe('lb=traced.example.com; steering=default; planned=eu/eu; attempts=1; pool=eu; origin=eu; origin_steering=random');
+    expect((await SELF.fetch('http://geo.example.com/', { cf: { country: 'DE' } } as RequestInit)).headers.get('x-lb-trace')).toBeNull();
   });
 });
