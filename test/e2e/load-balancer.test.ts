@@ -35,9 +35,10 @@ function config(lbExtra: object = {}) {
     monitors: [{ id: 'm1', type: 'http', path: '/health', interval: 10, timeout: 2 }],
     pools: [
       {
-        id: 'primary', name: 'primary', monitor: 'm1',
-        // These tests pin retry semantics; passive health (test/e2e/health.test.ts) would eject
-        // the origins they make fail and change what later tests see.
+        id: 'primary', name: 'primary',
+        // These tests pin proxy and retry semantics; health (test/e2e/health.test.ts) would mark
+        // down or eject the origins they make fail and change what later tests see: no monitor,
+        // no outlier detection here.
         outlier_detection: { enabled: false },
         origins: [
           { name: 'a', address: '127.0.0.1', port: a!.port, weight: 1 },
