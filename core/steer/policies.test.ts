@@ -26,7 +26,7 @@ describe('weighted random', () => {
       const chi2 = weights.reduce((s, w, i) => s + (counts[i] - (N * w) / total) ** 2 / ((N * w) / total), 0);
       const critical = [0, 10.83, 13.82, 16.27, 18.47, 20.52][weights.length - 1]!; // p = 0.001
       expect(chi2).toBeLessThan(critical);
-    }), { numRuns: 25 });
+    }), { numRuns: 25, seed: 20261121 }); // statistical: a fixed seed keeps the 0.1% false alarm out of CI
   });
 });
 
@@ -48,7 +48,7 @@ describe('consistent hashing', () => {
           if (before.first({ random: Math.random, key }, all) !== after.first({ random: Math.random, key }, all)) moved++;
         }
         expect(moved / keys).toBeLessThanOrEqual(1 / n + 0.03);
-      }), { numRuns: 15 });
+      }), { numRuns: 15, seed: 20261121 });
     });
 
     it(`${label}: the same key always reaches the same origin`, () => {
@@ -64,7 +64,7 @@ describe('consistent hashing', () => {
       const counts = new Array(n).fill(0);
       for (const i of table) counts[i]++;
       expect(Math.max(...counts) / (table.length / n)).toBeLessThanOrEqual(1.05);
-    }), { numRuns: 20 });
+    }), { numRuns: 20, seed: 20261121 });
   });
 
   it('maglev: weighted shares follow weights', () => {
