@@ -6,7 +6,7 @@
  */
 import type { ConfigDocument, LoadBalancer, Origin, Pool } from '../config/index.ts';
 import { effectivePolicy, steerPools, type PlaceFacts } from '../steer/pools.ts';
-import { buildPolicy, hashKey, type DecisionContext, type LoadStats, type OriginPolicy, type RequestFacts } from '../steer/index.ts';
+import { buildPolicy, hashKey, takesTraffic, type DecisionContext, type LoadStats, type OriginPolicy, type RequestFacts } from '../steer/index.ts';
 
 export interface CompiledPool {
   readonly pool: Pool;
@@ -83,7 +83,7 @@ function hasUsable(p: CompiledPool, usable: Usable, need: number): boolean {
   const origins = p.pool.origins;
   for (let i = 0, n = 0; i < origins.length; i++) {
     const o = origins[i]!;
-    if (o.enabled && !o.drain && o.weight > 0 && usable(p.pool, i) && ++n >= need) return true;
+    if (takesTraffic(o) && usable(p.pool, i) && ++n >= need) return true;
   }
   return false;
 }
@@ -219,7 +219,7 @@ export interface Explanation {
 export function explainRoute(snapshot: Snapshot, lb: LoadBalancer, input: RouteInputs): Explanation {
   const usable = input.usable ?? allUsable;
   const order = steeredOrder(snapshot, lb, input);
-  const count = (p: CompiledPool) => p.pool.origins.filter((o, i) => o.enabled && !o.drain && o.weight > 0 && usable(p.pool, i)).length;
+  const count = (p: CompiledPool) => p.pool.origins.filter((o, i) => takesTraffic(o) && usable(p.pool, i)).length;
   const plan = planRoute(snapshot, lb, input);
   const chosen = plan ? order.findIndex((p) => p.pool.id === plan.pool.id) : -1;
   const healthyFirst = order.findIndex((p) => count(p) >= p.pool.minimum_origins);

@@ -2,7 +2,7 @@
  * Builds a pool's origin steering policy from its config (once per config version) and derives
  * the hash key of a request.
  */
-import type { Pool } from '../config/index.ts';
+import type { Origin, Pool } from '../config/index.ts';
 import { FirstPolicy, LeastLoadPolicy, MaglevPolicy, RandomPolicy, RendezvousPolicy, SmoothRoundRobinPolicy } from './policies.ts';
 import type { OriginPolicy } from './policy.ts';
 
@@ -17,9 +17,14 @@ export interface RequestFacts {
   cookie?(name: string): string | undefined;
 }
 
-/** Effective weights: 0 for disabled or draining origins. */
+/** Whether an origin may get new requests by configuration (health aside): enabled, not draining, weight > 0. */
+export function takesTraffic(o: Origin): boolean {
+  return o.enabled && !o.drain && o.weight > 0;
+}
+
+/** Effective weights: 0 for origins that take no new traffic. */
 export function effectiveWeights(pool: Pool): number[] {
-  return pool.origins.map((o) => (o.enabled && !o.drain ? o.weight : 0));
+  return pool.origins.map((o) => (takesTraffic(o) ? o.weight : 0));
 }
 
 export function buildPolicy(pool: Pool): OriginPolicy {

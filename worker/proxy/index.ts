@@ -14,7 +14,7 @@
  */
 import { allUsable, planRoute, type Candidate, type Plan, type Snapshot, type Usable } from '../../core/route/index.ts';
 import { LoadTracker } from '../../core/steer/load.ts';
-import { tracksLoad, type RequestFacts } from '../../core/steer/index.ts';
+import { effectiveWeights, takesTraffic, tracksLoad, type RequestFacts } from '../../core/steer/index.ts';
 import { RendezvousPolicy } from '../../core/steer/policies.ts';
 import { sessionKey, type HeaderPins } from '../affinity/index.ts';
 import type { HealthView } from '../health/index.ts';
@@ -163,7 +163,7 @@ function pinnedCandidate(snapshot: Snapshot, pin: Pinned, usable: Usable): Candi
   const pool = snapshot.pools.get(pin.poolId)?.pool;
   const i = pool ? pool.origins.findIndex((o) => o.name === pin.origin) : -1;
   const origin = pool?.origins[i];
-  if (!pool || !origin || !pool.enabled || !origin.enabled || origin.drain || !usable(pool, i)) return undefined;
+  if (!pool || !origin || !pool.enabled || !takesTraffic(origin) || !usable(pool, i)) return undefined;
   return { pool, poolRank: 0, origin, originIndex: i };
 }
 
@@ -184,8 +184,7 @@ function pinnedPlan(plan: Plan, pinned: Candidate, failover: boolean): Plan {
 /** ip_cookie's first pick: weighted rendezvous hashing of the client IP over the chosen pool. */
 function ipPlan(plan: Plan, clientIp: string, usable: Usable): Plan {
   const pool = plan.pool;
-  const weights = pool.origins.map((o) => (o.enabled && !o.drain ? o.weight : 0));
-  const i = new RendezvousPolicy(weights, pool.origins.map((o) => o.name)).first({ random: Math.random, key: clientIp }, (k) => usable(pool, k));
+  const i = new RendezvousPolicy(effectiveWeights(pool), pool.origins.map((o) => o.name)).first({ random: Math.random, key: clientIp }, (k) => usable(pool, k));
   if (i < 0 || i === plan.first.originIndex) return plan;
   return pinnedPlan(plan, { pool, poolRank: 0, origin: pool.origins[i]!, originIndex: i }, true);
 }
@@ -195,7 +194,7 @@ function firstAttempt(a: Attempt): Promise<Response> {
   return attempt(a, a.plan.first).then((response) => {
     if (response) a.answeredBy = a.plan.first;
     if (response && !(a.body.replayable && retryableStatus(a.request.method, response.status))) return response;
-    if (!response && !a.body.replayable) return noAnswer(a.lbName, 1);
+    if (!response && !a.body.replayable) return noAnswer(a.lbName, a.attempts);
     return retry(a, response);
   });
 }
@@ -203,13 +202,11 @@ function firstAttempt(a: Attempt): Promise<Response> {
 /** Attempts after the first: at most MAX_ATTEMPTS_PER_POOL per pool; the last retryable answer wins over our 503. */
 async function retry(a: Attempt, previous: Response | undefined): Promise<Response> {
   let last = previous;
-  let attempts = 1;
   let inPool = 1;
   let rank = 0;
   for (const candidate of a.plan.rest()) {
     if (candidate.poolRank !== rank) [rank, inPool] = [candidate.poolRank, 0];
     if (inPool === MAX_ATTEMPTS_PER_POOL) continue;
-    attempts++;
     inPool++;
     const response = await attempt(a, candidate);
     if (!response) continue;
@@ -218,7 +215,7 @@ async function retry(a: Attempt, previous: Response | undefined): Promise<Respon
     a.answeredBy = candidate;
     if (!retryableStatus(a.request.method, response.status)) break;
   }
-  return last ?? noAnswer(a.lbName, attempts);
+  return last ?? noAnswer(a.lbName, a.attempts);
 }
 
 interface Attempt {
@@ -341,11 +338,7 @@ class HttpFacts implements RequestFacts {
     return this.request.headers.get(name);
   }
   cookie(name: string): string | undefined {
-    for (const part of (this.request.headers.get('cookie') ?? '').split(';')) {
-      const eq = part.indexOf('=');
-      if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-    }
-    return undefined;
+    return cookieValue(this.request.headers.get('cookie'), name);
   }
 }
 
