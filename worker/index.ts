@@ -11,7 +11,7 @@ import { proxyRequest, type ProxyDeps } from './proxy/index.ts';
 import { healthTargets } from '../core/health/targets.ts';
 import { affinityKey } from '../core/affinity/index.ts';
 import { headerPins } from './affinity/index.ts';
-import { explainRoute, type Explanation, type Snapshot } from '../core/route/index.ts';
+import { explainRoute, type Candidate, type Explanation, type Snapshot } from '../core/route/index.ts';
 
 export { ConfigStore } from '../durable-objects/config-store/index.ts';
 export { LbState } from '../durable-objects/lb-state/index.ts';
@@ -56,16 +56,31 @@ function affinityKeyFor(env: Env): Promise<CryptoKey> | undefined {
   return affinity.key;
 }
 
-function deps(snapshot: Snapshot, env: Env, ctx: ExecutionContext): ProxyDeps {
-  return {
-    affinityKey: () => affinityKeyFor(env),
-    headerPins: () => headerPins(env, ctx),
-    snapshot,
-    random: Math.random,
-    fetch,
-    health: (lbId) => healthOf(env, lbId, ctx),
-    observe: (lbId, candidate, status) => observe(env, ctx, lbId, candidate, outcomeOf(status)),
-  };
+/** What the proxy needs from this request's Worker context: one object, methods on the prototype
+ * (no closures allocated per request). */
+class WorkerDeps implements ProxyDeps {
+  readonly snapshot: Snapshot;
+  readonly random = Math.random;
+  readonly fetch = fetch;
+  readonly #env: Env;
+  readonly #ctx: ExecutionContext;
+  constructor(snapshot: Snapshot, env: Env, ctx: ExecutionContext) {
+    this.snapshot = snapshot;
+    this.#env = env;
+    this.#ctx = ctx;
+  }
+  health(lbId: string) {
+    return healthOf(this.#env, lbId, this.#ctx);
+  }
+  observe(lbId: string, candidate: Candidate, status: number | undefined): void {
+    observe(this.#env, this.#ctx, lbId, candidate, outcomeOf(status));
+  }
+  affinityKey() {
+    return affinityKeyFor(this.#env);
+  }
+  headerPins() {
+    return headerPins(this.#env, this.#ctx);
+  }
 }
 
 /** Syncs each load balancer's health targets; returns how many were synced. */
@@ -85,9 +100,9 @@ export default {
     const url = new URL(request.url);
     if (isAdminHost(env, url.hostname)) return admin.fetch(request, env, ctx);
     const snapshot = snapshots.get(configStore, env, ctx);
-    if (!(snapshot instanceof Promise)) return proxyRequest(request, url, deps(snapshot, env, ctx));
+    if (!(snapshot instanceof Promise)) return proxyRequest(request, url, new WorkerDeps(snapshot, env, ctx));
     return snapshot.then(
-      (s) => proxyRequest(request, url, deps(s, env, ctx)),
+      (s) => proxyRequest(request, url, new WorkerDeps(s, env, ctx)),
       (e: unknown) => {
         console.error('config unavailable', e instanceof Error ? e.message : String(e));
         return new Response('Load balancer configuration is unavailable; try again shortly.\n', { status: 503, headers: { 'retry-after': '1' } });

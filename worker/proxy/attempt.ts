@@ -116,12 +116,12 @@ function attempt(a: Attempt, candidate: Candidate): Promise<Response | undefined
       },
     );
   }
-  const observe = a.deps.observe;
-  if (!observe) return sent.catch(failed);
+  const deps = a.deps;
+  if (!deps.observe) return sent.catch(failed);
   return sent.then(
-    (res) => (observe(a.lbId, candidate, res.status), res),
+    (res) => (deps.observe!(a.lbId, candidate, res.status), res),
     () => {
-      observe(a.lbId, candidate, undefined);
+      deps.observe!(a.lbId, candidate, undefined);
       return undefined;
     },
   );
