@@ -46,7 +46,7 @@ describe('planRoute', () => {
 
   it('orders the chosen pool\'s origins by weighted draw and stays in that pool', () => {
     const snap = compileSnapshot(doc(), 1);
-    const plan = planRoute(snap, snap.lookup('app.example.com')!, seq(0.5, 0, 0));
+    const plan = planRoute(snap, snap.lookup('app.example.com')!, { random: seq(0.5, 0, 0) });
     expect(plan?.pool.id).toBe('a');
     expect(names(plan)).toEqual(['a2', 'a1', 'a3']);
   });
@@ -55,21 +55,21 @@ describe('planRoute', () => {
     const snap = compileSnapshot(doc(), 1);
     const lb = snap.lookup('app.example.com')!;
     const onlyA1: Usable = (pool, i) => pool.id !== 'a' || i === 0;
-    expect(planRoute(snap, lb, seq(0), onlyA1)?.pool.id).toBe('b');
+    expect(planRoute(snap, lb, { random: seq(0), usable: onlyA1 })?.pool.id).toBe('b');
     const nothingButFallback: Usable = (pool) => pool.id === 'fb';
-    expect(names(planRoute(snap, lb, seq(0), nothingButFallback))).toEqual(['f1']);
+    expect(names(planRoute(snap, lb, { random: seq(0), usable: nothingButFallback }))).toEqual(['f1']);
   });
 
   it('uses a pool below minimum_origins as a last resort, and returns undefined when nothing is usable', () => {
     const snap = compileSnapshot(doc(), 1);
     const lb = snap.lookup('app.example.com')!;
-    expect(names(planRoute(snap, lb, seq(0), (pool, i) => pool.id === 'a' && i === 2))).toEqual(['a3']);
-    expect(planRoute(snap, lb, seq(0), () => false)).toBeUndefined();
+    expect(names(planRoute(snap, lb, { random: seq(0), usable: (pool, i) => pool.id === 'a' && i === 2 }))).toEqual(['a3']);
+    expect(planRoute(snap, lb, { random: seq(0), usable: () => false })).toBeUndefined();
   });
 
   it('continues into the next pools with adaptive_routing.failover_across_pools', () => {
     const snap = compileSnapshot(doc({ adaptive_routing: { failover_across_pools: true } }), 1);
-    expect(names(planRoute(snap, snap.lookup('app.example.com')!, seq(0)))).toEqual(['a1', 'a2', 'a3', 'b1', 'b2', 'f1']);
+    expect(names(planRoute(snap, snap.lookup('app.example.com')!, { random: seq(0) }))).toEqual(['a1', 'a2', 'a3', 'b1', 'b2', 'f1']);
   });
 
   it('never yields a disabled or zero-weight origin', () => {
@@ -77,7 +77,7 @@ describe('planRoute', () => {
     d.pools[1] = { ...d.pools[1]!, origins: [{ ...d.pools[1]!.origins[0]!, enabled: false }, { ...d.pools[1]!.origins[1]!, weight: 0 }] };
     d.pools[0] = { ...d.pools[0]!, enabled: false };
     const snap = compileSnapshot(d, 2);
-    expect(planRoute(snap, snap.lookup('app.example.com')!, Math.random)?.pool.id).toBe('fb');
+    expect(planRoute(snap, snap.lookup('app.example.com')!, { random: Math.random })?.pool.id).toBe('fb');
   });
 
   it('spreads traffic in proportion to weight', () => {
@@ -89,7 +89,7 @@ describe('planRoute', () => {
     const lcg = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     const counts: Record<string, number> = {};
     for (let i = 0; i < 8000; i++) {
-      const first = names(planRoute(snap, lb, lcg))[0]!;
+      const first = names(planRoute(snap, lb, { random: lcg }))[0]!;
       counts[first] = (counts[first] ?? 0) + 1;
     }
     expect(Math.abs(counts.b1! / 8000 - 0.25)).toBeLessThan(0.02);
@@ -101,13 +101,13 @@ describe('drain and panic mode', () => {
     const d = doc();
     d.pools[1] = { ...d.pools[1]!, origins: [{ ...d.pools[1]!.origins[0]!, drain: true }, d.pools[1]!.origins[1]!] };
     const snap = compileSnapshot(d, 2);
-    for (const r of [0, 0.3, 0.99]) expect(names(planRoute(snap, snap.lookup('x.example.com')!, seq(r)))).toEqual(['b2']);
+    for (const r of [0, 0.3, 0.99]) expect(names(planRoute(snap, snap.lookup('x.example.com')!, { random: seq(r) }))).toEqual(['b2']);
   });
 
   it('with panic_mode, spreads over enabled origins when health leaves nothing usable', () => {
     const off = compileSnapshot(doc(), 1);
-    expect(planRoute(off, off.lookup('app.example.com')!, seq(0), () => false)).toBeUndefined();
+    expect(planRoute(off, off.lookup('app.example.com')!, { random: seq(0), usable: () => false })).toBeUndefined();
     const on = compileSnapshot(doc({ panic_mode: true }), 1);
-    expect(names(planRoute(on, on.lookup('app.example.com')!, seq(0), () => false))).toEqual(['a1', 'a2', 'a3']);
+    expect(names(planRoute(on, on.lookup('app.example.com')!, { random: seq(0), usable: () => false }))).toEqual(['a1', 'a2', 'a3']);
   });
 });

@@ -137,8 +137,7 @@ function steeredOrder(snapshot: Snapshot, lb: LoadBalancer, input: RouteInputs):
   return poolOrder(snapshot.pools, { ...lb, default_pools: [...ids] });
 }
 
-export function planRoute(snapshot: Snapshot, lb: LoadBalancer, inputs: RouteInputs | (() => number), usableArg?: Usable): Plan | undefined {
-  const input: RouteInputs = typeof inputs === 'function' ? { random: inputs, usable: usableArg } : inputs;
+export function planRoute(snapshot: Snapshot, lb: LoadBalancer, input: RouteInputs): Plan | undefined {
   const usable = input.usable ?? allUsable;
   const order = steeredOrder(snapshot, lb, input);
   let start = order.findIndex((p) => hasUsable(p, usable, p.pool.minimum_origins));
