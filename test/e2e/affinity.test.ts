@@ -1,12 +1,10 @@
 /**
  * Session affinity end to end: the real Worker under wrangler dev, real origins on 127.0.0.1.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOrigins, type OriginServer } from '../../scripts/lib/origin-server.ts';
 import { startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.ts';
+import { tempState, teardown } from './stack.ts';
 import { send } from '../http-client.ts';
 
 const TOKEN = 'e2e-affinity-token-0123456789';
@@ -20,7 +18,7 @@ const originOf = (r: { headers: Record<string, unknown> }) => r.headers['x-origi
 const byName = (name: string) => origins.find((o) => o.name === name)!;
 
 beforeAll(async () => {
-  state = mkdtempSync(join(tmpdir(), 'edge-lb-affinity-'));
+  state = tempState('affinity');
   origins = await startOrigins(['a', 'b', 'c']);
   worker = await startWranglerDev({ persistTo: state, vars: { ADMIN_TOKEN: TOKEN, AFFINITY_SECRET: 'e2e-affinity-secret' } });
   const lb = (id: string, zero_downtime_failover: string) => ({
@@ -38,11 +36,7 @@ beforeAll(async () => {
   expect(res.status, res.body).toBe(200);
 }, 60_000);
 
-afterAll(async () => {
-  await worker?.stop();
-  await Promise.all((origins ?? []).map((o) => o.stop()));
-  if (state) rmSync(state, { recursive: true, force: true });
-});
+afterAll(() => teardown(worker, origins ?? [], state));
 
 /** A new session on `host`: its cookie and the origin it is pinned to. */
 async function session(host: string) {

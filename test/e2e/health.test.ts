@@ -2,12 +2,10 @@
  * Health end to end: the real Worker under wrangler dev (Durable Object alarms fire there), real
  * origins on 127.0.0.1, steady client load while origins die and come back.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OriginServer, startOrigins } from '../../scripts/lib/origin-server.ts';
 import { startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.ts';
+import { tempState, teardown } from './stack.ts';
 import { send } from '../http-client.ts';
 
 const TOKEN = 'e2e-health-token-0123456789';
@@ -54,7 +52,7 @@ function steadyLoad() {
 }
 
 beforeAll(async () => {
-  state = mkdtempSync(join(tmpdir(), 'edge-lb-health-'));
+  state = tempState('health');
   origins = await startOrigins(['a', 'b', 'c']);
   fallback = await new OriginServer('fb').start();
   worker = await startWranglerDev({ persistTo: state, vars: { ADMIN_TOKEN: TOKEN } });
@@ -70,11 +68,7 @@ beforeAll(async () => {
   await until(async () => Object.values(await originHealth('primary')).every((o) => o.healthy) && (await admin<{ server_state: string }[]>('/load_balancers/lb/backend-stats')).every((s) => s.server_state === 'running'), 15_000, 'all origins probed healthy');
 }, 60_000);
 
-afterAll(async () => {
-  await worker?.stop();
-  await Promise.all([...(origins ?? []), fallback].map((o) => o?.stop()));
-  if (state) rmSync(state, { recursive: true, force: true });
-});
+afterAll(() => teardown(worker, [...(origins ?? []), fallback], state));
 
 describe('active health under load', () => {
   it('one origin dies: no client error, out of rotation within interval x consecutive_down + timeout, back after consecutive_up', async () => {

@@ -2,14 +2,12 @@
  * End to end: the real Worker under wrangler dev, real origins on 127.0.0.1, configured through
  * the admin API, with its Durable Object state in a temporary directory.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { OriginServer, startOrigins } from '../../scripts/lib/origin-server.ts';
 import { freePort, startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.ts';
+import { tempState, teardown } from './stack.ts';
 import { pool, send } from '../http-client.ts';
 
 const TOKEN = 'e2e-admin-token-0123456789';
@@ -68,7 +66,7 @@ async function putConfig(lbExtra: object = {}) {
 }
 
 beforeAll(async () => {
-  state = mkdtempSync(join(tmpdir(), 'edge-lb-e2e-'));
+  state = tempState('e2e');
   origins = await startOrigins(['a', 'b', 'c']);
   fallback = await new OriginServer('fb').start();
   deadPort = await freePort();
@@ -76,11 +74,7 @@ beforeAll(async () => {
   await putConfig();
 });
 
-afterAll(async () => {
-  await worker?.stop();
-  await Promise.all([...(origins ?? []), fallback].map((o) => o?.stop()));
-  if (state) rmSync(state, { recursive: true, force: true });
-});
+afterAll(() => teardown(worker, [...(origins ?? []), fallback], state));
 
 describe('traffic', () => {
   it("spreads requests over the origins in proportion to weight (chi-square, p > 0.001)", async () => {
