@@ -143,6 +143,16 @@ export class LbState extends DurableObject<Record<string, unknown>> {
 
   /** Runs the probes that are due and re-arms for the next. */
   override async alarm(): Promise<void> {
+    try {
+      await this.#probeDue();
+    } finally {
+      // Re-armed even if probing threw: a broken alarm chain would stop health checks for good
+      // (until the next config write or cron watchdog).
+      await this.#arm();
+    }
+  }
+
+  async #probeDue(): Promise<void> {
     const now = Date.now();
     const due = this.#targets.pools.flatMap(({ pool, monitor }) =>
       monitor ? pool.origins.filter((o) => (this.#entries.get(key(pool.id, o.name))?.nextProbeAt ?? Infinity) <= now).map((o) => ({ pool, monitor, origin: o })) : [],
@@ -172,7 +182,6 @@ export class LbState extends DurableObject<Record<string, unknown>> {
     });
     if (changed) this.#version++;
     this.#persistAll();
-    await this.#arm();
   }
 
   /**
@@ -247,9 +256,10 @@ export class LbState extends DurableObject<Record<string, unknown>> {
       await this.ctx.storage.deleteAlarm();
       return null;
     }
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > next) await this.ctx.storage.setAlarm(next);
-    return Math.min(next, current ?? Infinity);
+    // Set unconditionally: every due time is in #entries, and inside alarm() getAlarm() reads null
+    // until a new alarm is set, so a compare-and-set would depend on where it runs.
+    await this.ctx.storage.setAlarm(next);
+    return next;
   }
 
   #persistAll(): void {

@@ -9,11 +9,26 @@ import { connect } from 'cloudflare:sockets';
 import { judgeHttp, type ProbeResult } from '../../core/health/index.ts';
 import type { Monitor, Origin } from '../../core/config/index.ts';
 
-/** Probes one origin with `monitor`; never throws. `now` is a clock in ms (for rtt). */
+/**
+ * Probes one origin with `monitor`; never throws, and settles within (retries + 1) × (timeout +
+ * 250 ms) whatever the network does (the alarm that runs probes must always finish and re-arm).
+ * `now` is a clock in ms (for rtt).
+ */
 export async function probeOrigin(monitor: Monitor, origin: Origin, now: () => number = Date.now): Promise<ProbeResult> {
-  let result = await probeOnce(monitor, origin, now);
-  for (let i = 0; i < monitor.retries && !result.ok; i++) result = await probeOnce(monitor, origin, now);
+  let result = await bounded(monitor, origin, now);
+  for (let i = 0; i < monitor.retries && !result.ok; i++) result = await bounded(monitor, origin, now);
   return result;
+}
+
+/** probeOnce with a deadline of its own, in case an abort signal is not honoured. */
+function bounded(monitor: Monitor, origin: Origin, now: () => number): Promise<ProbeResult> {
+  const limitMs = monitor.timeout * 1000 + 250;
+  const started = now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<ProbeResult>((resolve) => {
+    timer = setTimeout(() => resolve({ ok: false, rtt: now() - started, status: 0, reason: `timeout after ${monitor.timeout * 1000} ms` }), limitMs);
+  });
+  return Promise.race([probeOnce(monitor, origin, now), late]).finally(() => clearTimeout(timer));
 }
 
 async function probeOnce(monitor: Monitor, origin: Origin, now: () => number): Promise<ProbeResult> {

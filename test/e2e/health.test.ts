@@ -27,14 +27,19 @@ const originHealth = async (pool: string) =>
   Object.assign({}, ...(await admin<PoolHealth>(`/pools/${pool}/health`)).pop_health.global.origins) as Record<string, { healthy: boolean; ejected_until: string | null }>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `check` every 200 ms until it is true; resolves with the time it became true (ms since epoch). */
+/**
+ * Polls `check` every 200 ms until it is true; resolves with the time it became true (ms since
+ * epoch). On time-out the error carries what the load balancer saw (events, backend stats, the
+ * end of wrangler's log), so a failure in CI can be read without re-running it.
+ */
 async function until(check: () => Promise<boolean>, limitMs: number, what: string): Promise<number> {
   const end = Date.now() + limitMs;
   while (Date.now() < end) {
     if (await check()) return Date.now();
     await sleep(200);
   }
-  throw new Error(`${what}: not within ${limitMs} ms`);
+  const seen = await Promise.all([admin('/load_balancers/lb/events?limit=20'), admin('/load_balancers/lb/backend-stats')].map((p) => p.catch((e: unknown) => String(e))));
+  throw new Error(`${what}: not within ${limitMs} ms at ${new Date().toISOString()}\nevents: ${JSON.stringify(seen[0])}\nbackend-stats: ${JSON.stringify(seen[1])}\nwrangler (last 3,000 chars): ${worker.output().slice(-3000)}`);
 }
 
 /** Steady GET load (4 at a time) until stopped; records status and serving origin. */
