@@ -12,7 +12,42 @@ describe('smooth weighted round robin (nginx)', () => {
     const seq = Array.from({ length: 7 }, () => 'abc'[p.first({ random: Math.random }, all)]).join('');
     expect(seq).toBe('aabacaa');
   });
+
+  it('matches the textbook O(n) loop for any weights, over more than a period', () => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 7 }), { minLength: 1, maxLength: 9 }), (units) => {
+      const weights = units.map((u) => u / 10);
+      const p = new SmoothRoundRobinPolicy(weights);
+      const ref = nginxLoop(units);
+      const steps = 3 * units.reduce((a, b) => a + b, 0) + 5;
+      for (let k = 0; k < steps; k++) expect(p.first({ random: Math.random }, all)).toBe(ref());
+    }), { numRuns: 200, seed: 20261121 });
+  });
+
+  it('skips a refused origin: the others keep their exact weighted shares', () => {
+    const p = new SmoothRoundRobinPolicy([3, 2, 1]);
+    const counts = [0, 0, 0];
+    for (let k = 0; k < 400; k++) counts[p.first({ random: Math.random }, (i) => i !== 1)]!++;
+    expect(counts).toEqual([300, 0, 100]);
+    expect(p.first({ random: Math.random }, () => false)).toBe(-1);
+  });
 });
+
+/** nginx's loop as written in ngx_http_upstream_get_peer: every peer gains its weight, the largest pays the total. */
+function nginxLoop(weights: number[]): () => number {
+  const current = weights.map(() => 0);
+  return () => {
+    let best = -1;
+    let total = 0;
+    weights.forEach((w, i) => {
+      if (w <= 0) return;
+      current[i]! += w;
+      total += w;
+      if (best < 0 || current[i]! > current[best]!) best = i;
+    });
+    if (best >= 0) current[best]! -= total;
+    return best;
+  };
+}
 
 describe('weighted random', () => {
   it('keeps shares within a chi-square bound (p > 0.001)', () => {

@@ -33,26 +33,59 @@ export class RandomPolicy implements OriginPolicy {
   }
 }
 
+/**
+ * nginx's smooth weighted round robin (ngx_http_upstream_get_peer), computed per weight class.
+ * After t picks nginx's current_weight of origin i is t·w_i − T·c_i (T the total weight, c_i the
+ * picks of i), and ties go to the lower index. Within a class of equal weight that maximum is the
+ * member with the fewest picks, lowest index first, so members take turns in list order and a
+ * decision compares one candidate per distinct weight: O(classes), not O(origins).
+ *
+ * Weights are taken in steps of 1e-4 (Cloudflare's are in 0.01 steps) and reduced by their gcd,
+ * so the sequence repeats exactly every T picks. An origin that `accept` refuses loses its turn:
+ * the others keep their exact weighted shares (nginx instead re-interleaves without it). After
+ * `origins` refused turns in a row the list is scanned instead.
+ */
 export class SmoothRoundRobinPolicy implements OriginPolicy {
   readonly weights: readonly number[];
-  readonly #current: Float64Array;
+  readonly #classes: { weight: number; members: number[]; picks: number }[];
+  readonly #total: number;
+  readonly #live: number;
+  #t = 0;
   constructor(weights: readonly number[]) {
     this.weights = weights;
-    this.#current = new Float64Array(weights.length);
+    const units = weights.map((w) => (w > 0 ? Math.max(1, Math.round(w * 1e4)) : 0));
+    const g = units.reduce((a, u) => (u ? gcd(a, u) : a), 0) || 1;
+    const byWeight = new Map<number, number[]>();
+    units.forEach((u, i) => u && byWeight.set(u / g, [...(byWeight.get(u / g) ?? []), i]));
+    this.#classes = [...byWeight].map(([weight, members]) => ({ weight, members, picks: 0 }));
+    this.#total = this.#classes.reduce((s, c) => s + c.weight * c.members.length, 0);
+    this.#live = units.filter((u) => u > 0).length;
+  }
+  /** The next origin in nginx's sequence (every positive-weight origin taking part). */
+  #next(): number {
+    const t = ++this.#t;
+    let best: { weight: number; members: number[]; picks: number } | undefined;
+    let bestCurrent = 0;
+    let bestIndex = 0;
+    for (const c of this.#classes) {
+      const index = c.members[c.picks % c.members.length]!;
+      const current = t * c.weight - this.#total * Math.floor(c.picks / c.members.length);
+      if (!best || current > bestCurrent || (current === bestCurrent && index < bestIndex)) [best, bestCurrent, bestIndex] = [c, current, index];
+    }
+    best!.picks++;
+    if (t === this.#total) {
+      // A full period: every class is back where it started (c_i = w_i for all i).
+      this.#t = 0;
+      for (const c of this.#classes) c.picks = 0;
+    }
+    return bestIndex;
   }
   first(_ctx: DecisionContext, accept: (i: number) => boolean): number {
-    let total = 0;
-    let best = -1;
-    const cur = this.#current;
-    for (let i = 0; i < this.weights.length; i++) {
-      const w = this.weights[i]!;
-      if (w <= 0 || !accept(i)) continue;
-      cur[i]! += w;
-      total += w;
-      if (best < 0 || cur[i]! > cur[best]!) best = i;
+    for (let k = 0; k < this.#live; k++) {
+      const i = this.#next();
+      if (accept(i)) return i;
     }
-    if (best >= 0) cur[best]! -= total;
-    return best;
+    return scanFrom(this.weights, 0, accept);
   }
   *rest(_ctx: DecisionContext, accept: (i: number) => boolean, first: number): Iterable<number> {
     // Retries walk the list from the next origin: cheap, deterministic, never the same one twice.
@@ -61,6 +94,11 @@ export class SmoothRoundRobinPolicy implements OriginPolicy {
       if (this.weights[i]! > 0 && accept(i)) yield i;
     }
   }
+}
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
 }
 
 /** Maglev lookup table: every entry names an origin; shares follow weights within ~1%. */
