@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LoadBalancerSchema, type LoadBalancer } from '../config/index.ts';
-import { affinityKey, cookieValue, readPin, setCookieHeader, signPin, withoutCookie } from './index.ts';
+import { LoadBalancerSchema, OriginSchema, type LoadBalancer } from '../config/index.ts';
+import { affinityKey, cookieValue, inDrainWindow, readPin, setCookieHeader, signPin, withoutCookie } from './index.ts';
 
 const lb = (extra: object = {}) => ({ ...LoadBalancerSchema.parse({ name: 'a.example.com', default_pools: ['p'], fallback_pool: 'p', session_affinity: 'cookie', ...extra }), id: 'lb1', created_on: '', modified_on: '' }) as LoadBalancer;
 
@@ -29,5 +29,20 @@ describe('affinity cookie', () => {
     expect(setCookieHeader(lb(), 'v', true)).toBe('__cflb=v; Max-Age=82800; Path=/; HttpOnly; SameSite=Lax; Secure');
     expect(setCookieHeader(lb({ session_affinity_ttl: 3600, session_affinity_attributes: { samesite: 'None', secure: 'Never' } }), 'v', false))
       .toBe('__cflb=v; Max-Age=3600; Path=/; HttpOnly; SameSite=None; Secure');
+  });
+});
+
+describe('endpoint drain (drain_duration)', () => {
+  const at = Date.parse('2026-01-01T00:00:00Z');
+  const origin = (extra: object) => OriginSchema.parse({ name: 'a', address: '127.0.0.1', disabled_at: '2026-01-01T00:00:00Z', ...extra });
+  it('keeps a disabled or draining origin for drain_duration seconds after disabled_at, and no longer', () => {
+    expect(inDrainWindow(origin({ enabled: false }), 60, at + 59_999)).toBe(true);
+    expect(inDrainWindow(origin({ drain: true }), 60, at + 1)).toBe(true);
+    expect(inDrainWindow(origin({ enabled: false }), 60, at + 60_000)).toBe(false);
+    expect(inDrainWindow(origin({ enabled: false }), 0, at + 1)).toBe(false);
+  });
+  it('does not apply to an enabled origin or one without disabled_at', () => {
+    expect(inDrainWindow(origin({}), 60, at + 1)).toBe(false);
+    expect(inDrainWindow(origin({ enabled: false, disabled_at: undefined }), 60, at + 1)).toBe(false);
   });
 });

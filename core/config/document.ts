@@ -37,7 +37,29 @@ export function parseResource<K extends Kind>(kind: K, input: unknown, prefix: (
   if (!result.success) return fail(400, fromZod(result.error, prefix));
   const value: Record<string, unknown> = { ...result.data };
   for (const f of READ_ONLY_FIELDS) delete value[f];
+  if (kind === 'pools') value.origins = (value as unknown as Pool).origins.map(({ disabled_at: _, ...o }) => o);
   return { ok: true, value: value as Omit<Resource<K>, keyof Stored> };
+}
+
+/**
+ * Stamps `disabled_at` (Cloudflare's read-only origin field) on a pool being written: an origin
+ * that takes no new traffic by configuration (enabled false, or drain) keeps the time it stopped
+ * from `before` (matched by name), or gets `now` if it just stopped; any other origin has none.
+ * Session affinity's drain_duration counts from it.
+ */
+export function stampDisabledAt(before: Pool | undefined, pool: Pool, now: string): Pool {
+  const old = new Map(before?.origins.map((o) => [o.name, o]));
+  const origins = pool.origins.map(({ disabled_at: _, ...o }) => {
+    if (o.enabled && !o.drain) return o;
+    const was = old.get(o.name);
+    return { ...o, disabled_at: was && (!was.enabled || was.drain) && was.disabled_at ? was.disabled_at : now };
+  });
+  return { ...pool, origins };
+}
+
+/** The stored form of a resource: server-managed fields filled in from what was there before. */
+function stored<K extends Kind>(kind: K, before: Resource<K> | undefined, item: Resource<K>, now: string): Resource<K> {
+  return kind === 'pools' ? (stampDisabledAt(before as Pool | undefined, item as Pool, now) as Resource<K>) : item;
 }
 
 function withItems<K extends Kind>(doc: ConfigDocument, kind: K, items: Resource<K>[]): ConfigDocument {
@@ -49,7 +71,7 @@ export function createResource<K extends Kind>(doc: ConfigDocument, kind: K, inp
   const parsed = parseResource(kind, input);
   if (!parsed.ok) return parsed;
   const now = ctx.now();
-  const item = { id: ctx.newId(), ...parsed.value, created_on: now, modified_on: now } as Resource<K>;
+  const item = stored(kind, undefined, { id: ctx.newId(), ...parsed.value, created_on: now, modified_on: now } as Resource<K>, now);
   return commit(withItems(doc, kind, [...(doc[kind] as Resource<K>[]), item]), item);
 }
 
@@ -61,7 +83,8 @@ export function replaceResource<K extends Kind>(doc: ConfigDocument, kind: K, id
   const parsed = parseResource(kind, input);
   if (!parsed.ok) return parsed;
   const old = items[index]!;
-  const item = { id, ...parsed.value, created_on: old.created_on, modified_on: ctx.now() } as Resource<K>;
+  const now = ctx.now();
+  const item = stored(kind, old, { id, ...parsed.value, created_on: old.created_on, modified_on: now } as Resource<K>, now);
   return commit(withItems(doc, kind, items.with(index, item)), item);
 }
 
@@ -133,7 +156,7 @@ export function importDocument(current: ConfigDocument, input: unknown, ctx: Wri
       if (seen.has(id)) return errors.push(fieldError(ErrorCode.conflict, [kind, i, 'id'], `duplicate id "${id}"`));
       seen.add(id);
       const old = (current[kind] as Resource<Kind>[]).find((r) => r.id === id);
-      (next[kind] as Resource<Kind>[]).push({ id, ...parsed.value, created_on: old?.created_on ?? now, modified_on: now } as Resource<Kind>);
+      (next[kind] as Resource<Kind>[]).push(stored(kind, old, { id, ...parsed.value, created_on: old?.created_on ?? now, modified_on: now } as Resource<Kind>, now));
     });
   }
   if (errors.length) return fail(400, errors);

@@ -119,6 +119,22 @@ describe('writes', () => {
   });
 });
 
+describe('disabled_at (Cloudflare\'s read-only origin field)', () => {
+  const at = (t: string): WriteContext => ({ newId: () => `id${++n}`, now: () => t });
+  const origins = (o1: object, o2: object = {}) => [{ name: 'o1', address: '127.0.0.1', ...o1 }, { name: 'o2', address: '127.0.0.2', ...o2 }];
+  it('is set when an origin stops taking traffic, kept while it stays out, cleared when it is back, and never taken from input', () => {
+    const created = must(createResource(EMPTY_DOCUMENT, 'pools', { name: 'p', origins: origins({ disabled_at: '1999-01-01T00:00:00Z' }, { enabled: false }) }, at('2026-01-01T00:00:00.000Z')));
+    expect(created.item.origins.map((o) => o.disabled_at)).toEqual([undefined, '2026-01-01T00:00:00.000Z']);
+    const id = created.item.id;
+    const drained = must(patchResource(created.doc, 'pools', id, { origins: origins({ drain: true }, { enabled: false }) }, at('2026-01-01T00:05:00.000Z')));
+    expect(drained.item.origins.map((o) => o.disabled_at)).toEqual(['2026-01-01T00:05:00.000Z', '2026-01-01T00:00:00.000Z']);
+    const back = must(replaceResource(drained.doc, 'pools', id, { name: 'p', origins: origins({ drain: true }) }, at('2026-01-01T00:09:00.000Z')));
+    expect(back.item.origins.map((o) => o.disabled_at)).toEqual(['2026-01-01T00:05:00.000Z', undefined]);
+    const imported = must(importDocument(back.doc, { pools: [{ ...back.item, origins: origins({ drain: true, disabled_at: 'x' }, { enabled: false }) }] }, at('2026-01-01T00:10:00.000Z')));
+    expect(imported.pools[0]!.origins.map((o) => o.disabled_at)).toEqual(['2026-01-01T00:05:00.000Z', '2026-01-01T00:10:00.000Z']);
+  });
+});
+
 describe('importDocument', () => {
   it('keeps given ids, generates missing ones and checks references across the document', () => {
     const out = must(importDocument(EMPTY_DOCUMENT, { pools: [{ id: 'p1', ...pool('p') }, pool('q')], load_balancers: [{ ...lb('a.example.com', ['p1']) }] }, ctx));

@@ -86,6 +86,7 @@ export const OriginSchema = z.strictObject({
   enabled: z.boolean().default(true),
   drain: z.boolean().default(false).describe('our extension: no new requests; requests under way finish (maintenance)'),
   header: z.strictObject({ Host: z.array(hostnameSchema(false)).max(1) }).partial().default({}),
+  disabled_at: z.string().optional().describe('read-only (Cloudflare\'s field): when the origin stopped taking new traffic (enabled false, or drain), ISO 8601; sessions may stay for drain_duration after it. Ignored on input'),
 });
 
 const REGIONS = ['WNAM', 'ENAM', 'WEU', 'EEU', 'NSAM', 'SSAM', 'OC', 'ME', 'NAF', 'SAF', 'SAS', 'SEAS', 'NEAS'] as const;
@@ -180,7 +181,7 @@ export const LoadBalancerSchema = z
       .strictObject({
         samesite: z.enum(['Auto', 'Lax', 'None', 'Strict']).default('Auto'),
         secure: z.enum(['Auto', 'Always', 'Never']).default('Auto'),
-        drain_duration: z.int().min(0).default(0),
+        drain_duration: z.int().min(0).default(0).describe('seconds: a session pinned to an origin that was disabled or set to drain stays on it this long after its disabled_at; new sessions go elsewhere (0 = sessions move at once)'),
         zero_downtime_failover: z.enum(['none', 'temporary', 'sticky']).default('none'),
         headers: z.array(z.string().min(1)).default([]),
         require_all_headers: z.boolean().default(false),

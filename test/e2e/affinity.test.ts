@@ -8,6 +8,7 @@ import { tempState, teardown } from './stack.ts';
 import { send } from '../http-client.ts';
 
 const TOKEN = 'e2e-affinity-token-0123456789';
+const DRAIN_S = 8;
 let state: string;
 let worker: WranglerDev;
 let origins: OriginServer[];
@@ -30,7 +31,8 @@ beforeAll(async () => {
     headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
     body: JSON.stringify({
       pools: [{ id: 'p', name: 'p', outlier_detection: { enabled: false }, origins: origins.map((o) => ({ name: o.name, address: '127.0.0.1', port: o.port })) }],
-      load_balancers: [lb('sticky', 'sticky'), lb('temporary', 'temporary'), lb('none', 'none')],
+      load_balancers: [lb('sticky', 'sticky'), lb('temporary', 'temporary'), lb('none', 'none'),
+        { ...lb('drain', 'temporary'), session_affinity_attributes: { zero_downtime_failover: 'temporary', drain_duration: DRAIN_S } }],
     }),
   });
   expect(res.status, res.body).toBe(200);
@@ -99,6 +101,39 @@ describe('cookie affinity', () => {
       await byName(s.origin).start();
     }
   });
+
+  it('a disabled origin keeps its sessions for drain_duration and gets no new ones; with no drain_duration they move at once', async () => {
+    const s = await session('drain.e2e.test');
+    const other = await (async () => {
+      for (;;) { const x = await session('sticky.e2e.test'); if (x.origin === s.origin) return x; }
+    })();
+    const patch = (enabled: boolean) => send(`${worker.url}/admin/v1/pools/p/origins/${s.origin}`, {
+      method: 'PATCH', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ enabled }),
+    });
+    const res = await patch(false);
+    try {
+      expect(res.status, res.body).toBe(200);
+      const disabledAt = Date.parse((JSON.parse(res.body) as { result: { origins: { name: string; disabled_at?: string }[] } }).result.origins.find((o) => o.name === s.origin)!.disabled_at!);
+      expect(Math.abs(disabledAt - Date.now())).toBeLessThan(5000);
+      await new Promise((r) => setTimeout(r, 2500)); // edges see a config write within 2 s
+      expect(Date.now()).toBeLessThan(disabledAt + DRAIN_S * 1000 - 1000);
+      const kept = await Promise.all(Array.from({ length: 20 }, () => get('drain.e2e.test', s.cookie)));
+      const fresh = await Promise.all(Array.from({ length: 20 }, () => get('drain.e2e.test')));
+      const moved = await get('sticky.e2e.test', other.cookie); // drain_duration 0
+      expect(kept.map(originOf)).toEqual(Array(20).fill(s.origin));
+      expect(fresh.filter((r) => originOf(r) === s.origin)).toEqual([]);
+      expect(originOf(moved)).not.toBe(s.origin);
+      expect(pinOf(moved)).toBeDefined();
+
+      await new Promise((r) => setTimeout(r, disabledAt + DRAIN_S * 1000 + 300 - Date.now()));
+      const after = await get('drain.e2e.test', s.cookie);
+      expect(originOf(after)).not.toBe(s.origin);
+      expect(pinOf(after)).toBeDefined(); // re-pinned to where it went
+    } finally {
+      await patch(true);
+      await new Promise((r) => setTimeout(r, 2500));
+    }
+  }, 30_000);
 
   it('a forged or foreign cookie starts a new session', async () => {
     const r = await get('sticky.e2e.test', '__cflb=forged.value');

@@ -2,7 +2,7 @@
  * Session affinity on the request path (Cloudflare's semantics): cookie and ip_cookie with a
  * signed cookie, header with the load balancer's LbState table (worker/affinity).
  */
-import { AFFINITY_COOKIE, DEFAULT_COOKIE_TTL, cookieValue, readPin, setCookieHeader, signPin, type Pinned } from '../../core/affinity/index.ts';
+import { AFFINITY_COOKIE, DEFAULT_COOKIE_TTL, cookieValue, inDrainWindow, readPin, setCookieHeader, signPin, type Pinned } from '../../core/affinity/index.ts';
 import type { LoadBalancer } from '../../core/config/index.ts';
 import type { Candidate, Plan, Snapshot, Usable } from '../../core/route/index.ts';
 import { effectiveWeights, takesTraffic } from '../../core/steer/index.ts';
@@ -14,7 +14,8 @@ import { firstAttempt, requestBody, type Attempt } from './attempt.ts';
  * Cookie session affinity, Cloudflare's semantics. A valid pin to a usable origin sends the
  * request there; `zero_downtime_failover` decides what a failure on it does: `none` = no other
  * origin, `temporary` = others, cookie unchanged, `sticky` = others, cookie moved to the one that
- * answered. A pin to an origin that is disabled, draining or unhealthy moves the session. New
+ * answered. A pin to an unhealthy origin moves the session; so does one to a disabled or draining
+ * origin once its drain_duration (counted from `disabled_at`) has passed. New
  * sessions: the usual pick (`ip_cookie`: by hash of the client IP), and a cookie for the origin
  * that answered. Our cookie never reaches the origin.
  */
@@ -22,7 +23,7 @@ export async function withAffinity(a: Attempt, lb: LoadBalancer, usable: Usable,
   const key = await keyPromise;
   const now = Math.floor(Date.now() / 1000);
   const pin = await readPin(key, lb.id, cookieValue(a.request.headers.get('cookie'), AFFINITY_COOKIE), now);
-  const pinned = pin ? pinnedCandidate(a.deps.snapshot, pin, usable) : undefined;
+  const pinned = pin ? pinnedCandidate(a.deps.snapshot, lb, pin, usable) : undefined;
   const failover = lb.session_affinity_attributes?.zero_downtime_failover ?? 'none';
   if (pinned) a.plan = pinnedPlan(a.plan, pinned, failover !== 'none');
   else if (lb.session_affinity === 'ip_cookie' && a.clientIp) a.plan = ipPlan(a.plan, a.clientIp, usable);
@@ -45,7 +46,7 @@ export async function withAffinity(a: Attempt, lb: LoadBalancer, usable: Usable,
  */
 export async function withHeaderAffinity(a: Attempt, lb: LoadBalancer, usable: Usable, pins: HeaderPins, session: string): Promise<Response> {
   const pin = await pins.get(lb, session);
-  const pinned = pin ? pinnedCandidate(a.deps.snapshot, { ...pin, expiresAt: Infinity }, usable) : undefined;
+  const pinned = pin ? pinnedCandidate(a.deps.snapshot, lb, { ...pin, expiresAt: Infinity }, usable) : undefined;
   const failover = lb.session_affinity_attributes?.zero_downtime_failover ?? 'none';
   if (pinned) a.plan = pinnedPlan(a.plan, pinned, failover !== 'none');
   if (a.request.body) a.body = await requestBody(a.request);
@@ -55,11 +56,17 @@ export async function withHeaderAffinity(a: Attempt, lb: LoadBalancer, usable: U
   return response;
 }
 
-function pinnedCandidate(snapshot: Snapshot, pin: Pinned, usable: Usable): Candidate | undefined {
+/**
+ * The pinned origin as a candidate, when the session may stay there: the pool is enabled, the
+ * origin is healthy and either takes traffic or is within its drain window (drain_duration after
+ * it was disabled or set to drain).
+ */
+function pinnedCandidate(snapshot: Snapshot, lb: LoadBalancer, pin: Pinned, usable: Usable): Candidate | undefined {
   const pool = snapshot.pools.get(pin.poolId)?.pool;
   const i = pool ? pool.origins.findIndex((o) => o.name === pin.origin) : -1;
   const origin = pool?.origins[i];
-  if (!pool || !origin || !pool.enabled || !takesTraffic(origin) || !usable(pool, i)) return undefined;
+  if (!pool || !origin || !pool.enabled || !usable(pool, i)) return undefined;
+  if (!takesTraffic(origin) && !inDrainWindow(origin, lb.session_affinity_attributes?.drain_duration ?? 0, Date.now())) return undefined;
   return { pool, poolRank: 0, origin, originIndex: i };
 }
 
