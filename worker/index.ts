@@ -12,6 +12,7 @@ import { healthTargets } from '../core/health/targets.ts';
 import { affinityKey } from '../core/affinity/index.ts';
 import { headerPins } from './affinity/index.ts';
 import { explainRoute, type Candidate, type Explanation, type Snapshot } from '../core/route/index.ts';
+import type { PlaceFacts } from '../core/steer/pools.ts';
 
 export { ConfigStore } from '../durable-objects/config-store/index.ts';
 export { LbState } from '../durable-objects/lb-state/index.ts';
@@ -72,8 +73,8 @@ class WorkerDeps implements ProxyDeps {
   health(lbId: string) {
     return healthOf(this.#env, lbId, this.#ctx);
   }
-  observe(lbId: string, candidate: Candidate, status: number | undefined): void {
-    observe(this.#env, this.#ctx, lbId, candidate, outcomeOf(status));
+  observe(lbId: string, candidate: Candidate, status: number | undefined, latencyMs?: number, place?: PlaceFacts): void {
+    observe(this.#env, this.#ctx, lbId, candidate, outcomeOf(status), latencyMs === undefined ? undefined : { ms: latencyMs, place });
   }
   affinityKey() {
     return affinityKeyFor(this.#env);

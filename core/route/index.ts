@@ -116,8 +116,8 @@ export interface RouteInputs {
   stats?: (pool: Pool) => LoadStats | undefined;
   /** Where the request comes from, for pool steering (geo, proximity). */
   place?: PlaceFacts;
-  /** Pool latency (ms) seen from here (dynamic_latency) and requests under way (least_*). */
-  poolLatency?: (poolId: string) => number | undefined;
+  /** Pool latency (ms) as seen from `place` (dynamic_latency), and requests under way (least_*). */
+  poolLatency?: (poolId: string, place: PlaceFacts | undefined) => number | undefined;
   poolOutstanding?: (poolId: string) => number;
 }
 
@@ -206,7 +206,8 @@ export function* candidatesOf(plan: Plan): Generator<Candidate, void, undefined>
 /** Why routing chose what it chose (the routing explainer); produced by the same code as traffic. */
 export interface Explanation {
   steering_policy: string;
-  pools: { id: string; name: string; usable_origins: number; minimum_origins: number; verdict: 'chosen' | 'skipped: below minimum_origins' | 'not reached' | 'last resort' }[];
+  /** In steering order; `latency_ms` is the figure dynamic_latency steered by (as seen from the request's place). */
+  pools: { id: string; name: string; usable_origins: number; minimum_origins: number; latency_ms?: number; verdict: 'chosen' | 'skipped: below minimum_origins' | 'not reached' | 'last resort' }[];
   pool?: string;
   origin_steering?: string;
   hash_key?: string;
@@ -224,6 +225,7 @@ export function explainRoute(snapshot: Snapshot, lb: LoadBalancer, input: RouteI
   const healthyFirst = order.findIndex((p) => count(p) >= p.pool.minimum_origins);
   const pools = order.map((p, i) => ({
     id: p.pool.id, name: p.pool.name, usable_origins: count(p), minimum_origins: p.pool.minimum_origins,
+    ...(effectivePolicy(lb) === 'dynamic_latency' ? { latency_ms: input.poolLatency?.(p.pool.id, input.place) } : {}),
     verdict: (i === chosen ? (healthyFirst === chosen ? 'chosen' : 'last resort') : chosen >= 0 && i > chosen ? 'not reached' : 'skipped: below minimum_origins') as Explanation['pools'][number]['verdict'],
   }));
   if (!plan) return { steering_policy: effectivePolicy(lb), pools, candidates: [], result: 'no usable origin' };

@@ -34,7 +34,7 @@ export interface PoolSteeringInputs {
   /** Pool coordinates by id (degrees), from the pools' latitude/longitude. */
   coordinates?: (poolId: string) => { latitude: number; longitude: number } | undefined;
   /** Latency (ms) of a pool as seen from here, when known. */
-  latency?: (poolId: string) => number | undefined;
+  latency?: (poolId: string, place: PlaceFacts | undefined) => number | undefined;
   /** Requests under way to a pool from this isolate. */
   outstanding?: (poolId: string) => number;
 }
@@ -72,8 +72,10 @@ export function steerPools(lb: LoadBalancer, inputs: PoolSteeringInputs): readon
     }
     case 'dynamic_latency': {
       const latency = inputs.latency;
-      if (!latency || !lb.default_pools.some((id) => latency(id) !== undefined)) return lb.default_pools;
-      return stableSortBy(lb.default_pools, (id) => latency(id) ?? Infinity);
+      if (!latency) return lb.default_pools;
+      const ms = new Map(lb.default_pools.map((id) => [id, latency(id, place)]));
+      if (![...ms.values()].some((v) => v !== undefined)) return lb.default_pools;
+      return stableSortBy(lb.default_pools, (id) => ms.get(id) ?? Infinity);
     }
     case 'least_outstanding_requests':
     case 'least_connections': {

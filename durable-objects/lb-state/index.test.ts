@@ -2,7 +2,7 @@ import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, inject, it } from 'vitest';
 import { MonitorSchema, PoolSchema, type Monitor, type Pool } from '../../core/config/index.ts';
 import { lbState } from '../../worker/env.ts';
-import type { LbState, Targets } from './index.ts';
+import type { HealthSnapshot, LbState, Targets } from './index.ts';
 
 const ports = inject('probePorts');
 const stored = { created_on: '', modified_on: '' };
@@ -38,7 +38,7 @@ describe('LbState', () => {
     // One bump per alarm run that changed something (first probes are spread: up to three runs).
     expect(snap.version).toBeGreaterThanOrEqual(1);
     expect(snap.origins?.p1?.down).toMatchObject({ verdict: 'unhealthy' });
-    expect((snap as { latency: Record<string, number> }).latency.p1).toBeGreaterThanOrEqual(0); // passing probes' RTT, for dynamic_latency
+    expect((snap as HealthSnapshot).latency.probe!.p1).toBeGreaterThanOrEqual(0); // passing probes' RTT, for dynamic_latency
     expect(await client.snapshot(snap.version)).toEqual({ version: snap.version });
     const { events } = await client.events(10);
     expect(events.map((e) => `${e.origin}:${e.from}->${e.to}`).sort()).toEqual(['down:unknown->unhealthy', 'third:unknown->healthy', 'up:unknown->healthy']);

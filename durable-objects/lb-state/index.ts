@@ -12,6 +12,7 @@ import {
   type HealthEvent, type Outcome, type OriginHealth,
 } from '../../core/health/index.ts';
 import { probeOrigin } from './probe.ts';
+import { LatencyBook, type LatencyTable } from '../../core/health/latency.ts';
 import { migrate } from './migrations.ts';
 
 /** What LbState is told to watch: the pools of one load balancer, with their monitors. */
@@ -24,8 +25,20 @@ export interface Targets {
 export interface HealthSnapshot {
   version: number;
   origins: Record<string, Record<string, { verdict: OriginHealth['verdict']; ejectedUntil: number }>>;
-  /** Per pool: EWMA of passing probes' round-trip time (ms), for dynamic_latency steering. */
-  latency: Record<string, number>;
+  /**
+   * For dynamic_latency steering, EWMAs (ms) by place then pool: `probe` (passing probes'
+   * round-trip time), `colo:<IATA>` and `region:<code>` (real requests, as edges reported them).
+   */
+  latency: LatencyTable;
+}
+
+/** What real requests through one edge place measured for one pool: `count` samples, mean `meanMs` (to response headers). */
+export interface LatencyReport {
+  poolId: string;
+  /** Where the edge is: `colo:<IATA>` and/or `region:<code>` (core/health/latency placesOf). */
+  places: string[];
+  meanMs: number;
+  count: number;
 }
 
 /** A run of `count` equal outcomes of one origin, in the order the edge saw them. */
@@ -48,7 +61,7 @@ export class LbState extends DurableObject<Record<string, unknown>> {
   #targets: Targets = { lbId: '', pools: [] };
   readonly #entries = new Map<string, Entry>();
   /** Per pool: EWMA (alpha 0.3) of passing probes' RTT in ms, and the value last published. */
-  readonly #latency = new Map<string, { ewma: number; published: number }>();
+  readonly #latency = new LatencyBook();
   #version = 0;
   readonly #sql: SqlStorage;
   /** Subscribers of health transitions (the event log is the first). */
@@ -100,15 +113,22 @@ export class LbState extends DurableObject<Record<string, unknown>> {
       const [poolId, origin] = k.split('\u0000') as [string, string];
       (origins[poolId] ??= {})[origin] = { verdict: e.health.verdict, ejectedUntil: e.health.ejectedUntil };
     }
-    const latency: Record<string, number> = {};
-    for (const [poolId, l] of this.#latency) latency[poolId] = Math.round(l.ewma * 10) / 10;
-    return { version: this.#version, origins, latency };
+    return { version: this.#version, origins, latency: this.#latency.table(Date.now()) };
   }
 
-  /** Passive health: outcomes edges saw, applied with the pool's outlier_detection settings. */
-  report(outcomes: OutcomeReport[]): { ejected: string[] } {
+  /**
+   * What edges saw: outcomes, applied with each pool's outlier_detection settings (passive
+   * health), and request latencies per place (dynamic_latency). Unknown pools are ignored.
+   */
+  report(outcomes: OutcomeReport[], latencies: LatencyReport[] = []): { ejected: string[] } {
     const now = Date.now();
     const ejected: string[] = [];
+    const known = new Set(this.#targets.pools.map(({ pool }) => pool.id));
+    let moved = false;
+    for (const l of latencies) {
+      if (!known.has(l.poolId)) continue;
+      for (const place of l.places) if (/^(colo|region):[A-Z0-9]{2,8}$/.test(place) && this.#latency.note(place, l.poolId, l.meanMs, l.count, now)) moved = true;
+    }
     for (const { pool } of this.#targets.pools) {
       const mine = outcomes.filter((o) => o.poolId === pool.id);
       if (!mine.length) continue;
@@ -136,8 +156,8 @@ export class LbState extends DurableObject<Record<string, unknown>> {
         this.#emit({ at: now, poolId: pool.id, origin: pool.origins[i]!.name, from: 'in rotation', to: 'ejected', reason: `outlier detection: ejected until ${new Date(h.ejectedUntil).toISOString()} (${h.timesEjected}x)` });
       }
     }
-    if (ejected.length) this.#version++;
-    this.#persistAll();
+    if (ejected.length || moved) this.#version++;
+    if (outcomes.length) this.#persistAll();
     return { ejected };
   }
 
@@ -171,7 +191,7 @@ export class LbState extends DurableObject<Record<string, unknown>> {
         changed = true;
         this.#emit({ at: done, poolId: pool.id, origin: origin.name, from: change.from, to: change.to, reason: change.reason });
       }
-      if (results[i]!.ok && this.#noteLatency(pool.id, results[i]!.rtt)) changed = true;
+      if (results[i]!.ok && this.#latency.note('probe', pool.id, results[i]!.rtt, 1, done)) changed = true;
       // Envoy's successful_active_health_check_uneject_host, narrowed: only when the prober saw the
       // origin go down and come back is an ejection's evidence stale. An origin that keeps passing
       // probes while failing traffic stays ejected for its full ejection time.
@@ -230,19 +250,6 @@ export class LbState extends DurableObject<Record<string, unknown>> {
       const [poolId, origin] = k.split('\u0000') as [string, string];
       return { poolId, origin, health: e.health, total: e.total, usable: healthUsable(e.health, now) };
     });
-  }
-
-  /** Folds a passing probe's RTT into the pool's EWMA; true when it moved > 10% since last published. */
-  #noteLatency(poolId: string, rtt: number): boolean {
-    const l = this.#latency.get(poolId);
-    if (!l) {
-      this.#latency.set(poolId, { ewma: rtt, published: rtt });
-      return true;
-    }
-    l.ewma += 0.3 * (rtt - l.ewma);
-    if (Math.abs(l.ewma - l.published) <= 0.1 * Math.max(l.published, 1)) return false;
-    l.published = l.ewma;
-    return true;
   }
 
   #emit(event: HealthEvent): void {

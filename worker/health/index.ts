@@ -6,7 +6,9 @@
  */
 import type { Candidate, Usable } from '../../core/route/index.ts';
 import type { Outcome } from '../../core/health/index.ts';
-import type { HealthSnapshot, OutcomeReport } from '../../durable-objects/lb-state/index.ts';
+import type { HealthSnapshot, LatencyReport, OutcomeReport } from '../../durable-objects/lb-state/index.ts';
+import { latencyAt, placesOf } from '../../core/health/latency.ts';
+import type { PlaceFacts } from '../../core/steer/pools.ts';
 import { lbState, type Env } from '../env.ts';
 import { VersionedCache } from '../config-cache/index.ts';
 
@@ -14,8 +16,8 @@ type Reply = HealthSnapshot | { version: number; origins?: undefined };
 export interface HealthView {
   version: number;
   usable: Usable;
-  /** Pool latency (ms) from probe RTTs, for dynamic_latency. */
-  poolLatency: (poolId: string) => number | undefined;
+  /** Pool latency (ms) as seen from `place`, for dynamic_latency (core/health/latency latencyAt). */
+  poolLatency: (poolId: string, place: PlaceFacts | undefined) => number | undefined;
 }
 
 /** Builds the filter once per health version: an origin is usable unless marked down or ejected. */
@@ -25,7 +27,7 @@ export function compileHealth(reply: Reply, now: () => number = Date.now): Healt
   const latency = reply.latency ?? {};
   return {
     version: reply.version,
-    poolLatency: (poolId) => latency[poolId],
+    poolLatency: (poolId, place) => latencyAt(latency, poolId, place),
     usable: (pool, i) => {
       const h = origins[pool.id]?.[pool.origins[i]!.name];
       return !h || (h.verdict !== 'unhealthy' && (h.ejectedUntil === 0 || h.ejectedUntil <= now()));
@@ -53,10 +55,18 @@ export function outcomeOf(status: number | undefined): Outcome {
 }
 
 const MIN_REPORT_INTERVAL_MS = 1000;
+/** A latency measurement of one attempt: ms to response headers, and where the edge is. */
+export interface LatencySample {
+  ms: number;
+  place: PlaceFacts | undefined;
+}
+
 interface Buffer {
   /** Per origin, its outcomes in order as runs (a success run of any length is one entry). */
   runs: Map<string, OutcomeReport>;
   order: OutcomeReport[];
+  /** Per pool and place, the sum of samples (meanMs holds the sum until sent). */
+  latencies: Map<string, LatencyReport>;
   lastSent: number;
   scheduled: boolean;
 }
@@ -64,11 +74,19 @@ const buffers = new Map<string, Buffer>();
 
 /**
  * Buffers what an attempt saw, run-length encoded per origin (order per origin is what outlier
- * detection needs); sends the batch now if none went in the last second, else schedules it.
+ * detection needs), with its latency summed per pool and place when measured; sends the batch
+ * now if none went in the last second, else schedules it.
  */
-export function observe(env: Env, ctx: { waitUntil(p: Promise<unknown>): void }, lbId: string, candidate: Candidate, outcome: Outcome): void {
+export function observe(env: Env, ctx: { waitUntil(p: Promise<unknown>): void }, lbId: string, candidate: Candidate, outcome: Outcome, sample?: LatencySample): void {
   let b = buffers.get(lbId);
-  if (!b) buffers.set(lbId, (b = { runs: new Map(), order: [], lastSent: 0, scheduled: false }));
+  if (!b) buffers.set(lbId, (b = { runs: new Map(), order: [], latencies: new Map(), lastSent: 0, scheduled: false }));
+  if (sample && outcome === 'success') {
+    const places = placesOf(sample.place);
+    const lk = `${candidate.pool.id}\u0000${places.join(' ')}`;
+    const l = b.latencies.get(lk);
+    if (l) (l.meanMs += sample.ms), l.count++;
+    else if (places.length) b.latencies.set(lk, { poolId: candidate.pool.id, places, meanMs: sample.ms, count: 1 });
+  }
   const key = `${candidate.pool.id}\u0000${candidate.origin.name}`;
   const last = b.runs.get(key);
   if (last && last.outcome === outcome) last.count++;
@@ -83,10 +101,12 @@ export function observe(env: Env, ctx: { waitUntil(p: Promise<unknown>): void },
   const buffer = b;
   const send = () => {
     const items = buffer.order.splice(0);
+    const latencies = [...buffer.latencies.values()].map((l) => ({ ...l, meanMs: l.meanMs / l.count }));
     buffer.runs.clear();
+    buffer.latencies.clear();
     buffer.lastSent = Date.now();
     buffer.scheduled = false;
-    return items.length ? lbState(env, lbId).report(items).then(() => undefined, (e: unknown) => console.error('outcome report failed', String(e))) : undefined;
+    return items.length ? lbState(env, lbId).report(items, latencies).then(() => undefined, (e: unknown) => console.error('outcome report failed', String(e))) : undefined;
   };
   ctx.waitUntil(wait <= 0 ? Promise.resolve().then(send) : new Promise((r) => setTimeout(r, wait)).then(send));
 }

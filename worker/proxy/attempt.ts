@@ -17,6 +17,7 @@ import { originUrl, retryableStatus, upstreamHeaders } from '../../core/forward/
 import type { Candidate, Plan, Snapshot } from '../../core/route/index.ts';
 import { LoadTracker } from '../../core/steer/load.ts';
 import { tracksLoad } from '../../core/steer/index.ts';
+import type { PlaceFacts } from '../../core/steer/pools.ts';
 
 /** At most this many origins of one pool are tried for one request (each further pool of
  * failover_across_pools gets as many again). */
@@ -29,8 +30,11 @@ export interface Network {
   snapshot: Snapshot;
   /** The network; `fetch` in the Worker (called unbound). */
   fetch: typeof fetch;
-  /** Told what each attempt saw (passive health). `status` undefined = no answer. */
-  observe?(lbId: string, candidate: Candidate, status: number | undefined): void;
+  /**
+   * Told what each attempt saw (passive health). `status` undefined = no answer; `latencyMs`
+   * (to response headers) when the attempt was timed for dynamic_latency, from `place`.
+   */
+  observe?(lbId: string, candidate: Candidate, status: number | undefined, latencyMs?: number, place?: PlaceFacts): void;
 }
 
 /** The first attempt, without iterators: the path nearly every request takes. */
@@ -80,6 +84,8 @@ export interface Attempt {
   /** Per-try timeout in ms (per_try_timeout is in seconds). */
   timeoutMs: number;
   clientIp: string | undefined;
+  /** Set for dynamic_latency load balancers: attempts are timed and reported from this place. */
+  latencyPlace?: PlaceFacts;
 }
 
 /**
@@ -102,7 +108,8 @@ function attempt(a: Attempt, candidate: Candidate): Promise<Response | undefined
   const send = a.deps.fetch; // called unbound: the runtime's fetch rejects any other `this`
   const pool = candidate.pool;
   const tracked = a.trackPools || tracksLoad(pool);
-  const started = tracked ? (load.start(pool.id, pool.origins.length, candidate.originIndex), Date.now()) : 0;
+  if (tracked) load.start(pool.id, pool.origins.length, candidate.originIndex);
+  const started = tracked || a.latencyPlace ? Date.now() : 0;
   let sent = send(originUrl(a.url, candidate.origin), {
     method: a.request.method, headers, body: a.body.value, redirect: 'manual', signal: AbortSignal.timeout(a.timeoutMs),
   });
@@ -118,6 +125,12 @@ function attempt(a: Attempt, candidate: Candidate): Promise<Response | undefined
   }
   const deps = a.deps;
   if (!deps.observe) return sent.catch(failed);
+  if (a.latencyPlace) {
+    return sent.then(
+      (res) => (deps.observe!(a.lbId, candidate, res.status, Date.now() - started, a.latencyPlace), res),
+      () => (deps.observe!(a.lbId, candidate, undefined), undefined),
+    );
+  }
   return sent.then(
     (res) => (deps.observe!(a.lbId, candidate, res.status), res),
     () => {

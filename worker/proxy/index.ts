@@ -68,9 +68,10 @@ function withTrace(response: Response, lb: LoadBalancer, trace: Trace): Response
 
 function route(request: Request, url: URL, deps: ProxyDeps, lb: LoadBalancer, health: HealthView, trace?: Trace): Promise<Response> | Response {
   const usable = health.usable;
+  const place = new CfPlace(request);
   const plan = planRoute(deps.snapshot, lb, {
     random: deps.random, usable, facts: new HttpFacts(request, url), stats: loadStats,
-    place: new CfPlace(request), poolOutstanding, poolLatency: health.poolLatency,
+    place, poolOutstanding, poolLatency: health.poolLatency,
   });
   if (!plan) return plain(503, `No origin of load balancer ${lb.name} is available.\n`, { 'retry-after': '5' });
   const a: Attempt = {
@@ -79,6 +80,7 @@ function route(request: Request, url: URL, deps: ProxyDeps, lb: LoadBalancer, he
     timeoutMs: lb.per_try_timeout * 1000,
     clientIp: request.headers.get('cf-connecting-ip') ?? undefined,
     attempts: 0,
+    latencyPlace: lb.steering_policy === 'dynamic_latency' ? place : undefined,
   };
   if (trace) trace.attempt = a;
   const key = (lb.session_affinity === 'cookie' || lb.session_affinity === 'ip_cookie') ? deps.affinityKey?.() : undefined;

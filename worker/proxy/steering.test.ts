@@ -15,7 +15,13 @@ beforeAll(async () => {
   const res = await admin('/config', {
     method: 'PUT',
     body: JSON.stringify({
+      monitors: [
+        { id: 'm-fast', path: '/', interval: 5, timeout: 2, retries: 0 },
+        { id: 'm-eu-40ms', path: '/slow/eu/40', interval: 5, timeout: 2, retries: 0 },
+      ],
       pools: [
+        { id: 'lat-us', name: 'lat-us', monitor: 'm-fast', origins: [{ name: 'us', address: '127.0.0.1', port: ports.us }] },
+        { id: 'lat-eu', name: 'lat-eu', monitor: 'm-eu-40ms', origins: [{ name: 'eu', address: '127.0.0.1', port: ports.eu }] },
         pool('us', 39.0, -77.5), pool('eu', 50.1, 8.7), pool('asia', 1.35, 103.8),
         {
           id: 'all', name: 'all', origin_steering: { policy: 'hash', hash_key: { type: 'header', name: 'x-user' } },
@@ -28,6 +34,7 @@ beforeAll(async () => {
         { id: 'near', name: 'near.example.com', steering_policy: 'proximity', default_pools: ['us', 'eu', 'asia'], fallback_pool: 'us' },
         { id: 'hash', name: 'hash.example.com', default_pools: ['all'], fallback_pool: 'all' },
         { id: 'traced', name: 'traced.example.com', default_pools: ['eu'], fallback_pool: 'us', trace_header: true },
+        { id: 'lat', name: 'lat.example.com', steering_policy: 'dynamic_latency', default_pools: ['lat-eu', 'lat-us'], fallback_pool: 'lat-us' },
         { id: 'ipc', name: 'ipc.example.com', default_pools: ['all-random'], fallback_pool: 'all-random', session_affinity: 'ip_cookie' },
       ],
     }),
@@ -47,6 +54,34 @@ describe('pool steering with request.cf', () => {
     expect(await via('near.example.com', { latitude: '48.86', longitude: '2.35' })).toBe('eu');
     expect(await via('near.example.com', { latitude: '35.68', longitude: '139.69' })).toBe('asia');
     expect(await via('near.example.com', { latitude: '40.71', longitude: '-74.00' })).toBe('us');
+  });
+});
+
+describe('dynamic_latency', () => {
+  const poolFrom = async (place: object) =>
+    (await (await admin('/load_balancers/lat/preview', { method: 'POST', body: JSON.stringify(place) })).json<{ result: { pool: string } }>()).result.pool;
+  const until = async (check: () => Promise<boolean>, what: string) => {
+    for (const end = Date.now() + 10_000; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) if (await check()) return;
+    throw new Error(`${what}: not within 10 s`);
+  };
+  const AMS = { colo: 'AMS', country: 'NL', continent: 'EU' };
+
+  it("prefers the lowest probe RTT, then what real requests from the edge's colo, or else its region, measured", async () => {
+    // Probes: us answers at once, eu after 40 ms, so us is nearer from everywhere.
+    await until(async () => (await poolFrom(AMS)) === 'lat-us' && (await poolFrom({ colo: 'SIN', country: 'SG' })) === 'lat-us', 'probes measured');
+    // Real requests through AMS find us slow (120 ms to headers) and report it.
+    for (let i = 0; i < 5; i++) {
+      const res = await SELF.fetch('http://lat.example.com/slow/us/120', { cf: AMS } as RequestInit);
+      expect(res.headers.get('x-origin')).toBe('us');
+    }
+    await until(async () => (await poolFrom(AMS)) === 'lat-eu', 'AMS steered by its own measurements');
+    expect(await poolFrom({ colo: 'FRA', country: 'DE' })).toBe('lat-eu'); // no figure from FRA: its region's (WEU)
+    const explained = await (await admin('/load_balancers/lat/preview', { method: 'POST', body: JSON.stringify(AMS) })).json<{ result: { pools: { id: string; latency_ms: number }[] } }>();
+    const ms = Object.fromEntries(explained.result.pools.map((p) => [p.id, p.latency_ms]));
+    expect(ms['lat-us']).toBeGreaterThan(ms['lat-eu']!);
+    expect(ms['lat-eu']).toBeGreaterThanOrEqual(40);
+    expect(await poolFrom({ colo: 'SIN', country: 'SG' })).toBe('lat-us'); // nothing from SEAS: the probes'
+    expect((await SELF.fetch('http://lat.example.com/', { cf: AMS } as RequestInit)).headers.get('x-origin')).toBe('eu');
   });
 });
 
