@@ -8,6 +8,7 @@ import { SnapshotCache } from './config-cache/index.ts';
 import { configStore, lbState, type Env } from './env.ts';
 import { healthOf, observe, outcomeOf } from './health/index.ts';
 import { proxyRequest, type ProxyDeps } from './proxy/index.ts';
+import { splitUrl } from '../core/forward/index.ts';
 import { healthTargets } from '../core/health/targets.ts';
 import { affinityKey } from '../core/affinity/index.ts';
 import { headerPins } from './affinity/index.ts';
@@ -98,7 +99,7 @@ export async function watchdog(env: Env): Promise<number> {
 
 export default {
   fetch(request, env, ctx): Response | Promise<Response> {
-    const url = new URL(request.url);
+    const url = splitUrl(request.url);
     if (isAdminHost(env, url.hostname)) return admin.fetch(request, env, ctx);
     const snapshot = snapshots.get(configStore, env, ctx);
     if (!(snapshot instanceof Promise)) return proxyRequest(request, url, new WorkerDeps(snapshot, env, ctx));

@@ -72,9 +72,11 @@ describe('maintenance operations', () => {
     await setup();
     const res = await call('/pools/web/origins/a', { method: 'PATCH', body: JSON.stringify({ enabled: false }) });
     expect(res.status).toBe(200);
-    const pool = (await res.json<{ result: { origins: object[] } }>()).result;
+    const pool = (await res.json<{ result: { origins: { disabled_at?: string }[] } }>()).result;
+    const disabledAt = pool.origins[0]!.disabled_at!;
+    expect(Math.abs(Date.parse(disabledAt) - Date.now())).toBeLessThan(10_000);
     expect(pool.origins).toEqual([
-      { name: 'a', address: '127.0.0.1', port: ports.http, weight: 0.5, enabled: false, drain: false, header: { Host: ['a.internal'] } },
+      { name: 'a', address: '127.0.0.1', port: ports.http, weight: 0.5, enabled: false, drain: false, header: { Host: ['a.internal'] }, disabled_at: disabledAt },
       { name: 'b', address: '127.0.0.1', port: ports.http, weight: 1, enabled: true, drain: false, header: {} },
     ]);
     const bad = await call('/pools/web/origins/b', { method: 'PATCH', body: JSON.stringify({ weight: 2 }) });

@@ -13,7 +13,7 @@
  */
 import { AFFINITY_COOKIE, withoutCookie } from '../../core/affinity/index.ts';
 import type { Pool } from '../../core/config/index.ts';
-import { originUrl, retryableStatus, upstreamHeaders } from '../../core/forward/index.ts';
+import { originUrl, retryableStatus, upstreamHeaders, type RequestTarget } from '../../core/forward/index.ts';
 import type { Candidate, Plan, Snapshot } from '../../core/route/index.ts';
 import { LoadTracker } from '../../core/steer/load.ts';
 import { tracksLoad } from '../../core/steer/index.ts';
@@ -68,7 +68,7 @@ async function retry(a: Attempt, previous: Response | undefined): Promise<Respon
 
 export interface Attempt {
   request: Request;
-  url: URL;
+  url: RequestTarget;
   deps: Network;
   plan: Plan;
   lbName: string;

@@ -11,6 +11,7 @@ import type { HealthView } from '../health/index.ts';
 import { withAffinity, withHeaderAffinity } from './affinity.ts';
 import { NO_BODY, firstAttempt, loadStats, plain, poolOutstanding, requestBody, type Attempt, type Network } from './attempt.ts';
 import { CfPlace, HttpFacts } from './facts.ts';
+import type { RequestTarget } from '../../core/forward/index.ts';
 
 export { MAX_ATTEMPTS_PER_POOL, MAX_BUFFERED_BODY } from './attempt.ts';
 
@@ -26,11 +27,11 @@ export interface ProxyDeps extends Network {
 }
 
 /**
- * Handles one load-balanced request (`url` is `request.url` parsed). Never throws or rejects:
+ * Handles one load-balanced request (`url` is `request.url` split by core/forward splitUrl). Never throws or rejects:
  * every failure becomes a response. Written as a promise chain rather than async functions: for a
  * bodiless request the hot path is one fetch and one reaction, no extra async frames.
  */
-export function proxyRequest(request: Request, url: URL, deps: ProxyDeps): Promise<Response> | Response {
+export function proxyRequest(request: Request, url: RequestTarget, deps: ProxyDeps): Promise<Response> | Response {
   const lb = deps.snapshot.lookup(url.hostname);
   if (!lb || !lb.enabled) {
     return plain(404, `No load balancer is ${lb ? 'enabled' : 'configured'} for host ${url.hostname}.\n`);
@@ -42,7 +43,7 @@ export function proxyRequest(request: Request, url: URL, deps: ProxyDeps): Promi
 
 const NO_HEALTH: HealthView = { version: -1, usable: allUsable, poolLatency: () => undefined };
 
-function proxyPlanned(request: Request, url: URL, deps: ProxyDeps, lb: LoadBalancer, health: HealthView): Promise<Response> | Response {
+function proxyPlanned(request: Request, url: RequestTarget, deps: ProxyDeps, lb: LoadBalancer, health: HealthView): Promise<Response> | Response {
   if (!lb.trace_header) return route(request, url, deps, lb, health);
   const trace: Trace = {};
   return Promise.resolve(route(request, url, deps, lb, health, trace)).then((res) => withTrace(res, lb, trace));
@@ -66,7 +67,7 @@ function withTrace(response: Response, lb: LoadBalancer, trace: Trace): Response
   return out;
 }
 
-function route(request: Request, url: URL, deps: ProxyDeps, lb: LoadBalancer, health: HealthView, trace?: Trace): Promise<Response> | Response {
+function route(request: Request, url: RequestTarget, deps: ProxyDeps, lb: LoadBalancer, health: HealthView, trace?: Trace): Promise<Response> | Response {
   const usable = health.usable;
   const place = new CfPlace(request);
   const plan = planRoute(deps.snapshot, lb, {
