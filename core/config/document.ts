@@ -37,7 +37,6 @@ export function parseResource<K extends Kind>(kind: K, input: unknown, prefix: (
   if (!result.success) return fail(400, fromZod(result.error, prefix));
   const value: Record<string, unknown> = { ...result.data };
   for (const f of READ_ONLY_FIELDS) delete value[f];
-  if (kind === 'pools') value.origins = (value as unknown as Pool).origins.map(({ disabled_at: _, ...o }) => o);
   return { ok: true, value: value as Omit<Resource<K>, keyof Stored> };
 }
 
@@ -57,7 +56,7 @@ export function stampDisabledAt(before: Pool | undefined, pool: Pool, now: strin
   return { ...pool, origins };
 }
 
-/** The stored form of a resource: server-managed fields filled in from what was there before. */
+/** The stored form of a resource: server-managed fields (`disabled_at`) set from what was there before, never from input. */
 function stored<K extends Kind>(kind: K, before: Resource<K> | undefined, item: Resource<K>, now: string): Resource<K> {
   return kind === 'pools' ? (stampDisabledAt(before as Pool | undefined, item as Pool, now) as Resource<K>) : item;
 }
