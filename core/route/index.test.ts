@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { importDocument, type ConfigDocument } from '../config/index.ts';
-import { candidatesOf, compileSnapshot, planRoute, poolOrder, type Usable } from './index.ts';
+import { candidatesOf, compileSnapshot, explainRoute, planRoute, poolOrder, type Usable } from './index.ts';
 
 const ctx = { newId: () => 'x', now: () => '2026-01-01T00:00:00.000Z' };
 const origins = (...names: string[]) => names.map((name, i) => ({ name, address: '127.0.0.1', port: 9000 + i }));
@@ -109,5 +109,17 @@ describe('drain and panic mode', () => {
     expect(planRoute(off, off.lookup('app.example.com')!, { random: seq(0), usable: () => false })).toBeUndefined();
     const on = compileSnapshot(doc({ panic_mode: true }), 1);
     expect(names(planRoute(on, on.lookup('app.example.com')!, { random: seq(0), usable: () => false }))).toEqual(['a1', 'a2', 'a3']);
+  });
+});
+
+describe('explainRoute', () => {
+  it('reports the pool order it planned over, even when pool steering is random', () => {
+    const snap = compileSnapshot(doc({ steering_policy: 'random', default_pools: ['a', 'b'] }), 1);
+    const lb = snap.lookup('app.example.com')!;
+    // Successive draws disagree: a second steering pass would order the pools differently.
+    const e = explainRoute(snap, lb, { random: seq(0.1, 0.9, 0.9, 0.1, 0.5) });
+    expect(e.result).toBe('routed');
+    expect(e.pools[0]).toMatchObject({ id: e.pool, verdict: 'chosen' });
+    expect(e.pools.slice(1).every((p) => p.verdict === 'not reached')).toBe(true);
   });
 });

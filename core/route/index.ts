@@ -98,12 +98,6 @@ export interface Plan {
   rest(): Iterable<Candidate>;
 }
 
-/**
- * Chooses a pool and orders its origins. A pool qualifies when it has at least `minimum_origins`
- * usable origins; when none does, the first pool with any usable origin is the last resort.
- * Disabled, draining and zero-weight origins never qualify. With nothing usable anywhere: with
- * `panic_mode`, health is ignored (Envoy's panic routing); otherwise undefined. `random` returns uniform numbers in [0, 1).
- */
 /** Per-request inputs of routing beyond the config: randomness, request facts, load. */
 export interface RouteInputs {
   /** Uniform numbers in [0, 1). */
@@ -137,12 +131,22 @@ function steeredOrder(snapshot: Snapshot, lb: LoadBalancer, input: RouteInputs):
   return poolOrder(snapshot.pools, { ...lb, default_pools: [...ids] });
 }
 
+/**
+ * Chooses a pool and orders its origins. A pool qualifies when it has at least `minimum_origins`
+ * usable origins; when none does, the first pool with any usable origin is the last resort.
+ * Disabled, draining and zero-weight origins never qualify. With nothing usable anywhere: with
+ * `panic_mode`, health is ignored (Envoy's panic routing); otherwise undefined.
+ */
 export function planRoute(snapshot: Snapshot, lb: LoadBalancer, input: RouteInputs): Plan | undefined {
+  return planOver(steeredOrder(snapshot, lb, input), lb, input);
+}
+
+/** planRoute over a pool order already steered (the explainer reports the same order it plans over). */
+function planOver(order: readonly CompiledPool[], lb: LoadBalancer, input: RouteInputs): Plan | undefined {
   const usable = input.usable ?? allUsable;
-  const order = steeredOrder(snapshot, lb, input);
   let start = order.findIndex((p) => hasUsable(p, usable, p.pool.minimum_origins));
   if (start < 0) start = order.findIndex((p) => hasUsable(p, usable, 1));
-  if (start < 0 && lb.panic_mode && usable !== allUsable) return planRoute(snapshot, lb, { ...input, usable: allUsable }); // Envoy's panic mode
+  if (start < 0 && lb.panic_mode && usable !== allUsable) return planOver(order, lb, { ...input, usable: allUsable }); // Envoy's panic mode
   if (start < 0) return undefined;
   return new RoutePlan(order, start, lb.adaptive_routing.failover_across_pools ? order.length : start + 1, input, usable);
 }
@@ -220,7 +224,7 @@ export function explainRoute(snapshot: Snapshot, lb: LoadBalancer, input: RouteI
   const usable = input.usable ?? allUsable;
   const order = steeredOrder(snapshot, lb, input);
   const count = (p: CompiledPool) => p.pool.origins.filter((o, i) => takesTraffic(o) && usable(p.pool, i)).length;
-  const plan = planRoute(snapshot, lb, input);
+  const plan = planOver(order, lb, input);
   const chosen = plan ? order.findIndex((p) => p.pool.id === plan.pool.id) : -1;
   const healthyFirst = order.findIndex((p) => count(p) >= p.pool.minimum_origins);
   const pools = order.map((p, i) => ({
