@@ -65,8 +65,8 @@ interface Buffer {
   /** Per origin, its outcomes in order as runs (a success run of any length is one entry). */
   runs: Map<string, OutcomeReport>;
   order: OutcomeReport[];
-  /** Per pool and place, the sum of samples (meanMs holds the sum until sent). */
-  latencies: Map<string, LatencyReport>;
+  /** Per pool and place: samples summed until sent. */
+  latencies: Map<string, { poolId: string; places: string[]; sumMs: number; count: number }>;
   lastSent: number;
   scheduled: boolean;
 }
@@ -84,8 +84,8 @@ export function observe(env: Env, ctx: { waitUntil(p: Promise<unknown>): void },
     const places = placesOf(sample.place);
     const lk = `${candidate.pool.id}\u0000${places.join(' ')}`;
     const l = b.latencies.get(lk);
-    if (l) (l.meanMs += sample.ms), l.count++;
-    else if (places.length) b.latencies.set(lk, { poolId: candidate.pool.id, places, meanMs: sample.ms, count: 1 });
+    if (l) (l.sumMs += sample.ms), l.count++;
+    else if (places.length) b.latencies.set(lk, { poolId: candidate.pool.id, places, sumMs: sample.ms, count: 1 });
   }
   const key = `${candidate.pool.id}\u0000${candidate.origin.name}`;
   const last = b.runs.get(key);
@@ -101,7 +101,7 @@ export function observe(env: Env, ctx: { waitUntil(p: Promise<unknown>): void },
   const buffer = b;
   const send = () => {
     const items = buffer.order.splice(0);
-    const latencies = [...buffer.latencies.values()].map((l) => ({ ...l, meanMs: l.meanMs / l.count }));
+    const latencies: LatencyReport[] = [...buffer.latencies.values()].map(({ sumMs, ...l }) => ({ ...l, meanMs: sumMs / l.count }));
     buffer.runs.clear();
     buffer.latencies.clear();
     buffer.lastSent = Date.now();

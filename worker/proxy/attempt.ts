@@ -125,18 +125,9 @@ function attempt(a: Attempt, candidate: Candidate): Promise<Response | undefined
   }
   const deps = a.deps;
   if (!deps.observe) return sent.catch(failed);
-  if (a.latencyPlace) {
-    return sent.then(
-      (res) => (deps.observe!(a.lbId, candidate, res.status, Date.now() - started, a.latencyPlace), res),
-      () => (deps.observe!(a.lbId, candidate, undefined), undefined),
-    );
-  }
   return sent.then(
-    (res) => (deps.observe!(a.lbId, candidate, res.status), res),
-    () => {
-      deps.observe!(a.lbId, candidate, undefined);
-      return undefined;
-    },
+    (res) => (deps.observe!(a.lbId, candidate, res.status, a.latencyPlace ? Date.now() - started : undefined, a.latencyPlace), res),
+    () => (deps.observe!(a.lbId, candidate, undefined), undefined),
   );
 }
 
