@@ -56,7 +56,12 @@ export class SmoothRoundRobinPolicy implements OriginPolicy {
     const units = weights.map((w) => (w > 0 ? Math.max(1, Math.round(w * 1e4)) : 0));
     const g = units.reduce((a, u) => (u ? gcd(a, u) : a), 0) || 1;
     const byWeight = new Map<number, number[]>();
-    units.forEach((u, i) => u && byWeight.set(u / g, [...(byWeight.get(u / g) ?? []), i]));
+    units.forEach((u, i) => {
+      if (!u) return;
+      const members = byWeight.get(u / g);
+      if (members) members.push(i);
+      else byWeight.set(u / g, [i]);
+    });
     this.#classes = [...byWeight].map(([weight, members]) => ({ weight, members, picks: 0 }));
     this.#total = this.#classes.reduce((s, c) => s + c.weight * c.members.length, 0);
     this.#live = units.filter((u) => u > 0).length;
