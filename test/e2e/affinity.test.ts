@@ -17,11 +17,22 @@ const get = (host: string, cookie?: string) => send(`${worker.url}/`, { host, he
 const pinOf = (r: { headers: Record<string, unknown> }) => /__cflb=([^;]+)/.exec(String(r.headers['set-cookie'] ?? ''))?.[1];
 const originOf = (r: { headers: Record<string, unknown> }) => r.headers['x-origin'] as string | undefined;
 const byName = (name: string) => origins.find((o) => o.name === name)!;
+const startWorker = () => startWranglerDev({ persistTo: state, vars: { ADMIN_TOKEN: TOKEN, AFFINITY_SECRET: 'e2e-affinity-secret' } });
+
+/** Runs `fn` while origin `name` is stopped, and starts it again whatever happens. */
+async function whileDown<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  await byName(name).stop();
+  try {
+    return await fn();
+  } finally {
+    await byName(name).start();
+  }
+}
 
 beforeAll(async () => {
   state = tempState('affinity');
   origins = await startOrigins(['a', 'b', 'c']);
-  worker = await startWranglerDev({ persistTo: state, vars: { ADMIN_TOKEN: TOKEN, AFFINITY_SECRET: 'e2e-affinity-secret' } });
+  worker = await startWorker();
   const lb = (id: string, zero_downtime_failover: string) => ({
     id, name: `${id}.e2e.test`, default_pools: ['p'], fallback_pool: 'p', per_try_timeout: 2,
     session_affinity: 'cookie', session_affinity_attributes: { zero_downtime_failover },
@@ -62,8 +73,7 @@ describe('cookie affinity', () => {
 
   it('sticky: when the pinned origin dies the session moves and the cookie follows it', async () => {
     const s = await session('sticky.e2e.test');
-    await byName(s.origin).stop();
-    try {
+    await whileDown(s.origin, async () => {
       const moved = await get('sticky.e2e.test', s.cookie);
       expect(moved.status).toBe(200);
       expect(originOf(moved)).not.toBe(s.origin);
@@ -71,20 +81,12 @@ describe('cookie affinity', () => {
       expect(next).toBeDefined();
       const after = await Promise.all(Array.from({ length: 20 }, () => get('sticky.e2e.test', `__cflb=${next}`)));
       expect(new Set(after.map(originOf))).toEqual(new Set([originOf(moved)]));
-    } finally {
-      await byName(s.origin).start();
-    }
+    });
   });
 
   it('temporary: served elsewhere while the pinned origin is down, back to it after, cookie unchanged', async () => {
     const s = await session('temporary.e2e.test');
-    await byName(s.origin).stop();
-    let during;
-    try {
-      during = await get('temporary.e2e.test', s.cookie);
-    } finally {
-      await byName(s.origin).start();
-    }
+    const during = await whileDown(s.origin, () => get('temporary.e2e.test', s.cookie));
     expect(during.status).toBe(200);
     expect(originOf(during)).not.toBe(s.origin);
     expect(during.headers['set-cookie']).toBeUndefined();
@@ -93,13 +95,7 @@ describe('cookie affinity', () => {
 
   it('none: a failure on the pinned origin is not retried elsewhere', async () => {
     const s = await session('none.e2e.test');
-    await byName(s.origin).stop();
-    try {
-      const r = await get('none.e2e.test', s.cookie);
-      expect(r.status).toBe(503);
-    } finally {
-      await byName(s.origin).start();
-    }
+    expect((await whileDown(s.origin, () => get('none.e2e.test', s.cookie))).status).toBe(503);
   });
 
   it('a disabled origin keeps its sessions for drain_duration and gets no new ones; with no drain_duration they move at once', async () => {
@@ -173,18 +169,13 @@ describe('header affinity', () => {
     expect(new Set(pinned.values()).size).toBeGreaterThan(1); // sessions spread over origins
 
     const victim = pinned.get('s0')!;
-    await byName(victim).stop();
-    try {
-      const during = await as('s0');
-      expect(during.status).toBe(200);
-      expect(originOf(during)).not.toBe(victim);
-    } finally {
-      await byName(victim).start();
-    }
+    const during = await whileDown(victim, () => as('s0'));
+    expect(during.status).toBe(200);
+    expect(originOf(during)).not.toBe(victim);
     expect(originOf(await as('s0'))).toBe(victim); // temporary: the pin did not move
 
     await worker.stop();
-    worker = await startWranglerDev({ persistTo: state, vars: { ADMIN_TOKEN: TOKEN, AFFINITY_SECRET: 'e2e-affinity-secret' } });
+    worker = await startWorker();
     for (const s of sessions.slice(0, 6)) expect(originOf(await as(s)), s).toBe(pinned.get(s));
   }, 90_000);
 });
