@@ -46,7 +46,9 @@ describe('health through the admin API', () => {
     const events = await (await call('/load_balancers/lb-h/events?limit=1')).json<{ result: { origin: string; to: string }[]; result_info: { next_before: number | null } }>();
     expect(events.result).toHaveLength(1);
     expect(events.result_info.next_before).not.toBeNull();
-    expect((await call('/load_balancers/lb-h/events?limit=0')).status).toBe(400);
+    const badQuery = await call('/load_balancers/lb-h/events?limit=0');
+    expect(badQuery.status).toBe(400);
+    expect((await badQuery.json<{ errors: { message: string }[] }>()).errors[0]!.message).toBe('limit: Too small: expected number to be >=1');
     expect((await call('/load_balancers/nope/events')).status).toBe(404);
     expect((await call('/pools/nope/health')).status).toBe(404);
   });
@@ -90,6 +92,10 @@ describe('maintenance operations', () => {
     expect((await call('/pools/web/origins/b', { method: 'PATCH', body: JSON.stringify({ drain: true }) })).status).toBe(200);
     const stats = await (await call('/load_balancers/lb-m/backend-stats')).json<{ result: { origin: string; server_state: string }[] }>();
     expect(stats.result.find((s) => s.origin === 'b')!.server_state).toBe('stopping');
+    const healthy = async () => (await (await call('/pools/web/health')).json<{ result: { healthy: boolean } }>()).result.healthy;
+    expect(await healthy()).toBe(true);
+    await call('/pools/web/origins/a', { method: 'PATCH', body: JSON.stringify({ drain: true }) });
+    expect(await healthy()).toBe(false); // routing would skip a pool whose origins all drain
   });
 
   it('POST /monitors/:id/preview probes the given origins now', async () => {

@@ -12,6 +12,7 @@ import type { Hono } from 'hono';
 import { z } from 'zod';
 import { ErrorCode, OriginSchema, fromZod, poolReferences, type Monitor, type Pool } from '../../core/config/index.ts';
 import { probeOrigin } from '../../durable-objects/lb-state/probe.ts';
+import { takesTraffic } from '../../core/steer/index.ts';
 import { healthUsable, type OriginHealth } from '../../core/health/index.ts';
 import { configStore, lbState, type Env } from '../env.ts';
 import { envelope, failure } from './index.ts';
@@ -82,9 +83,10 @@ export function mountHealth(app: Hono<{ Bindings: Env }>): void {
     const p = pool.value.value as Pool;
     const records = await poolRecords(c.env, id);
     const now = Date.now();
+    let usable = 0;
     const origins = p.origins.map((o) => {
-      const r = records.get(o.name);
-      const h = r?.health;
+      const h = records.get(o.name)?.health;
+      if (takesTraffic(o) && healthUsable(h, now)) usable++;
       return {
         [o.name]: {
           healthy: o.enabled && healthUsable(h, now),
@@ -96,7 +98,7 @@ export function mountHealth(app: Hono<{ Bindings: Env }>): void {
         },
       };
     });
-    const usable = origins.filter((o) => Object.values(o)[0]!.healthy).length;
+    // The pool's verdict is routing's: origins that take new traffic (not draining, weight > 0) and are usable.
     const healthy = p.enabled && usable >= p.minimum_origins;
     return c.json(envelope({ pool_id: id, healthy, pop_health: { global: { healthy, origins } } }));
   });
@@ -130,9 +132,7 @@ export function mountHealth(app: Hono<{ Bindings: Env }>): void {
 
   app.get(`${API_PREFIX}/load_balancers/:id/events`, async (c) => {
     const query = EventsQuery.safeParse(c.req.query());
-    if (!query.success) {
-      return failure(c, 400, query.error.issues.map((i) => ({ code: ErrorCode.invalid, path: i.path.join('.'), message: `${i.path.join('.')}: ${i.message}` })));
-    }
+    if (!query.success) return failure(c, 400, fromZod(query.error));
     const id = c.req.param('id');
     const lb = await configStore(c.env).get('load_balancers', id);
     if (!lb.ok) return failure(c, lb.status, lb.errors);
