@@ -90,7 +90,7 @@ export async function watchdog(env: Env): Promise<number> {
   const { doc } = await configStore(env).snapshot(-1);
   if (!doc) return 0;
   const results = await Promise.allSettled(
-    doc.load_balancers.map((lb) => lbState(env, lb.id).sync(lb.enabled ? healthTargets(doc, lb) : { lbId: lb.id, pools: [] })),
+    doc.load_balancers.map((lb) => lbState(env, lb.id).sync(healthTargets(doc, lb.id))),
   );
   for (const r of results) if (r.status === 'rejected') console.error('watchdog: sync failed', String(r.reason));
   await snapshots.refresh(configStore(env));

@@ -1,8 +1,14 @@
 import { poolReferences, type ConfigDocument, type LoadBalancer } from '../config/index.ts';
 import type { Monitor, Pool } from '../config/index.ts';
 
-/** The pools a load balancer may route to (every reference, each once) with their monitors. */
-export function healthTargets(doc: ConfigDocument, lb: LoadBalancer): { lbId: string; pools: { pool: Pool; monitor?: Monitor }[] } {
+/**
+ * What a load balancer's LbState should watch: the pools it may route to (every reference, each
+ * once) with their monitors. Nothing for a disabled load balancer, or for `lbId` with no load
+ * balancer (deleted).
+ */
+export function healthTargets(doc: ConfigDocument, lbId: string): { lbId: string; pools: { pool: Pool; monitor?: Monitor }[] } {
+  const lb: LoadBalancer | undefined = doc.load_balancers.find((x) => x.id === lbId);
+  if (!lb?.enabled) return { lbId, pools: [] };
   const ids = [...new Set(poolReferences(lb).map(([, id]) => id))];
   return {
     lbId: lb.id,

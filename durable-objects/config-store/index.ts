@@ -95,8 +95,7 @@ export class ConfigStore extends DurableObject<Env> {
     if (!this.env.LB_STATE) return;
     const ids = new Set([...before.load_balancers, ...next.load_balancers].map((lb) => lb.id));
     for (const id of ids) {
-      const lb = next.load_balancers.find((x) => x.id === id);
-      const targets = lb && lb.enabled ? healthTargets(next, lb) : { lbId: id, pools: [] };
+      const targets = healthTargets(next, id);
       const stub = this.env.LB_STATE.get(this.env.LB_STATE.idFromName(id));
       this.ctx.waitUntil(stub.sync(targets).then(() => undefined, (e: unknown) => console.error('LbState sync failed', id, String(e))));
     }

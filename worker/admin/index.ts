@@ -46,8 +46,6 @@ async function jsonBody(c: AdminContext): Promise<{ body: unknown } | Response> 
 /** Called after every successful write, so this isolate's traffic sees it at once. */
 export type OnWrite = () => void;
 
-
-
 export interface AdminDeps {
   onWrite: OnWrite;
   /** Routes a hypothetical request through the same code as traffic; undefined for an unknown id. */
