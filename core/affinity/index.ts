@@ -5,11 +5,14 @@
  * Cookie `__cflb` (Cloudflare's name) = base64url(`lbId|poolId|origin|expiresAt`) + "." +
  * base64url(HMAC-SHA256(payload)), expiresAt in epoch seconds. Web Crypto only (no node:*).
  */
-import type { LoadBalancer, Origin } from '../config/index.ts';
+import { AFFINITY_TTL, type LoadBalancer, type Origin } from '../config/index.ts';
 
 export const AFFINITY_COOKIE = '__cflb';
-/** Cloudflare's default cookie affinity TTL (s): 23 hours. */
-export const DEFAULT_COOKIE_TTL = 82800;
+
+/** The load balancer's affinity TTL in seconds: session_affinity_ttl, else Cloudflare's default for its kind (core/config AFFINITY_TTL). */
+export function affinityTtl(lb: LoadBalancer): number {
+  return lb.session_affinity_ttl ?? AFFINITY_TTL[lb.session_affinity === 'header' ? 'header' : 'cookie'].default;
+}
 
 export interface Pinned {
   poolId: string;
@@ -87,7 +90,7 @@ export function withoutCookie(header: string | null, name: string): string | nul
  * SameSite Auto = Lax (None forces Secure, as browsers require), Secure Auto = on for https.
  */
 export function setCookieHeader(lb: LoadBalancer, value: string, https: boolean): string {
-  const ttl = lb.session_affinity_ttl ?? DEFAULT_COOKIE_TTL;
+  const ttl = affinityTtl(lb);
   const attrs = lb.session_affinity_attributes;
   const sameSite = !attrs || attrs.samesite === 'Auto' ? 'Lax' : attrs.samesite;
   const secure = sameSite === 'None' || attrs?.secure === 'Always' || ((attrs?.secure ?? 'Auto') === 'Auto' && https);

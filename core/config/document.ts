@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ErrorCode, type ApiError, type Outcome, fail, fieldError, fromZod } from './errors.ts';
 import { mergePatch } from './merge-patch.ts';
 import {
-  LoadBalancerSchema, MonitorSchema, PoolSchema, READ_ONLY_FIELDS,
+  IdSchema, LoadBalancerSchema, MonitorSchema, PoolSchema, READ_ONLY_FIELDS,
   type LoadBalancer, type Monitor, type Pool, type Stored,
 } from './schema.ts';
 
@@ -22,8 +22,9 @@ export type Resource<K extends Kind> = ConfigDocument[K][number];
 export const KINDS: readonly Kind[] = ['monitors', 'pools', 'load_balancers'];
 export const EMPTY_DOCUMENT: ConfigDocument = { monitors: [], pools: [], load_balancers: [] };
 
-const SCHEMAS = { monitors: MonitorSchema, pools: PoolSchema, load_balancers: LoadBalancerSchema } as const;
-const NOUN: Record<Kind, string> = { monitors: 'monitor', pools: 'pool', load_balancers: 'load balancer' };
+/** Each kind's input schema, and its noun in messages and API summaries. */
+export const SCHEMAS = { monitors: MonitorSchema, pools: PoolSchema, load_balancers: LoadBalancerSchema } as const;
+export const NOUN: Readonly<Record<Kind, string>> = { monitors: 'monitor', pools: 'pool', load_balancers: 'load balancer' };
 
 /** What an operation needs from the outside world: a fresh id and the time (ISO 8601). */
 export interface WriteContext {
@@ -131,7 +132,7 @@ const ImportSchema = z.strictObject({
   pools: z.array(z.unknown()).default([]),
   load_balancers: z.array(z.unknown()).default([]),
 });
-const idField = z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ -').optional() });
+const idField = z.object({ id: IdSchema.optional() });
 
 /**
  * Validates a whole document (the body of `PUT /config`) and returns it as the new document.

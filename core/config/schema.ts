@@ -6,6 +6,7 @@
  * Fields marked "stored, not yet active" are validated and kept but do not change routing yet.
  */
 import { z } from 'zod';
+import { REGIONS } from '../steer/regions.ts';
 
 const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
@@ -37,7 +38,10 @@ const address = z
     'must be an IPv4 address, an IPv6 address or a hostname',
   );
 
-const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ -');
+/** Resource ids: 1-64 characters of A-Z a-z 0-9 _ - (server-made ids are 32 hex digits). */
+export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const IdSchema = z.string().regex(ID_PATTERN, 'must be 1-64 characters of A-Z a-z 0-9 _ -');
+const id = IdSchema;
 const headerMap = z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a header name'), z.array(z.string()));
 /** Fields the server owns: accepted on input (so an exported object can be sent back) and ignored. */
 export const READ_ONLY_FIELDS = ['id', 'created_on', 'modified_on'] as const;
@@ -89,7 +93,6 @@ export const OriginSchema = z.strictObject({
   disabled_at: z.string().optional().describe('read-only (Cloudflare\'s field): when the origin stopped taking new traffic (enabled false, or drain), ISO 8601; sessions may stay for drain_duration after it. Ignored on input'),
 });
 
-const REGIONS = ['WNAM', 'ENAM', 'WEU', 'EEU', 'NSAM', 'SSAM', 'OC', 'ME', 'NAF', 'SAF', 'SAS', 'SEAS', 'NEAS'] as const;
 export const RegionSchema = z.enum(REGIONS);
 
 export const PoolSchema = z
@@ -149,7 +152,11 @@ export const PoolSchema = z
 // ---------------------------------------------------------------------------------- load balancer
 
 const poolList = z.array(id).min(1);
-const AFFINITY_TTL = { cookie: [1800, 604800, 82800], header: [30, 3600, 1800] } as const;
+/**
+ * session_affinity_ttl bounds and defaults (s) by kind of affinity, Cloudflare's: cookie and
+ * ip_cookie 1,800-604,800 (default 82,800 = 23 h); header 30-3,600 (default 1,800, an idle TTL).
+ */
+export const AFFINITY_TTL = { cookie: { min: 1800, max: 604800, default: 82800 }, header: { min: 30, max: 3600, default: 1800 } } as const;
 
 export const LoadBalancerSchema = z
   .strictObject({
@@ -206,7 +213,7 @@ export const LoadBalancerSchema = z
   .superRefine((lb, ctx) => {
     const kind = lb.session_affinity === 'header' ? 'header' : lb.session_affinity === 'cookie' || lb.session_affinity === 'ip_cookie' ? 'cookie' : undefined;
     if (kind && lb.session_affinity_ttl !== undefined) {
-      const [min, max] = AFFINITY_TTL[kind];
+      const { min, max } = AFFINITY_TTL[kind];
       if (lb.session_affinity_ttl < min || lb.session_affinity_ttl > max) {
         ctx.addIssue({ code: 'custom', path: ['session_affinity_ttl'], message: `must be ${min}-${max} seconds for ${kind} affinity` });
       }

@@ -4,6 +4,7 @@
  * and the retry rules.
  */
 import type { Origin } from '../config/index.ts';
+import { GATEWAY_FAILURE_STATUS } from '../health/index.ts';
 
 /** Hop-by-hop fields (RFC 9110 §7.6.1, RFC 7230 §6.1) a proxy must not forward. */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
@@ -11,13 +12,10 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-aut
 /** Methods whose repetition has the same effect as one request (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-/** Gateway statuses worth another origin, for idempotent requests only. */
-const RETRYABLE_STATUS = new Set([502, 503, 504]);
-
 export const isIdempotent = (method: string): boolean => IDEMPOTENT.has(method.toUpperCase());
 
-/** Whether a response with `status` to a `method` request may be retried on the next candidate. */
-export const retryableStatus = (method: string, status: number): boolean => RETRYABLE_STATUS.has(status) && isIdempotent(method);
+/** Whether a response with `status` to a `method` request may be retried on the next candidate: a gateway failure, idempotent methods only. */
+export const retryableStatus = (method: string, status: number): boolean => GATEWAY_FAILURE_STATUS.has(status) && isIdempotent(method);
 
 /** The parts of a request URL a proxy needs. */
 export interface RequestTarget {

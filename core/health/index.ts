@@ -101,8 +101,29 @@ export interface OutlierDetection {
   max_ejection_percent: number;
 }
 
-/** What the edge saw of one request to an origin. */
-export type Outcome = 'success' | '5xx' | 'gateway_failure';
+/**
+ * The class of one attempt on an origin, as the edge saw it: an answer that is not a 5xx
+ * (`success`), a 5xx other than a gateway failure (`5xx`), a 502/503/504 (`gateway_failure`),
+ * no connection (`connect_error`), or no response headers within per_try_timeout (`timeout`).
+ * Outlier detection counts the last three as Envoy's gateway failures.
+ */
+export type Outcome = 'success' | '5xx' | 'gateway_failure' | 'connect_error' | 'timeout';
+
+/** Statuses that mean the origin (or a gateway in front of it) failed to serve: Envoy's gateway errors. */
+export const GATEWAY_FAILURE_STATUS: ReadonlySet<number> = new Set([502, 503, 504]);
+
+/**
+ * Classifies one attempt: `status` of the answer, or undefined with `failure` saying why there
+ * was none (`connect` when no connection was made, `timeout` when no headers came in time).
+ */
+export function outcomeOf(status: number | undefined, failure: 'connect' | 'timeout' = 'connect'): Outcome {
+  if (status === undefined) return failure === 'timeout' ? 'timeout' : 'connect_error';
+  if (GATEWAY_FAILURE_STATUS.has(status)) return 'gateway_failure';
+  return status >= 500 ? '5xx' : 'success';
+}
+
+/** Whether outlier detection counts `outcome` as a gateway failure (Envoy: 502/503/504, connect errors, timeouts). */
+export const isGatewayFailure = (outcome: Outcome): boolean => outcome !== 'success' && outcome !== '5xx';
 
 /**
  * Applies outcomes reported by edges to the origins of one pool, in order. Returns the new
@@ -123,7 +144,7 @@ export function applyOutcomes(
       continue;
     }
     h.consecutive5xx += 1; // Envoy counts gateway failures as 5xx too
-    if (outcome === 'gateway_failure') h.consecutiveGatewayFailure += 1;
+    if (isGatewayFailure(outcome)) h.consecutiveGatewayFailure += 1;
     const trip = h.consecutive5xx >= od.consecutive_5xx || h.consecutiveGatewayFailure >= od.consecutive_gateway_failure;
     const current = next.filter((x) => x.ejectedUntil > now).length;
     if (trip && current < Math.max(1, maxEjected)) {
@@ -137,7 +158,12 @@ export function applyOutcomes(
   return { healths: next, ejected };
 }
 
-/** Whether the origin may take new traffic now (enabled is checked by the caller, from config). */
-export function healthUsable(h: OriginHealth | undefined, now: number): boolean {
+/**
+ * The one rule for "usable by health": not marked down by probes and not ejected at `now`
+ * (epoch ms). An origin with no record yet is usable (Cloudflare treats a new origin as healthy
+ * until its first failures). Configuration (enabled, drain, weight) is the other half: see
+ * core/health/verdict.ts.
+ */
+export function healthUsable(h: Pick<OriginHealth, 'verdict' | 'ejectedUntil'> | undefined, now: number): boolean {
   return !h || (h.verdict !== 'unhealthy' && h.ejectedUntil <= now);
 }

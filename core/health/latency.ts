@@ -8,8 +8,7 @@
 import { regionOf } from '../steer/regions.ts';
 import type { PlaceFacts } from '../steer/pools.ts';
 
-/** Weight of one sample in the average. */
-export const LATENCY_ALPHA = 0.3;
+import { EWMA_ALPHA } from '../steer/policy.ts';
 /** A place's figure for a pool is dropped when nothing refreshed it for this long (ms). */
 export const LATENCY_TTL_MS = 10 * 60_000;
 
@@ -28,7 +27,7 @@ export class LatencyBook {
 
   /**
    * Folds `count` samples with mean `meanMs` into (place, pool): each sample weighs
-   * LATENCY_ALPHA, so a batch weighs 1 − (1 − α)^count. True when the figure moved more than
+   * EWMA_ALPHA, so a batch weighs 1 − (1 − α)^count. True when the figure moved more than
    * 10% from what was last published (or is new): edges should hear of it.
    */
   note(place: string, poolId: string, meanMs: number, count: number, now: number): boolean {
@@ -40,7 +39,7 @@ export class LatencyBook {
       byPool.set(poolId, { ewma: meanMs, published: meanMs, at: now });
       return true;
     }
-    f.ewma += (1 - (1 - LATENCY_ALPHA) ** Math.min(count, 50)) * (meanMs - f.ewma);
+    f.ewma += (1 - (1 - EWMA_ALPHA) ** Math.min(count, 50)) * (meanMs - f.ewma);
     f.at = now;
     if (Math.abs(f.ewma - f.published) <= 0.1 * Math.max(f.published, 1)) return false;
     f.published = f.ewma;

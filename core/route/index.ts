@@ -6,7 +6,8 @@
  */
 import type { ConfigDocument, LoadBalancer, Origin, Pool } from '../config/index.ts';
 import { effectivePolicy, steerPools, type PlaceFacts } from '../steer/pools.ts';
-import { buildPolicy, hashKey, takesTraffic, type DecisionContext, type LoadStats, type OriginPolicy, type RequestFacts } from '../steer/index.ts';
+import { buildPolicy, hashKey, type DecisionContext, type LoadStats, type OriginPolicy, type RequestFacts } from '../steer/index.ts';
+import { countUsable, poolVerdict, type UsableAt } from '../health/verdict.ts';
 
 export interface CompiledPool {
   readonly pool: Pool;
@@ -35,8 +36,8 @@ export interface Candidate {
   readonly originIndex: number;
 }
 
-/** Health filter: whether an origin of a pool may take traffic now (see issue "Health"). */
-export type Usable = (pool: Pool, originIndex: number) => boolean;
+/** Health filter: whether an origin of a pool is usable by health now (core/health healthUsable). */
+export type Usable = UsableAt;
 export const allUsable: Usable = () => true;
 
 export function compileSnapshot(doc: ConfigDocument, version: number): Snapshot {
@@ -78,14 +79,9 @@ export function poolOrder(pools: ReadonlyMap<string, CompiledPool>, lb: Pick<Loa
   });
 }
 
-/** Whether `p` has at least `need` origins that are enabled, weighted and usable (stops early). */
+/** Whether `p` has at least `need` origins that count (core/health/verdict; stops early). */
 function hasUsable(p: CompiledPool, usable: Usable, need: number): boolean {
-  const origins = p.pool.origins;
-  for (let i = 0, n = 0; i < origins.length; i++) {
-    const o = origins[i]!;
-    if (takesTraffic(o) && usable(p.pool, i) && ++n >= need) return true;
-  }
-  return false;
+  return countUsable(p.pool, usable, need) >= need;
 }
 
 export interface Plan {
@@ -223,17 +219,17 @@ export interface Explanation {
 export function explainRoute(snapshot: Snapshot, lb: LoadBalancer, input: RouteInputs): Explanation {
   const usable = input.usable ?? allUsable;
   const order = steeredOrder(snapshot, lb, input);
-  const count = (p: CompiledPool) => p.pool.origins.filter((o, i) => takesTraffic(o) && usable(p.pool, i)).length;
+  const verdicts = order.map((p) => poolVerdict(p.pool, usable));
   const plan = planOver(order, lb, input);
   const chosen = plan ? order.findIndex((p) => p.pool.id === plan.pool.id) : -1;
-  const healthyFirst = order.findIndex((p) => count(p) >= p.pool.minimum_origins);
+  const healthyFirst = verdicts.findIndex((v) => v.healthy);
   const pools = order.map((p, i) => ({
-    id: p.pool.id, name: p.pool.name, usable_origins: count(p), minimum_origins: p.pool.minimum_origins,
+    id: p.pool.id, name: p.pool.name, usable_origins: verdicts[i]!.usable_count, minimum_origins: p.pool.minimum_origins,
     ...(effectivePolicy(lb) === 'dynamic_latency' ? { latency_ms: input.poolLatency?.(p.pool.id, input.place) } : {}),
     verdict: (i === chosen ? (healthyFirst === chosen ? 'chosen' : 'last resort') : chosen >= 0 && i > chosen ? 'not reached' : 'skipped: below minimum_origins') as Explanation['pools'][number]['verdict'],
   }));
   if (!plan) return { steering_policy: effectivePolicy(lb), pools, candidates: [], result: 'no usable origin' };
-  const panic = order.every((p) => count(p) === 0);
+  const panic = verdicts.every((v) => v.usable_count === 0);
   return {
     steering_policy: effectivePolicy(lb),
     pools,

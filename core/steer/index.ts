@@ -48,8 +48,11 @@ export function buildPolicy(pool: Pool): OriginPolicy {
   }
 }
 
-/** Whether the policy reads per-origin load (so the proxy tracks it for this pool). */
-export const tracksLoad = (pool: Pool): boolean => /^least_/.test(pool.origin_steering.policy);
+/** Origin steering policies that read per-origin load (requests under way, response time). */
+const LOAD_POLICIES: ReadonlySet<string> = new Set(['least_outstanding_requests', 'least_connections', 'least_response_time']);
+
+/** Whether the pool's origin steering reads per-origin load (so the proxy tracks it for this pool). */
+export const tracksLoad = (pool: Pool): boolean => LOAD_POLICIES.has(pool.origin_steering.policy);
 
 /** The request's hash key for a `hash` pool ("" when the fact is missing: all such requests share one origin). */
 export function hashKey(pool: Pool, facts: RequestFacts | undefined): string | undefined {

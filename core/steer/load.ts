@@ -3,10 +3,7 @@
  * exponentially weighted moving average of response time (time to response headers, ms).
  * Indices are origin positions in the pool; a pool whose origin count changes starts afresh.
  */
-import type { LoadStats } from './policy.ts';
-
-/** EWMA smoothing: each new sample weighs 30% (Cloudflare's dynamic latency is an EWMA too). */
-const ALPHA = 0.3;
+import { EWMA_ALPHA, type LoadStats } from './policy.ts';
 
 class PoolLoad implements LoadStats {
   readonly inFlight: Int32Array;
@@ -53,6 +50,6 @@ export class LoadTracker {
     p.inFlight[i] = Math.max(0, p.inFlight[i]! - 1);
     if (latencyMs === undefined) return;
     const prev = p.ewma[i]!;
-    p.ewma[i] = prev < 0 ? latencyMs : prev + ALPHA * (latencyMs - prev);
+    p.ewma[i] = prev < 0 ? latencyMs : prev + EWMA_ALPHA * (latencyMs - prev);
   }
 }

@@ -3,6 +3,13 @@
  * candidates, health filters them through `accept`). A policy is built once per pool per config
  * version; per-request inputs come in a DecisionContext.
  */
+/**
+ * Weight of one sample in every exponentially weighted moving average of latency: per-origin
+ * response time (least_response_time) and per-pool latency (dynamic_latency). Cloudflare's
+ * dynamic latency is an EWMA too.
+ */
+export const EWMA_ALPHA = 0.3;
+
 export interface LoadStats {
   /** Requests under way to origin `i` of the pool, from this isolate. */
   outstanding(i: number): number;

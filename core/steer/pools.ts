@@ -46,6 +46,19 @@ export function effectivePolicy(lb: LoadBalancer): Exclude<LoadBalancer['steerin
   return maps.some((m) => Object.keys(m).length > 0) ? 'geo' : 'off';
 }
 
+/** Pool steering policies that read per-pool load (requests under way from this isolate). */
+const POOL_LOAD_POLICIES: ReadonlySet<string> = new Set(['least_outstanding_requests', 'least_connections']);
+
+/**
+ * What the edge must measure for this load balancer's pool steering, by its effective policy:
+ * `poolLoad` (least_* steering reads requests under way per pool) and `latency` (dynamic_latency
+ * reads real requests' time to headers). Origin steering's own needs: core/steer tracksLoad.
+ */
+export function steeringNeeds(lb: LoadBalancer): { poolLoad: boolean; latency: boolean } {
+  const policy = effectivePolicy(lb);
+  return { poolLoad: POOL_LOAD_POLICIES.has(policy), latency: policy === 'dynamic_latency' };
+}
+
 /** Pool ids in the order the policy prefers them (before health; without the fallback pool). */
 export function steerPools(lb: LoadBalancer, inputs: PoolSteeringInputs): readonly string[] {
   const policy = effectivePolicy(lb);

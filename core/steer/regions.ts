@@ -4,7 +4,8 @@
  * (WNAM/ENAM split North America west/east; WEU/EEU Europe; NSAM/SSAM South America; ME, NAF,
  * SAF, SAS, SEAS, NEAS, OC). Unlisted countries fall back on their continent.
  */
-export type Region = 'WNAM' | 'ENAM' | 'WEU' | 'EEU' | 'NSAM' | 'SSAM' | 'OC' | 'ME' | 'NAF' | 'SAF' | 'SAS' | 'SEAS' | 'NEAS';
+export const REGIONS = ['WNAM', 'ENAM', 'WEU', 'EEU', 'NSAM', 'SSAM', 'OC', 'ME', 'NAF', 'SAF', 'SAS', 'SEAS', 'NEAS'] as const;
+export type Region = (typeof REGIONS)[number];
 
 const BY_COUNTRY: Record<string, Region> = {};
 const assign = (region: Region, codes: string) => codes.split(' ').forEach((c) => (BY_COUNTRY[c] = region));

@@ -6,39 +6,18 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import {
-  EMPTY_DOCUMENT, ErrorCode, KINDS, createResource, deleteResource, etagOf, fail, ifMatchAdmits,
+  EMPTY_DOCUMENT, ErrorCode, KINDS, NOUN, createResource, deleteResource, etagOf, fail, ifMatchAdmits,
   importDocument, patchOrigin, patchResource, replaceResource,
   type ConfigDocument, type Kind, type Outcome, type Resource, type WriteContext,
 } from '../../core/config/index.ts';
+import type { ConfigExport, ConfigStoreApi, SnapshotReply, Versioned } from '../../core/rpc/index.ts';
 import { migrate } from '../migrate.ts';
 import { healthTargets } from '../../core/health/targets.ts';
-import type { LbState } from '../lb-state/index.ts';
 import { MIGRATIONS } from './migrations.ts';
-
-export interface Env {
-  CONFIG_STORE: DurableObjectNamespace<ConfigStore>;
-  LB_STATE: DurableObjectNamespace<LbState>;
-}
-
-export interface Versioned<T> {
-  value: T;
-  etag: string;
-}
-/** `snapshot()` answer: the document at `version`, or only the version when the caller is current. */
-export type SnapshotReply = { version: number; doc: ConfigDocument } | { version: number; doc?: undefined };
-
-type Methods = 'snapshot' | 'list' | 'get' | 'create' | 'replace' | 'patch' | 'patchOrigin' | 'remove' | 'exportConfig' | 'importConfig';
-/**
- * What callers of the ConfigStore see: its RPC methods with plain promise types (a stub's own
- * types wrap every result in RPC proxies, which hides the Outcome union from narrowing).
- */
-export type ConfigStoreClient = {
-  [M in Methods]: (...args: Parameters<ConfigStore[M]>) => Promise<ReturnType<ConfigStore[M]>>;
-};
 
 const configEtag = (version: number) => `"config-${version}"`;
 
-export class ConfigStore extends DurableObject<Env> {
+export class ConfigStore extends DurableObject<Env> implements ConfigStoreApi {
   #doc: ConfigDocument = EMPTY_DOCUMENT;
   #version = 0;
   readonly #sql: SqlStorage;
@@ -96,7 +75,7 @@ export class ConfigStore extends DurableObject<Env> {
     const ids = new Set([...before.load_balancers, ...next.load_balancers].map((lb) => lb.id));
     for (const id of ids) {
       const targets = healthTargets(next, id);
-      const stub = this.env.LB_STATE.get(this.env.LB_STATE.idFromName(id));
+      const stub = this.env.LB_STATE.getByName(id);
       this.ctx.waitUntil(stub.sync(targets).then(() => undefined, (e: unknown) => console.error('LbState sync failed', id, String(e))));
     }
   }
@@ -112,7 +91,7 @@ export class ConfigStore extends DurableObject<Env> {
 
   get<K extends Kind>(kind: K, id: string): Outcome<Versioned<Resource<K>>> {
     const item = (this.#doc[kind] as Resource<K>[]).find((r) => r.id === id);
-    if (!item) return fail(404, [{ code: ErrorCode.notFound, message: `${kind.replace(/s$/, '').replace('_', ' ')} ${id} not found` }]);
+    if (!item) return fail(404, [{ code: ErrorCode.notFound, message: `${NOUN[kind]} ${id} not found` }]);
     return { ok: true, value: { value: item, etag: etagOf(item) } };
   }
 
@@ -143,12 +122,12 @@ export class ConfigStore extends DurableObject<Env> {
   }
 
   /** The whole configuration, with `version`, as `GET /config` returns it. */
-  exportConfig(): Versioned<ConfigDocument & { version: number }> {
+  exportConfig(): Versioned<ConfigExport> {
     return { value: { version: this.#version, ...this.#doc }, etag: configEtag(this.#version) };
   }
 
   /** Replaces the whole configuration (all or nothing); `ifMatch` is compared with the config ETag. */
-  importConfig(input: unknown, ifMatch?: string): Outcome<Versioned<ConfigDocument & { version: number }>> {
+  importConfig(input: unknown, ifMatch?: string): Outcome<Versioned<ConfigExport>> {
     if (!ifMatchAdmits(ifMatch, configEtag(this.#version))) return stale();
     const outcome = importDocument(this.#doc, input, this.#clock);
     if (!outcome.ok) return outcome;

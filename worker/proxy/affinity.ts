@@ -2,7 +2,7 @@
  * Session affinity on the request path (Cloudflare's semantics): cookie and ip_cookie with a
  * signed cookie, header with the load balancer's LbState table (worker/affinity).
  */
-import { AFFINITY_COOKIE, DEFAULT_COOKIE_TTL, cookieValue, inDrainWindow, readPin, setCookieHeader, signPin, type Pinned } from '../../core/affinity/index.ts';
+import { AFFINITY_COOKIE, affinityTtl, cookieValue, inDrainWindow, readPin, setCookieHeader, signPin, type Pinned } from '../../core/affinity/index.ts';
 import type { LoadBalancer } from '../../core/config/index.ts';
 import type { Candidate, Plan, Snapshot, Usable } from '../../core/route/index.ts';
 import { effectiveWeights, takesTraffic } from '../../core/steer/index.ts';
@@ -33,7 +33,7 @@ export async function withAffinity(a: Attempt, lb: LoadBalancer, usable: Usable,
   const by = a.answeredBy;
   const moved = by && pinned && (by.pool.id !== pinned.pool.id || by.originIndex !== pinned.originIndex);
   if (!by || response.status === 101 || (pinned && !(moved && failover === 'sticky'))) return response;
-  const value = await signPin(key, lb.id, { poolId: by.pool.id, origin: by.origin.name, expiresAt: now + (lb.session_affinity_ttl ?? DEFAULT_COOKIE_TTL) });
+  const value = await signPin(key, lb.id, { poolId: by.pool.id, origin: by.origin.name, expiresAt: now + affinityTtl(lb) });
   const out = new Response(response.body, response);
   out.headers.append('set-cookie', setCookieHeader(lb, value, a.url.protocol === 'https:'));
   return out;
