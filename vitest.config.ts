@@ -12,7 +12,8 @@ export default defineConfig({
       {
         test: {
           name: 'node',
-          include: ['core/**/*.test.ts', 'scripts/**/*.test.ts', 'test/**/*.test.ts'],
+          // worker/**/*.node.test.ts: the proxy driven through its dependencies in plain Node (fake fetch and clock).
+          include: ['core/**/*.test.ts', 'scripts/**/*.test.ts', 'test/**/*.test.ts', 'worker/**/*.node.test.ts'],
           // One file at a time: each end-to-end file runs its own wrangler dev, and health timing
           // on 2 cores should not depend on what else happens to run.
           fileParallelism: false,
@@ -30,6 +31,7 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['worker/**/*.test.ts', 'durable-objects/**/*.test.ts'],
+          exclude: ['worker/**/*.node.test.ts'],
           globalSetup: ['test/fixtures/probe-servers.ts'],
         },
       },

@@ -13,3 +13,29 @@ export function configStore(env: Pick<Env, 'CONFIG_STORE'>): Client<ConfigStoreA
 export function lbState(env: Pick<Env, 'LB_STATE'>, lbId: string): Client<LbStateApi> {
   return env.LB_STATE.getByName(lbId);
 }
+
+/** The affinity cookie key's secret: AFFINITY_SECRET, else derived from ADMIN_TOKEN; none = cookie affinity off. */
+function affinitySecret(env: Pick<Env, 'AFFINITY_SECRET' | 'ADMIN_TOKEN'>): string | undefined {
+  return env.AFFINITY_SECRET || (env.ADMIN_TOKEN ? `admin:${env.ADMIN_TOKEN}` : undefined);
+}
+
+/** One request's Durable Object clients and background work, from the Worker's env and ExecutionContext (worker/isolate Backends). */
+export class WorkerBackends {
+  readonly #env: Env;
+  readonly #ctx: ExecutionContext;
+  readonly affinitySecret: string | undefined;
+  constructor(env: Env, ctx: ExecutionContext) {
+    this.#env = env;
+    this.#ctx = ctx;
+    this.affinitySecret = affinitySecret(env);
+  }
+  config(): Client<ConfigStoreApi> {
+    return configStore(this.#env);
+  }
+  lbState(lbId: string): Client<LbStateApi> {
+    return lbState(this.#env, lbId);
+  }
+  waitUntil(p: Promise<unknown>): void {
+    this.#ctx.waitUntil(p);
+  }
+}

@@ -5,7 +5,11 @@
  * Cookie `__cflb` (Cloudflare's name) = base64url(`lbId|poolId|origin|expiresAt`) + "." +
  * base64url(HMAC-SHA256(payload)), expiresAt in epoch seconds. Web Crypto only (no node:*).
  */
-import { AFFINITY_TTL, type LoadBalancer, type Origin } from '../config/index.ts';
+import { AFFINITY_TTL, type LoadBalancer } from '../config/index.ts';
+
+export { inDrainWindow } from './drain.ts';
+export { failoverMode, ipCookiePlan, judgePin, mayPin, pinAfter, pinnedPlan, type Pin, type PinVerdict } from './pin.ts';
+export { sessionId, sessionKey } from './session.ts';
 
 export const AFFINITY_COOKIE = '__cflb';
 
@@ -23,17 +27,6 @@ export interface Pinned {
 const enc = new TextEncoder();
 const b64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 const unb64url = (s: string) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
-
-/**
- * Cloudflare's endpoint drain: a session pinned to an origin that takes no new traffic by
- * configuration (enabled false, or our `drain`) may stay on it for `drainDurationS` seconds after
- * its `disabled_at`; new sessions never go there. `nowMs` is epoch ms. False with no drain
- * configured (0), no `disabled_at`, or an origin that is simply enabled.
- */
-export function inDrainWindow(origin: Origin, drainDurationS: number, nowMs: number): boolean {
-  if (drainDurationS <= 0 || !origin.disabled_at || (origin.enabled && !origin.drain)) return false;
-  return nowMs < Date.parse(origin.disabled_at) + drainDurationS * 1000;
-}
 
 /** Imports an HMAC-SHA256 key from a secret string. */
 export function affinityKey(secret: string): Promise<CryptoKey> {

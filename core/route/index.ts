@@ -4,15 +4,31 @@
  * Selection and health are separate (pingora's `select_with(accept)`): selectors are built once
  * per config version and know nothing of health; `Usable` filters what they yield.
  */
-import type { ConfigDocument, LoadBalancer, Origin, Pool } from '../config/index.ts';
+import { poolReferences, type ConfigDocument, type LoadBalancer, type Origin, type Pool } from '../config/index.ts';
 import { effectivePolicy, steerPools, type PlaceFacts } from '../steer/pools.ts';
-import { buildPolicy, hashKey, type DecisionContext, type LoadStats, type OriginPolicy, type RequestFacts } from '../steer/index.ts';
+import { RendezvousPolicy } from '../steer/policies.ts';
+import { buildPolicy, effectiveWeights, hashKey, type DecisionContext, type LoadStats, type OriginPolicy, type RequestFacts } from '../steer/index.ts';
 import { countUsable, poolVerdict, type UsableAt } from '../health/verdict.ts';
 
 export interface CompiledPool {
   readonly pool: Pool;
   /** The pool's origin steering, built once per config version (disabled/draining origins weigh 0). */
   readonly policy: OriginPolicy;
+  /** ip_cookie's selector: weighted rendezvous hashing of the client IP, built on first use, once per config version. */
+  readonly ipHash: OriginPolicy;
+}
+
+class Compiled implements CompiledPool {
+  readonly pool: Pool;
+  readonly policy: OriginPolicy;
+  #ipHash: OriginPolicy | undefined;
+  constructor(pool: Pool) {
+    this.pool = pool;
+    this.policy = buildPolicy(pool);
+  }
+  get ipHash(): OriginPolicy {
+    return (this.#ipHash ??= new RendezvousPolicy(effectiveWeights(this.pool), this.pool.origins.map((o) => o.name)));
+  }
 }
 
 /** An immutable, pre-indexed view of one config version, built once and shared by requests. */
@@ -23,6 +39,8 @@ export interface Snapshot {
   readonly loadBalancers: ReadonlyMap<string, LoadBalancer>;
   /** Each load balancer's pools in failover order (see poolOrder), computed once per version. */
   readonly poolOrders: ReadonlyMap<string, readonly CompiledPool[]>;
+  /** Every pool id a load balancer references (default, fallback, region, country and PoP pools). */
+  readonly poolsOf: ReadonlyMap<string, ReadonlySet<string>>;
   /** The load balancer serving `hostname` (lower case, no port): exact name first, then the longest wildcard. */
   lookup(hostname: string): LoadBalancer | undefined;
 }
@@ -43,7 +61,7 @@ export const allUsable: Usable = () => true;
 export function compileSnapshot(doc: ConfigDocument, version: number): Snapshot {
   const pools = new Map<string, CompiledPool>();
   for (const pool of doc.pools) {
-    pools.set(pool.id, { pool, policy: buildPolicy(pool) });
+    pools.set(pool.id, new Compiled(pool));
   }
   const exact = new Map<string, LoadBalancer>();
   const wildcards: [suffix: string, lb: LoadBalancer][] = [];
@@ -58,6 +76,7 @@ export function compileSnapshot(doc: ConfigDocument, version: number): Snapshot 
     pools,
     loadBalancers: new Map(doc.load_balancers.map((lb) => [lb.id, lb])),
     poolOrders,
+    poolsOf: new Map(doc.load_balancers.map((lb) => [lb.id, new Set(poolReferences(lb).map(([, id]) => id))])),
     lookup(hostname) {
       const hit = exact.get(hostname);
       if (hit) return hit;
@@ -135,6 +154,18 @@ function steeredOrder(snapshot: Snapshot, lb: LoadBalancer, input: RouteInputs):
  */
 export function planRoute(snapshot: Snapshot, lb: LoadBalancer, input: RouteInputs): Plan | undefined {
   return planOver(steeredOrder(snapshot, lb, input), lb, input);
+}
+
+/** A routing decision with the pool order it was made over (what the explainer reports). */
+export interface Routed {
+  readonly order: readonly CompiledPool[];
+  readonly plan: Plan | undefined;
+}
+
+/** planRoute, keeping the steered pool order: the proxy hands this to the explainer so both report one decision. */
+export function route(snapshot: Snapshot, lb: LoadBalancer, input: RouteInputs): Routed {
+  const order = steeredOrder(snapshot, lb, input);
+  return { order, plan: planOver(order, lb, input) };
 }
 
 /** planRoute over a pool order already steered (the explainer reports the same order it plans over). */
@@ -216,11 +247,11 @@ export interface Explanation {
   result: 'routed' | 'panic' | 'no usable origin';
 }
 
-export function explainRoute(snapshot: Snapshot, lb: LoadBalancer, input: RouteInputs): Explanation {
+/** Why `routed` (route(), by default a fresh decision) chose what it chose; `plan` may be affinity's plan over the same order. */
+export function explainRoute(snapshot: Snapshot, lb: LoadBalancer, input: RouteInputs, routed: Routed = route(snapshot, lb, input)): Explanation {
   const usable = input.usable ?? allUsable;
-  const order = steeredOrder(snapshot, lb, input);
+  const { order, plan } = routed;
   const verdicts = order.map((p) => poolVerdict(p.pool, usable));
-  const plan = planOver(order, lb, input);
   const chosen = plan ? order.findIndex((p) => p.pool.id === plan.pool.id) : -1;
   const healthyFirst = verdicts.findIndex((v) => v.healthy);
   const pools = order.map((p, i) => ({

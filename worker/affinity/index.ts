@@ -1,96 +1,158 @@
 /**
- * Header session affinity (Cloudflare's `session_affinity: header`): the values of the configured
- * headers (or `cookie:a,b` cookies) form a session key; the load balancer's LbState holds the key's
- * origin with an idle TTL. Edges cache entries per isolate, ask the Durable Object only on a miss,
- * write new sessions in the background and refresh the idle TTL at most every half TTL.
+ * Session affinity at the edge: one interface — read the pin a request carries; write it for the
+ * origin that answered — with two implementations (Cloudflare's `session_affinity` kinds):
+ * - CookieAffinity (`cookie`, `ip_cookie`): a signed cookie names the origin, so any edge honours it
+ *   without asking a Durable Object (core/affinity signPin/readPin).
+ * - TableAffinity (`header`): the load balancer's LbState holds each session's origin with an idle
+ *   TTL; edges cache pins (PinCache), ask the Durable Object only on a miss, write new sessions in
+ *   the background and refresh the idle TTL at most every half TTL.
+ * Whether a pin is honoured, and whether a response may create or move one, is decided in
+ * core/affinity (judgePin, pinAfter) for both.
  */
-import { cookieValue } from '../../core/affinity/index.ts';
+import {
+  AFFINITY_COOKIE, affinityTtl, readPin, sessionId, sessionKey, setCookieHeader, signPin, type Pin,
+} from '../../core/affinity/index.ts';
 import type { LoadBalancer } from '../../core/config/index.ts';
-import { lbState, type Env } from '../env.ts';
+import type { Client, LbStateApi } from '../../core/rpc/index.ts';
+import type { Candidate } from '../../core/route/index.ts';
+import type { RequestFacts } from '../../core/steer/index.ts';
 
-/** Cloudflare's default idle TTL (s) for header affinity. */
-export const DEFAULT_HEADER_TTL = 1800;
-const MAX_CACHED = 10_000;
+/** What affinity reads of a request. */
+export type PinSource = Required<Pick<RequestFacts, 'header' | 'cookie'>>;
 
-/** The session key of a request, or undefined (no configured header present, or one missing with require_all_headers). */
-export function sessionKey(lb: LoadBalancer, headers: Headers): string | undefined {
-  const attrs = lb.session_affinity_attributes;
-  const parts: string[] = [];
-  for (const name of attrs?.headers ?? []) {
-    const values = name.toLowerCase().startsWith('cookie:')
-      ? name.slice(7).split(',').map((c) => [`cookie:${c.trim()}`, cookieValue(headers.get('cookie'), c.trim())] as const)
-      : [[name.toLowerCase(), headers.get(name) ?? undefined] as const];
-    for (const [label, value] of values) {
-      if (value === undefined) {
-        if (attrs?.require_all_headers) return undefined;
-        continue;
-      }
-      parts.push(`${label}=${value}`);
-    }
-  }
-  return parts.length ? parts.join('\n') : undefined;
+export interface Affinity {
+  /** Whether our affinity cookie is removed from what the origin sees. */
+  readonly stripsCookie: boolean;
+  /** The pin the request carries (signature or table checked; not yet judged against config and health). */
+  read(lb: LoadBalancer, request: PinSource): Promise<Pin | undefined>;
+  /**
+   * Records that `answeredBy` now holds the session (`replace`: the request carried a pin that was
+   * not honoured or moved). Returns the response to send (the cookie kind adds Set-Cookie).
+   */
+  write(lb: LoadBalancer, request: PinSource, answeredBy: Candidate, response: Response, https: boolean, replace: boolean): Promise<Response>;
 }
 
-interface Entry {
-  poolId: string;
-  origin: string;
+/** Cookie and ip_cookie affinity: `__cflb`, an HMAC-signed pin with an absolute expiry (epoch s). */
+export class CookieAffinity implements Affinity {
+  readonly stripsCookie = true;
+  readonly #key: Promise<CryptoKey>;
+  readonly #now: () => number;
+  constructor(key: Promise<CryptoKey>, now: () => number) {
+    this.#key = key;
+    this.#now = now;
+  }
+  async read(lb: LoadBalancer, request: PinSource): Promise<Pin | undefined> {
+    const value = request.cookie(AFFINITY_COOKIE);
+    return value ? readPin(await this.#key, lb.id, value, Math.floor(this.#now() / 1000)) : undefined;
+  }
+  async write(lb: LoadBalancer, _request: PinSource, by: Candidate, response: Response, https: boolean): Promise<Response> {
+    const expiresAt = Math.floor(this.#now() / 1000) + affinityTtl(lb);
+    const value = await signPin(await this.#key, lb.id, { poolId: by.pool.id, origin: by.origin.name, expiresAt });
+    const out = new Response(response.body, response);
+    out.headers.append('set-cookie', setCookieHeader(lb, value, https));
+    return out;
+  }
+}
+
+/** At most this many header-affinity pins are cached per isolate (least recently used go first). */
+export const MAX_CACHED_PINS = 10_000;
+
+interface CachedPin extends Pin {
   /** Idle expiry (epoch ms) as last known, and when this edge last extended it. */
   expiresAt: number;
   refreshedAt: number;
 }
-const cache = new Map<string, Entry>();
 
-export interface HeaderPins {
-  get(lb: LoadBalancer, key: string): Promise<{ poolId: string; origin: string } | undefined>;
-  /** Pins a session in the background; `replace` re-pins one whose origin is gone. The table's
-   * answer (the first claim wins for a new session) replaces this isolate's cached entry. */
-  put(lb: LoadBalancer, key: string, poolId: string, origin: string, replace?: boolean): void;
+/** The isolate's cache of header-affinity pins by session id: LRU, capped at `max`, evictions counted. */
+export class PinCache {
+  readonly #entries = new Map<string, CachedPin>();
+  readonly #max: number;
+  evictions = 0;
+  constructor(max = MAX_CACHED_PINS) {
+    this.#max = max;
+  }
+  get size(): number {
+    return this.#entries.size;
+  }
+  get(id: string): CachedPin | undefined {
+    const e = this.#entries.get(id);
+    if (e) this.set(id, e); // most recently used last
+    return e;
+  }
+  set(id: string, e: CachedPin): void {
+    this.#entries.delete(id);
+    if (this.#entries.size >= this.#max) {
+      this.#entries.delete(this.#entries.keys().next().value!);
+      this.evictions++;
+    }
+    this.#entries.set(id, e);
+  }
+  delete(id: string): void {
+    this.#entries.delete(id);
+  }
 }
 
-/** The header-affinity table of this isolate, backed by each load balancer's LbState. */
-export function headerPins(env: Env, ctx: { waitUntil(p: Promise<unknown>): void }): HeaderPins {
-  const ttlMs = (lb: LoadBalancer) => (lb.session_affinity_ttl ?? DEFAULT_HEADER_TTL) * 1000;
-  const write = (lb: LoadBalancer, key: string, poolId: string, origin: string, replace = false) =>
-    ctx.waitUntil(
-      lbState(env, lb.id).affinityPut(key, poolId, origin, ttlMs(lb), replace).then(
+/** Header affinity: the session key (hashed; core/affinity sessionKey, sessionId) pinned in the load balancer's LbState. */
+export class TableAffinity implements Affinity {
+  readonly stripsCookie = false;
+  readonly #cache: PinCache;
+  readonly #table: (lbId: string) => Client<LbStateApi>;
+  readonly #background: { waitUntil(p: Promise<unknown>): void };
+  readonly #now: () => number;
+  constructor(cache: PinCache, table: (lbId: string) => Client<LbStateApi>, background: { waitUntil(p: Promise<unknown>): void }, now: () => number) {
+    this.#cache = cache;
+    this.#table = table;
+    this.#background = background;
+    this.#now = now;
+  }
+
+  async read(lb: LoadBalancer, request: PinSource): Promise<Pin | undefined> {
+    const key = sessionKey(lb, request);
+    if (key === undefined) return undefined;
+    const id = await sessionId(lb.id, key);
+    const now = this.#now();
+    let e = this.#cache.get(id);
+    if (!e || e.expiresAt <= now) {
+      const row = await this.#table(lb.id).affinityGet(id);
+      if (!row) {
+        this.#cache.delete(id);
+        return undefined;
+      }
+      e = { poolId: row.poolId, origin: row.origin, expiresAt: row.expiresAt, refreshedAt: now };
+      this.#cache.set(id, e);
+    }
+    const ttlMs = affinityTtl(lb) * 1000;
+    if (now - e.refreshedAt > ttlMs / 2) {
+      e.refreshedAt = now;
+      e.expiresAt = now + ttlMs;
+      this.#put(lb, id, e, false);
+    }
+    return { poolId: e.poolId, origin: e.origin };
+  }
+
+  async write(lb: LoadBalancer, request: PinSource, by: Candidate, response: Response, _https: boolean, replace: boolean): Promise<Response> {
+    const key = sessionKey(lb, request);
+    if (key === undefined) return response;
+    const id = await sessionId(lb.id, key);
+    const now = this.#now();
+    const e: CachedPin = { poolId: by.pool.id, origin: by.origin.name, expiresAt: now + affinityTtl(lb) * 1000, refreshedAt: now };
+    this.#cache.set(id, e);
+    this.#put(lb, id, e, replace);
+    return response;
+  }
+
+  /** Writes the pin in the background; the table's answer (a new session's first claim wins) replaces the cached entry. */
+  #put(lb: LoadBalancer, id: string, pin: Pin, replace: boolean): void {
+    const ttlMs = affinityTtl(lb) * 1000;
+    this.#background.waitUntil(
+      this.#table(lb.id).affinityPut(id, pin.poolId, pin.origin, ttlMs, replace).then(
         (held) => {
-          const now = Date.now();
-          remember(`${lb.id}\u0000${key}`, { ...held, expiresAt: now + ttlMs(lb), refreshedAt: now });
+          const now = this.#now();
+          this.#cache.set(id, { ...held, expiresAt: now + ttlMs, refreshedAt: now });
         },
         (e: unknown) => console.error('affinity write failed', String(e)),
       ),
     );
-  return {
-    async get(lb, key) {
-      const now = Date.now();
-      const id = `${lb.id}\u0000${key}`;
-      let e = cache.get(id);
-      if (!e || e.expiresAt <= now) {
-        const row = await lbState(env, lb.id).affinityGet(key);
-        if (!row) {
-          cache.delete(id);
-          return undefined;
-        }
-        e = { ...row, refreshedAt: now };
-        remember(id, e);
-      }
-      if (now - e.refreshedAt > ttlMs(lb) / 2) {
-        e.refreshedAt = now;
-        e.expiresAt = now + ttlMs(lb);
-        write(lb, key, e.poolId, e.origin);
-      }
-      return { poolId: e.poolId, origin: e.origin };
-    },
-    put(lb, key, poolId, origin, replace) {
-      const now = Date.now();
-      remember(`${lb.id}\u0000${key}`, { poolId, origin, expiresAt: now + ttlMs(lb), refreshedAt: now });
-      write(lb, key, poolId, origin, replace);
-    },
-  };
+  }
 }
 
-function remember(id: string, e: Entry): void {
-  cache.delete(id);
-  if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!); // oldest first
-  cache.set(id, e);
-}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SnapshotReply } from '../../durable-objects/config-store/index.ts';
+import type { SnapshotReply } from '../../core/rpc/index.ts';
 import { SnapshotCache, type SnapshotSource } from './index.ts';
 
 /** A store whose replies the test releases one by one. */

@@ -6,7 +6,7 @@
  * sees a config older than that. An unchanged version costs one small RPC reply and no recompilation.
  */
 import { compileSnapshot, type Snapshot } from '../../core/route/index.ts';
-import type { SnapshotReply } from '../../durable-objects/config-store/index.ts';
+import type { SnapshotReply } from '../../core/rpc/index.ts';
 
 /** A Durable Object that answers `snapshot(knownVersion)` with the full value or only the version. */
 export interface VersionedSource<R extends { version: number }> {

@@ -1,18 +1,19 @@
 /**
- * The edge's view of health: per load balancer, a cached LbState snapshot (same refresh rules as
- * the config: background refresh after 1 s, wait past 2 s) turned into the `Usable` filter that
- * routing applies; and the passive-health reports, batched, at most one per second per load
- * balancer per isolate.
+ * The edge's view of health, per isolate:
+ * - HealthViews: per load balancer, a cached LbState snapshot (same refresh rules as the config,
+ *   see VersionedCache) turned into the `Usable` filter that routing applies. The rule itself is
+ *   core's healthUsable.
+ * - OutcomeReports: what attempts saw (passive health, dynamic_latency samples), batched and sent
+ *   at most once a second per load balancer per isolate.
+ * Both belong to the isolate's state (worker/isolate.ts); clocks are injected.
  */
 import type { Candidate, Usable } from '../../core/route/index.ts';
-import type { Outcome } from '../../core/health/index.ts';
-import type { HealthSnapshot, LatencyReport, OutcomeReport } from '../../durable-objects/lb-state/index.ts';
+import { healthUsable, type Outcome } from '../../core/health/index.ts';
+import type { Client, HealthReply, LatencyReport, LbStateApi, OutcomeReport } from '../../core/rpc/index.ts';
 import { latencyAt, placesOf } from '../../core/health/latency.ts';
 import type { PlaceFacts } from '../../core/steer/pools.ts';
-import { lbState, type Env } from '../env.ts';
 import { VersionedCache } from '../config-cache/index.ts';
 
-type Reply = HealthSnapshot | { version: number; origins?: undefined };
 export interface HealthView {
   version: number;
   usable: Usable;
@@ -20,41 +21,47 @@ export interface HealthView {
   poolLatency: (poolId: string, place: PlaceFacts | undefined) => number | undefined;
 }
 
-/** Builds the filter once per health version: an origin is usable unless marked down or ejected. */
-export function compileHealth(reply: Reply, now: () => number = Date.now): HealthView | undefined {
+/** What is known before an LbState has answered: every origin usable, no latency. */
+export const EVERYTHING: HealthView = { version: -1, usable: () => true, poolLatency: () => undefined };
+
+/** Builds the filter once per health version (core/health healthUsable at the time of each call). */
+export function compileHealth(reply: HealthReply, now: () => number = Date.now): HealthView | undefined {
   const origins = reply.origins;
   if (!origins) return undefined;
   const latency = reply.latency ?? {};
   return {
     version: reply.version,
     poolLatency: (poolId, place) => latencyAt(latency, poolId, place),
-    usable: (pool, i) => {
-      const h = origins[pool.id]?.[pool.origins[i]!.name];
-      return !h || (h.verdict !== 'unhealthy' && (h.ejectedUntil === 0 || h.ejectedUntil <= now()));
-    },
+    usable: (pool, i) => healthUsable(origins[pool.id]?.[pool.origins[i]!.name], now()),
   };
 }
 
-const EVERYTHING: HealthView = { version: -1, usable: () => true, poolLatency: () => undefined };
-const caches = new Map<string, VersionedCache<Reply, HealthView>>();
+type Background = { waitUntil(p: Promise<unknown>): void };
 
-/** The health view of load balancer `lbId` in this isolate (all usable until first known). */
-export function healthOf(env: Env, lbId: string, ctx: { waitUntil(p: Promise<unknown>): void }): HealthView | Promise<HealthView> {
-  let cache = caches.get(lbId);
-  if (!cache) caches.set(lbId, (cache = new VersionedCache<Reply, HealthView>((r) => compileHealth(r), () => EVERYTHING)));
-  const view = cache.get(openLbState, { env, lbId }, ctx);
-  return view instanceof Promise ? view.catch(() => EVERYTHING) : view;
+/** Each load balancer's health view in this isolate. */
+export class HealthViews {
+  readonly #caches = new Map<string, VersionedCache<HealthReply, HealthView>>();
+  readonly #now: () => number;
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
+
+  /** The view of `lbId` (all usable until its LbState first answers, or while it cannot be reached). */
+  get(lbId: string, open: (lbId: string) => Client<LbStateApi>, background: Background): HealthView | Promise<HealthView> {
+    let cache = this.#caches.get(lbId);
+    if (!cache) {
+      const now = this.#now;
+      cache = new VersionedCache<HealthReply, HealthView>((r) => compileHealth(r, now), () => EVERYTHING, { now });
+      this.#caches.set(lbId, cache);
+    }
+    const view = cache.get(open, lbId, background);
+    return view instanceof Promise ? view.catch(() => EVERYTHING) : view;
+  }
 }
 
-const openLbState = ({ env, lbId }: { env: Env; lbId: string }) => lbState(env, lbId);
+/** Reports are sent at most this often per load balancer per isolate (ms). */
+export const MIN_REPORT_INTERVAL_MS = 1000;
 
-/** Classifies an attempt the way Envoy's outlier detection does. `status` undefined = no answer. */
-export function outcomeOf(status: number | undefined): Outcome {
-  if (status === undefined || status === 502 || status === 503 || status === 504) return 'gateway_failure';
-  return status >= 500 ? '5xx' : 'success';
-}
-
-const MIN_REPORT_INTERVAL_MS = 1000;
 /** A latency measurement of one attempt: ms to response headers, and where the edge is. */
 export interface LatencySample {
   ms: number;
@@ -70,43 +77,61 @@ interface Buffer {
   lastSent: number;
   scheduled: boolean;
 }
-const buffers = new Map<string, Buffer>();
+
+/** Where batches go (each load balancer's LbState `report`), and what keeps the sending alive. */
+export interface ReportTarget extends Background {
+  lbState(lbId: string): Pick<Client<LbStateApi>, 'report'>;
+}
 
 /**
- * Buffers what an attempt saw, run-length encoded per origin (order per origin is what outlier
- * detection needs), with its latency summed per pool and place when measured; sends the batch
- * now if none went in the last second, else schedules it.
+ * Buffers what attempts saw, run-length encoded per origin (order per origin is what outlier
+ * detection needs), with latency summed per pool and place when measured; a load balancer's
+ * batch goes now if none went in the last MIN_REPORT_INTERVAL_MS, else when that has passed.
  */
-export function observe(env: Env, ctx: { waitUntil(p: Promise<unknown>): void }, lbId: string, candidate: Candidate, outcome: Outcome, sample?: LatencySample): void {
-  let b = buffers.get(lbId);
-  if (!b) buffers.set(lbId, (b = { runs: new Map(), order: [], latencies: new Map(), lastSent: 0, scheduled: false }));
-  if (sample && outcome === 'success') {
-    const places = placesOf(sample.place);
-    const lk = `${candidate.pool.id}\u0000${places.join(' ')}`;
-    const l = b.latencies.get(lk);
-    if (l) (l.sumMs += sample.ms), l.count++;
-    else if (places.length) b.latencies.set(lk, { poolId: candidate.pool.id, places, sumMs: sample.ms, count: 1 });
+export class OutcomeReports {
+  readonly #buffers = new Map<string, Buffer>();
+  readonly #now: () => number;
+  readonly #sleep: (ms: number) => Promise<void>;
+  constructor(now: () => number = Date.now, sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms))) {
+    this.#now = now;
+    this.#sleep = sleep;
   }
-  const key = `${candidate.pool.id}\u0000${candidate.origin.name}`;
-  const last = b.runs.get(key);
-  if (last && last.outcome === outcome) last.count++;
-  else {
-    const run: OutcomeReport = { poolId: candidate.pool.id, origin: candidate.origin.name, outcome, count: 1 };
-    b.runs.set(key, run);
-    b.order.push(run);
+
+  observe(lbId: string, candidate: Candidate, outcome: Outcome, sample: LatencySample | undefined, target: ReportTarget): void {
+    let b = this.#buffers.get(lbId);
+    if (!b) this.#buffers.set(lbId, (b = { runs: new Map(), order: [], latencies: new Map(), lastSent: -Infinity, scheduled: false }));
+    if (sample && outcome === 'success') {
+      const places = placesOf(sample.place);
+      const lk = `${candidate.pool.id}\u0000${places.join(' ')}`;
+      const l = b.latencies.get(lk);
+      if (l) (l.sumMs += sample.ms), l.count++;
+      else if (places.length) b.latencies.set(lk, { poolId: candidate.pool.id, places, sumMs: sample.ms, count: 1 });
+    }
+    const key = `${candidate.pool.id}\u0000${candidate.origin.name}`;
+    const last = b.runs.get(key);
+    if (last && last.outcome === outcome) last.count++;
+    else {
+      const run: OutcomeReport = { poolId: candidate.pool.id, origin: candidate.origin.name, outcome, count: 1 };
+      b.runs.set(key, run);
+      b.order.push(run);
+    }
+    if (b.scheduled) return;
+    b.scheduled = true;
+    const wait = b.lastSent + MIN_REPORT_INTERVAL_MS - this.#now();
+    const buffer = b;
+    const send = () => {
+      const items = buffer.order.splice(0);
+      const latencies: LatencyReport[] = [...buffer.latencies.values()].map(({ sumMs, ...l }) => ({ ...l, meanMs: sumMs / l.count }));
+      buffer.runs.clear();
+      buffer.latencies.clear();
+      buffer.lastSent = this.#now();
+      buffer.scheduled = false;
+      if (!items.length) return undefined;
+      return target.lbState(lbId).report(items, latencies).then(
+        () => undefined,
+        (e: unknown) => console.error('outcome report failed', String(e)),
+      );
+    };
+    target.waitUntil(wait <= 0 ? Promise.resolve().then(send) : this.#sleep(wait).then(send));
   }
-  if (b.scheduled) return;
-  const wait = b.lastSent + MIN_REPORT_INTERVAL_MS - Date.now();
-  b.scheduled = true;
-  const buffer = b;
-  const send = () => {
-    const items = buffer.order.splice(0);
-    const latencies: LatencyReport[] = [...buffer.latencies.values()].map(({ sumMs, ...l }) => ({ ...l, meanMs: sumMs / l.count }));
-    buffer.runs.clear();
-    buffer.latencies.clear();
-    buffer.lastSent = Date.now();
-    buffer.scheduled = false;
-    return items.length ? lbState(env, lbId).report(items, latencies).then(() => undefined, (e: unknown) => console.error('outcome report failed', String(e))) : undefined;
-  };
-  ctx.waitUntil(wait <= 0 ? Promise.resolve().then(send) : new Promise((r) => setTimeout(r, wait)).then(send));
 }

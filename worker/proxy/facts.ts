@@ -1,8 +1,18 @@
-/** Request facts for steering, read lazily: nothing is parsed unless a policy asks. */
+/** Request facts for routing and affinity, read lazily: nothing is parsed unless a policy asks. */
 import { cookieValue } from '../../core/affinity/index.ts';
 import type { RequestTarget } from '../../core/forward/index.ts';
 import type { RequestFacts } from '../../core/steer/index.ts';
 import type { PlaceFacts } from '../../core/steer/pools.ts';
+
+/** A request as routing sees it: hash-key facts, where it comes from, and what affinity reads. */
+export interface Incoming {
+  readonly url: RequestTarget;
+  readonly clientIp: string | undefined;
+  readonly uri: string;
+  readonly place: PlaceFacts;
+  header(name: string): string | null;
+  cookie(name: string): string | undefined;
+}
 
 /** Where the request comes from (request.cf), read only if pool steering asks. */
 export class CfPlace implements PlaceFacts {
@@ -39,13 +49,17 @@ function coordinate(v: string | undefined): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-/** Request facts for hash keys, read lazily from the request (no work unless a hash pool asks). */
-export class HttpFacts implements RequestFacts {
+/** A live request's facts, read lazily from the request (no work unless a policy asks). */
+export class HttpFacts implements Incoming, RequestFacts {
   readonly request: Request;
   readonly url: RequestTarget;
+  #place: CfPlace | undefined;
   constructor(request: Request, url: RequestTarget) {
     this.request = request;
     this.url = url;
+  }
+  get place(): PlaceFacts {
+    return (this.#place ??= new CfPlace(this.request));
   }
   get clientIp(): string | undefined {
     return this.request.headers.get('cf-connecting-ip') ?? undefined;
@@ -61,3 +75,40 @@ export class HttpFacts implements RequestFacts {
   }
 }
 
+/** The facts of a request that did not happen (the routing explainer's input). */
+export interface HypotheticalFacts {
+  colo?: string;
+  country?: string;
+  continent?: string;
+  latitude?: number;
+  longitude?: number;
+  client_ip?: string;
+  path: string;
+  headers: Record<string, string>;
+  cookies: Record<string, string>;
+}
+
+/** A hypothetical request as routing sees it: the same interface as a live one. */
+export class ExplainedFacts implements Incoming, RequestFacts {
+  readonly url: RequestTarget;
+  readonly place: PlaceFacts;
+  readonly clientIp: string | undefined;
+  readonly #headers: Headers;
+  readonly #cookies: Record<string, string>;
+  constructor(hostname: string, f: HypotheticalFacts) {
+    this.url = { protocol: 'https:', host: hostname, hostname, path: f.path };
+    this.place = { colo: f.colo, country: f.country, continent: f.continent, latitude: f.latitude, longitude: f.longitude };
+    this.clientIp = f.client_ip;
+    this.#headers = new Headers(f.headers);
+    this.#cookies = f.cookies;
+  }
+  get uri(): string {
+    return this.url.path;
+  }
+  header(name: string): string | null {
+    return this.#headers.get(name);
+  }
+  cookie(name: string): string | undefined {
+    return Object.hasOwn(this.#cookies, name) ? this.#cookies[name] : cookieValue(this.#headers.get('cookie'), name);
+  }
+}

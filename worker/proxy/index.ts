@@ -1,65 +1,113 @@
 /**
- * The proxy: resolve the load balancer by Host, apply its health view, plan candidates
- * (core/route), apply session affinity (./affinity.ts) and forward (./attempt.ts). A body is
- * buffered (and so retryable) up to MAX_BUFFERED_BODY bytes; larger or unsized bodies stream to
- * one attempt only.
+ * The proxy: one load-balanced request, read top to bottom as its path —
+ * load balancer → health → plan → affinity → body → forward → affinity write → trace.
+ * `decide` (the first four steps) is shared with the routing explainer, so the explainer shows
+ * what traffic would do, pin included. Never throws: every failure becomes a response.
  */
-import { allUsable, planRoute } from '../../core/route/index.ts';
+import { failoverMode, ipCookiePlan, judgePin, pinAfter, pinnedPlan, type Pin, type PinVerdict } from '../../core/affinity/index.ts';
 import type { LoadBalancer } from '../../core/config/index.ts';
-import { sessionKey, type HeaderPins } from '../affinity/index.ts';
-import type { HealthView } from '../health/index.ts';
-import { withAffinity, withHeaderAffinity } from './affinity.ts';
-import { NO_BODY, firstAttempt, loadStats, plain, poolOutstanding, requestBody, type Attempt, type Network } from './attempt.ts';
-import { CfPlace, HttpFacts } from './facts.ts';
 import type { RequestTarget } from '../../core/forward/index.ts';
+import { explainRoute, route, type Explanation, type Plan, type RouteInputs, type Routed, type Snapshot } from '../../core/route/index.ts';
+import { effectivePolicy, steeringNeeds } from '../../core/steer/pools.ts';
+import type { Affinity } from '../affinity/index.ts';
+import type { HealthView } from '../health/index.ts';
+import { ExplainedFacts, HttpFacts, type HypotheticalFacts, type Incoming } from './facts.ts';
+import { forward, plain, requestBody, type ForwardDeps, type Forwarded } from './forward.ts';
 
-export { MAX_ATTEMPTS_PER_POOL, MAX_BUFFERED_BODY } from './attempt.ts';
+export { MAX_ATTEMPTS_PER_POOL, MAX_BUFFERED_BODY } from './forward.ts';
 
-export interface ProxyDeps extends Network {
+/** What the proxy needs from the isolate for one request (worker/isolate.ts builds it). */
+export interface ProxyDeps extends ForwardDeps {
+  readonly snapshot: Snapshot;
   /** Uniform random numbers in [0, 1). */
-  random: () => number;
-  /** The health view of a load balancer (issue "Health"); all usable when absent. */
-  health?: (lbId: string) => HealthView | Promise<HealthView>;
-  /** The key that signs affinity cookies; cookie affinity is off without one. */
-  affinityKey?: () => Promise<CryptoKey> | undefined;
-  /** The header-affinity table (LbState, cached per isolate); asked only for header affinity. */
-  headerPins?: () => HeaderPins;
+  random(): number;
+  /** The health view of a load balancer (all usable until known). */
+  health(lbId: string): HealthView | Promise<HealthView>;
+  /** The session affinity in effect for `lb`; undefined when none is configured (or cookie affinity has no key). */
+  affinity(lb: LoadBalancer): Affinity | undefined;
+  /** Per-pool requests under way from this isolate (least_* pool steering). */
+  poolOutstanding(poolId: string): number;
 }
 
-/**
- * Handles one load-balanced request (`url` is `request.url` split by core/forward splitUrl). Never throws or rejects:
- * every failure becomes a response. Written as a promise chain rather than async functions: for a
- * bodiless request the hot path is one fetch and one reaction, no extra async frames.
- */
-export function proxyRequest(request: Request, url: RequestTarget, deps: ProxyDeps): Promise<Response> | Response {
+/** Handles one load-balanced request; `url` is `request.url` split by core/forward splitUrl. */
+export async function proxyRequest(request: Request, url: RequestTarget, deps: ProxyDeps): Promise<Response> {
+  // The load balancer, by Host.
   const lb = deps.snapshot.lookup(url.hostname);
-  if (!lb || !lb.enabled) {
-    return plain(404, `No load balancer is ${lb ? 'enabled' : 'configured'} for host ${url.hostname}.\n`);
+  if (!lb || !lb.enabled) return plain(404, `No load balancer is ${lb ? 'enabled' : 'configured'} for host ${url.hostname}.\n`);
+
+  // Health, plan and the pin the request carries.
+  const incoming = new HttpFacts(request, url);
+  const d = await decide(lb, incoming, deps);
+  if (!d.plan) return plain(503, `No origin of load balancer ${lb.name} is available.\n`, { 'retry-after': '5' });
+
+  // The body: buffered (so it can be retried) when small and sized, else streamed to one attempt.
+  const body = await requestBody(request);
+
+  // Forward along the plan.
+  const needs = steeringNeeds(lb);
+  const done = await forward(
+    {
+      request, url, body, lbId: lb.id, lbName: lb.name, timeoutMs: lb.per_try_timeout * 1000, clientIp: incoming.clientIp,
+      stripAffinityCookie: d.affinity?.stripsCookie ?? false, trackPools: needs.poolLoad, latencyPlace: needs.latency ? incoming.place : undefined,
+    },
+    d.plan,
+    deps,
+  );
+
+  // Affinity write: a new session, or one that moved (core/affinity pinAfter decides).
+  let response = done.response;
+  if (d.affinity && done.answeredBy && pinAfter(d.pinVerdict?.candidate, done.answeredBy, response.status, failoverMode(lb)) !== 'keep') {
+    response = await d.affinity.write(lb, incoming, done.answeredBy, response, url.protocol === 'https:', d.pin !== undefined);
   }
-  const view = deps.health?.(lb.id) ?? NO_HEALTH;
-  if (view instanceof Promise) return view.then((v) => proxyPlanned(request, url, deps, lb, v));
-  return proxyPlanned(request, url, deps, lb, view);
+
+  // Trace.
+  return lb.trace_header && response.status !== 101 ? withTrace(response, lb, d, done) : response;
 }
 
-const NO_HEALTH: HealthView = { version: -1, usable: allUsable, poolLatency: () => undefined };
-
-function proxyPlanned(request: Request, url: RequestTarget, deps: ProxyDeps, lb: LoadBalancer, health: HealthView): Promise<Response> | Response {
-  if (!lb.trace_header) return route(request, url, deps, lb, health);
-  const trace: Trace = {};
-  return Promise.resolve(route(request, url, deps, lb, health, trace)).then((res) => withTrace(res, lb, trace));
+/** A routing decision for one request, before anything is sent. */
+export interface Decision {
+  readonly inputs: RouteInputs;
+  /** Steering's pool order and plan, before affinity. */
+  readonly routed: Routed;
+  /** The plan to forward along (affinity's, when a pin is honoured or ip_cookie picks); undefined = no usable origin. */
+  readonly plan: Plan | undefined;
+  readonly affinity?: Affinity;
+  /** The pin the request carried, and whether it is honoured (and why). */
+  readonly pin?: Pin;
+  readonly pinVerdict?: PinVerdict;
+  /** Set when the pin could not be read (the table did not answer): routed without it. */
+  readonly pinError?: string;
 }
 
-/** What X-LB-Trace reports, filled in by routing. */
-interface Trace {
-  attempt?: Attempt;
+/** Health → plan → affinity: what the proxy forwards along and the explainer reports. */
+export async function decide(lb: LoadBalancer, incoming: Incoming, deps: ProxyDeps): Promise<Decision> {
+  const health = await deps.health(lb.id);
+  const inputs: RouteInputs = {
+    random: deps.random, usable: health.usable, facts: incoming, place: incoming.place,
+    stats: (pool) => deps.load.stats(pool.id, pool.origins.length), poolOutstanding: deps.poolOutstanding, poolLatency: health.poolLatency,
+  };
+  const routed = route(deps.snapshot, lb, inputs);
+  const affinity = deps.affinity(lb);
+  if (!routed.plan || !affinity) return { inputs, routed, plan: routed.plan };
+  let pin: Pin | undefined;
+  try {
+    pin = await affinity.read(lb, incoming);
+  } catch (e) {
+    return { inputs, routed, plan: routed.plan, affinity, pinError: e instanceof Error ? e.message : String(e) };
+  }
+  const pinVerdict = pin && judgePin(deps.snapshot, lb, pin, health.usable, deps.now());
+  let plan = routed.plan;
+  if (pinVerdict?.candidate) plan = pinnedPlan(plan, pinVerdict.candidate, failoverMode(lb) !== 'none');
+  else if (lb.session_affinity === 'ip_cookie' && incoming.clientIp) {
+    plan = ipCookiePlan(plan, deps.snapshot.pools.get(plan.pool.id)!, incoming.clientIp, health.usable, deps.random);
+  }
+  return { inputs, routed, plan, affinity, pin, pinVerdict };
 }
 
-function withTrace(response: Response, lb: LoadBalancer, trace: Trace): Response {
-  if (response.status === 101) return response;
-  const a = trace.attempt;
-  const by = a?.answeredBy;
-  const parts = [`lb=${lb.name}`, `steering=${lb.steering_policy || 'default'}`];
-  if (a) parts.push(`planned=${a.plan.pool.id}/${a.plan.first.origin.name}`, `attempts=${a.attempts}`);
+/** X-LB-Trace: the effective steering policy, the plan's first pick, who answered, attempts. */
+function withTrace(response: Response, lb: LoadBalancer, d: Decision, done: Forwarded): Response {
+  const by = done.answeredBy;
+  const parts = [`lb=${lb.name}`, `steering=${effectivePolicy(lb)}`, `planned=${d.plan!.pool.id}/${d.plan!.first.origin.name}`, `attempts=${done.attempts}`];
   if (by) parts.push(`pool=${by.pool.id}`, `origin=${by.origin.name}`, `origin_steering=${by.pool.origin_steering.policy}`);
   if (lb.session_affinity && lb.session_affinity !== 'none') parts.push(`affinity=${lb.session_affinity}`);
   const out = new Response(response.body, response);
@@ -67,33 +115,28 @@ function withTrace(response: Response, lb: LoadBalancer, trace: Trace): Response
   return out;
 }
 
-function route(request: Request, url: RequestTarget, deps: ProxyDeps, lb: LoadBalancer, health: HealthView, trace?: Trace): Promise<Response> | Response {
-  const usable = health.usable;
-  const place = new CfPlace(request);
-  const plan = planRoute(deps.snapshot, lb, {
-    random: deps.random, usable, facts: new HttpFacts(request, url), stats: loadStats,
-    place, poolOutstanding, poolLatency: health.poolLatency,
-  });
-  if (!plan) return plain(503, `No origin of load balancer ${lb.name} is available.\n`, { 'retry-after': '5' });
-  const a: Attempt = {
-    request, url, deps, plan, lbName: lb.name, lbId: lb.id, trackPools: /^least_/.test(lb.steering_policy),
-    body: NO_BODY,
-    timeoutMs: lb.per_try_timeout * 1000,
-    clientIp: request.headers.get('cf-connecting-ip') ?? undefined,
-    attempts: 0,
-    latencyPlace: lb.steering_policy === 'dynamic_latency' ? place : undefined,
-  };
-  if (trace) trace.attempt = a;
-  const key = (lb.session_affinity === 'cookie' || lb.session_affinity === 'ip_cookie') ? deps.affinityKey?.() : undefined;
-  if (key) return withAffinity(a, lb, usable, key);
-  if (lb.session_affinity === 'header' && deps.headerPins) {
-    const session = sessionKey(lb, request.headers);
-    if (session) return withHeaderAffinity(a, lb, usable, deps.headerPins(), session);
-  }
-  if (!request.body) return firstAttempt(a);
-  return requestBody(request).then((body) => {
-    a.body = body;
-    return firstAttempt(a);
-  });
-}
+/** The routing explainer's answer: core's explanation, then what affinity would do with the request's cookies or headers. */
+export type RouteExplanation = Explanation & {
+  affinity?: { session_affinity: string; pin: { pool_id: string; origin: string } | null; honoured: boolean; why: string };
+};
 
+/**
+ * Routes hypothetical request facts through `decide`, the code traffic runs, with this isolate's
+ * health and load; undefined for an unknown load balancer id.
+ */
+export async function explainRequest(lbId: string, facts: HypotheticalFacts, deps: ProxyDeps): Promise<RouteExplanation | undefined> {
+  const lb = deps.snapshot.loadBalancers.get(lbId);
+  if (!lb) return undefined;
+  const d = await decide(lb, new ExplainedFacts(lb.name.replace(/^\*\./, 'any.'), facts), deps);
+  const out: RouteExplanation = explainRoute(deps.snapshot, lb, d.inputs, d.routed);
+  if (!d.affinity) return out;
+  const pin = d.pin ? { pool_id: d.pin.poolId, origin: d.pin.origin } : null;
+  const why = d.pinError ? `pin lookup failed (${d.pinError}): routed without it` : (d.pinVerdict?.why ?? (lb.session_affinity === 'ip_cookie' && facts.client_ip ? 'no pin: new session, picked by client IP' : 'no pin: new session'));
+  out.affinity = { session_affinity: lb.session_affinity, pin, honoured: !!d.pinVerdict?.candidate, why };
+  if (d.plan && d.plan !== d.routed.plan) {
+    out.origin = d.plan.first.origin.name;
+    out.pool = d.plan.pool.id;
+    out.candidates = [d.plan.first, ...d.plan.rest()].map((c) => `${c.pool.id}/${c.origin.name}`);
+  }
+  return out;
+}

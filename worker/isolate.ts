@@ -1,0 +1,123 @@
+/**
+ * The isolate's state, one object created once per isolate: the config snapshot cache, each load
+ * balancer's health view, the outcome report buffers, the origin load tracker, the header-affinity
+ * pin cache and the affinity cookie key. Time, randomness and the network come from it, so tests
+ * can drive the proxy with a fake clock and a fake `fetch` (worker/proxy/index.node.test.ts).
+ * Per request it hands the proxy a `ProxyDeps` bound to that request's Durable Object clients.
+ */
+import { affinityKey } from '../core/affinity/index.ts';
+import type { LoadBalancer } from '../core/config/index.ts';
+import type { Outcome } from '../core/health/index.ts';
+import type { Client, ConfigStoreApi, LbStateApi } from '../core/rpc/index.ts';
+import type { Candidate, Snapshot } from '../core/route/index.ts';
+import { LoadTracker } from '../core/steer/load.ts';
+import type { PlaceFacts } from '../core/steer/pools.ts';
+import { CookieAffinity, PinCache, TableAffinity, type Affinity } from './affinity/index.ts';
+import { SnapshotCache } from './config-cache/index.ts';
+import { HealthViews, OutcomeReports, type HealthView } from './health/index.ts';
+import type { ProxyDeps } from './proxy/index.ts';
+
+/** How one request reaches the Durable Objects and keeps background work alive (the Worker: env + ExecutionContext). */
+export interface Backends {
+  config(): Client<ConfigStoreApi>;
+  lbState(lbId: string): Client<LbStateApi>;
+  waitUntil(p: Promise<unknown>): void;
+  /** The secret that keys affinity cookies; cookie affinity is off without one. */
+  readonly affinitySecret: string | undefined;
+}
+
+export interface IsolateOptions {
+  /** Epoch ms. Default Date.now. */
+  now?: () => number;
+  /** Uniform in [0, 1). Default Math.random. */
+  random?: () => number;
+  /** Default the runtime's fetch. */
+  fetch?: typeof fetch;
+  /** Waits `ms` (report batching). Default setTimeout. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Header-affinity pins cached per isolate (default MAX_CACHED_PINS). */
+  maxCachedPins?: number;
+}
+
+export class Isolate {
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly fetch: typeof fetch;
+  readonly config: SnapshotCache;
+  readonly health: HealthViews;
+  readonly reports: OutcomeReports;
+  readonly load = new LoadTracker();
+  readonly pins: PinCache;
+  /** Bound once: routing calls it unbound. */
+  readonly poolOutstanding = (poolId: string) => this.load.poolOutstanding(poolId);
+  #affinityKey: { secret: string; key: Promise<CryptoKey> } | undefined;
+
+  constructor(options: IsolateOptions = {}) {
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.fetch = options.fetch ?? fetch;
+    this.config = new SnapshotCache({ now: this.now });
+    this.health = new HealthViews(this.now);
+    this.reports = new OutcomeReports(this.now, options.sleep);
+    this.pins = new PinCache(options.maxCachedPins);
+  }
+
+  /** The current config snapshot (synchronously when cached; see VersionedCache). */
+  snapshot(backends: Backends): Snapshot | Promise<Snapshot> {
+    return this.config.get(openConfig, backends, backends);
+  }
+
+  /** The proxy's dependencies for one request. */
+  deps(snapshot: Snapshot, backends: Backends): ProxyDeps {
+    return new RequestDeps(this, snapshot, backends);
+  }
+
+  /** The HMAC key of affinity cookies, imported once per secret. */
+  affinityKey(secret: string): Promise<CryptoKey> {
+    if (this.#affinityKey?.secret !== secret) this.#affinityKey = { secret, key: affinityKey(secret) };
+    return this.#affinityKey.key;
+  }
+}
+
+const openConfig = (b: Backends) => b.config();
+
+/** One request's view of the isolate: methods on the prototype, no closures per request. */
+class RequestDeps implements ProxyDeps {
+  readonly snapshot: Snapshot;
+  readonly fetch: typeof fetch;
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly load: LoadTracker;
+  readonly poolOutstanding: (poolId: string) => number;
+  readonly #isolate: Isolate;
+  readonly #backends: Backends;
+  constructor(isolate: Isolate, snapshot: Snapshot, backends: Backends) {
+    this.#isolate = isolate;
+    this.#backends = backends;
+    this.snapshot = snapshot;
+    this.fetch = isolate.fetch;
+    this.now = isolate.now;
+    this.random = isolate.random;
+    this.load = isolate.load;
+    this.poolOutstanding = isolate.poolOutstanding;
+  }
+  health(lbId: string): HealthView | Promise<HealthView> {
+    const b = this.#backends;
+    return this.#isolate.health.get(lbId, (id) => b.lbState(id), b);
+  }
+  observe(lbId: string, candidate: Candidate, outcome: Outcome, latencyMs?: number, place?: PlaceFacts): void {
+    this.#isolate.reports.observe(lbId, candidate, outcome, latencyMs === undefined ? undefined : { ms: latencyMs, place }, this.#backends);
+  }
+  affinity(lb: LoadBalancer): Affinity | undefined {
+    const kind = lb.session_affinity;
+    if (kind === 'cookie' || kind === 'ip_cookie') {
+      const secret = this.#backends.affinitySecret;
+      return secret ? new CookieAffinity(this.#isolate.affinityKey(secret), this.now) : undefined;
+    }
+    if (kind === 'header') {
+      const b = this.#backends;
+      return new TableAffinity(this.#isolate.pins, (id) => b.lbState(id), b, this.now);
+    }
+    return undefined;
+  }
+}
