@@ -36,6 +36,30 @@ describe('schemas', () => {
     expect(out.errors.find((e) => e.path === 'origins[0].weight')).toBeDefined();
   });
 
+  it('refuse what validation once accepted and traffic could not survive: names and values that become headers, cookies or keys', () => {
+    const errors = (kind: 'pools' | 'load_balancers' | 'monitors', body: object) => {
+      const out = createResource(EMPTY_DOCUMENT, kind, body, ctx);
+      return out.ok ? [] : out.errors.map((e) => e.message).filter((m) => !m.includes('unknown pool'));
+    };
+    expect(errors('load_balancers', lb('a.example.com', ['p'], { session_affinity: 'header', session_affinity_attributes: { headers: ['x session'] } }))).toEqual([
+      expect.stringMatching(/^session_affinity_attributes\.headers\[0\]: must be a header name/),
+    ]);
+    expect(errors('load_balancers', lb('a.example.com', ['p'], { session_affinity: 'header', session_affinity_attributes: { headers: ['cookie:a,b c'] } }))).toHaveLength(1);
+    expect(errors('load_balancers', lb('a.example.com', ['p'], { session_affinity: 'header', session_affinity_attributes: { headers: ['cookie:sid', 'x-user'] } }))).toEqual([]);
+    expect(errors('pools', pool('p', { origin_steering: { policy: 'hash', hash_key: { type: 'header', name: 'x user' } } }))[0]).toMatch(/^origin_steering\.hash_key\.name: must be a header name/);
+    expect(errors('pools', { name: 'p', origins: [{ name: 'a\nb', address: '127.0.0.1' }] })[0]).toMatch(/^origins\[0\]\.name: must be 1-128 characters/);
+    expect(errors('pools', { name: 'p', origins: [{ name: 'a|b', address: '127.0.0.1' }] })).toHaveLength(1);
+    expect(errors('monitors', { header: { 'x-probe': ['ok\r\nx-injected: 1'] } })[0]).toMatch(/^header\.x-probe\[0\]: must be a header value/);
+  });
+
+  it('refuse ids that JavaScript objects treat specially', () => {
+    for (const id of ['__proto__', 'constructor', 'prototype']) {
+      const out = importDocument(EMPTY_DOCUMENT, { monitors: [], pools: [{ id, ...pool('p') }], load_balancers: [] }, ctx);
+      expect(out.ok, id).toBe(false);
+      if (!out.ok) expect(out.errors[0]!.message).toBe('pools[0].id: is a reserved name (__proto__, constructor, prototype)');
+    }
+  });
+
   it('reports a missing required field as required', () => {
     const out = createResource(EMPTY_DOCUMENT, 'load_balancers', { name: 'a.example.com' }, ctx);
     expect(!out.ok && out.errors.map((e) => e.message)).toEqual(['default_pools: is required', 'fallback_pool: is required']);

@@ -40,9 +40,29 @@ const address = z
 
 /** Resource ids: 1-64 characters of A-Z a-z 0-9 _ - (server-made ids are 32 hex digits). */
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-export const IdSchema = z.string().regex(ID_PATTERN, 'must be 1-64 characters of A-Z a-z 0-9 _ -');
+/** Names JavaScript objects treat specially: never an id, so no map keyed by ids can be subverted. */
+const RESERVED_IDS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+export const IdSchema = z
+  .string()
+  .regex(ID_PATTERN, 'must be 1-64 characters of A-Z a-z 0-9 _ -')
+  .refine((s) => !RESERVED_IDS.has(s), 'is a reserved name (__proto__, constructor, prototype)');
 const id = IdSchema;
-const headerMap = z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a header name'), z.array(z.string()));
+
+/** An HTTP field name (RFC 9110 §5.1: a token), also a cookie name (RFC 6265). */
+export const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
+/** An HTTP field value (RFC 9110 §5.5): no control characters but HTAB, Latin-1 only (what the runtime's Headers accepts). */
+export const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const headerName = z.string().regex(TOKEN, 'must be a header name (RFC 9110 token)');
+const headerValue = z.string().max(4096).regex(FIELD_VALUE, 'must be a header value: no control characters (CR, LF, NUL)');
+const headerMap = z
+  .record(headerName, z.array(headerValue).max(16))
+  .refine((m) => Object.keys(m).length <= 32, 'at most 32 header names');
+
+/** Origin names: 1-128 characters of letters, digits, space and . _ - : @ ( ) / + (safe in a trace header, a log line and a cookie). */
+export const ORIGIN_NAME = /^[A-Za-z0-9 _.:@()\/+-]{1,128}$/;
+
+/** Size limits of lists in the config (documented in the README and the OpenAPI document). */
+export const LIMITS = { originsPerPool: 1000, poolsPerList: 100, affinityHeaders: 16, rules: 100 } as const;
 /** Fields the server owns: accepted on input (so an exported object can be sent back) and ignored. */
 export const READ_ONLY_FIELDS = ['id', 'created_on', 'modified_on'] as const;
 const readOnly = {
@@ -74,7 +94,7 @@ export const MonitorSchema = z
     retries: z.int().min(0).max(5).default(2),
     consecutive_up: z.int().min(1).max(10).default(1),
     consecutive_down: z.int().min(1).max(10).default(1),
-    probe_zone: z.string().default('').describe('stored, not yet active'),
+    probe_zone: z.string().max(253).default('').describe('stored, not yet active'),
   })
   .refine((m) => m.timeout < m.interval, { path: ['timeout'], message: 'must be shorter than interval' })
   .transform((m) => ({ ...m, method: m.method ?? (m.type === 'tcp' ? 'connection_established' : 'GET') }))
@@ -83,7 +103,7 @@ export const MonitorSchema = z
 // ------------------------------------------------------------------------------------------- pool
 
 export const OriginSchema = z.strictObject({
-  name: z.string().trim().min(1).max(128),
+  name: z.string().trim().regex(ORIGIN_NAME, 'must be 1-128 characters of letters, digits, space and . _ - : @ ( ) / +'),
   address,
   port: z.int().min(0).max(65535).default(0).describe('0 = the default port of the request scheme'),
   weight: z.number().min(0).max(1).default(1),
@@ -107,14 +127,14 @@ export const PoolSchema = z
     longitude: z.number().min(-180).max(180).optional(),
     check_regions: z.array(z.enum([...REGIONS, 'ALL_REGIONS'])).optional().describe('stored, not yet active'),
     notification_filter: z.unknown().optional().describe('stored, not yet active'),
-    origins: z.array(OriginSchema).min(1),
+    origins: z.array(OriginSchema).min(1).max(LIMITS.originsPerPool),
     origin_steering: z
       .strictObject({
         policy: z
           .enum(['random', 'hash', 'least_outstanding_requests', 'least_connections', 'round_robin', 'least_response_time', 'first'])
           .default('random'),
         hash_key: z
-          .strictObject({ type: z.enum(['ip', 'uri', 'header', 'cookie']).default('ip'), name: z.string().min(1).optional() })
+          .strictObject({ type: z.enum(['ip', 'uri', 'header', 'cookie']).default('ip'), name: headerName.optional().describe('header or cookie name') })
           .refine((k) => (k.type === 'header' || k.type === 'cookie') === (k.name !== undefined), { message: 'name is required for header and cookie keys, and only for them', path: ['name'] })
           .default({ type: 'ip' })
           .describe('our extension: what `hash` hashes (Cloudflare: the client IP)'),
@@ -128,10 +148,11 @@ export const PoolSchema = z
         enabled: z.boolean().default(true),
         consecutive_5xx: z.int().min(1).max(1000).default(5),
         consecutive_gateway_failure: z.int().min(1).max(1000).default(5),
-        base_ejection_time: z.int().min(1).max(3600).default(30).describe('seconds'),
+        base_ejection_time: z.int().min(1).max(3600).default(30).describe('seconds; an ejection lasts base_ejection_time x times ejected'),
+        max_ejection_time: z.int().min(1).max(86400).default(300).describe("seconds: Envoy's cap on one ejection; the multiplier decays by one per base_ejection_time in rotation"),
         max_ejection_percent: z.int().min(0).max(100).default(10),
       })
-      .default({ enabled: true, consecutive_5xx: 5, consecutive_gateway_failure: 5, base_ejection_time: 30, max_ejection_percent: 10 })
+      .default({ enabled: true, consecutive_5xx: 5, consecutive_gateway_failure: 5, base_ejection_time: 30, max_ejection_time: 300, max_ejection_percent: 10 })
       .describe("our extension: passive health by Envoy's outlier detection (at least one origin can always be ejected)"),
   })
   .superRefine((p, ctx) => {
@@ -151,7 +172,12 @@ export const PoolSchema = z
 
 // ---------------------------------------------------------------------------------- load balancer
 
-const poolList = z.array(id).min(1);
+const poolList = z.array(id).min(1).max(LIMITS.poolsPerList);
+/** A header name, or `cookie:a,b` (cookie names), whose values form the session key. */
+const affinityHeader = z
+  .string()
+  .min(1)
+  .refine((s) => (s.toLowerCase().startsWith('cookie:') ? s.slice(7).split(',').every((c) => TOKEN.test(c.trim())) : TOKEN.test(s)), 'must be a header name or cookie:name[,name] (RFC 9110 / RFC 6265 tokens)');
 /**
  * session_affinity_ttl bounds and defaults (s) by kind of affinity, Cloudflare's: cookie and
  * ip_cookie 1,800-604,800 (default 82,800 = 23 h); header 30-3,600 (default 1,800, an idle TTL).
@@ -190,11 +216,11 @@ export const LoadBalancerSchema = z
         secure: z.enum(['Auto', 'Always', 'Never']).default('Auto'),
         drain_duration: z.int().min(0).default(0).describe('seconds: a session pinned to an origin that was disabled or set to drain stays on it this long after its disabled_at; new sessions go elsewhere (0 = sessions move at once)'),
         zero_downtime_failover: z.enum(['none', 'temporary', 'sticky']).default('none'),
-        headers: z.array(z.string().min(1)).default([]),
+        headers: z.array(affinityHeader).max(LIMITS.affinityHeaders).default([]),
         require_all_headers: z.boolean().default(false),
       })
       .optional(),
-    rules: z.array(z.unknown()).default([]).describe('stored, not yet active'),
+    rules: z.array(z.unknown()).max(LIMITS.rules).default([]).describe('stored, not yet active'),
     trace_header: z
       .boolean()
       .default(false)

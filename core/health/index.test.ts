@@ -46,7 +46,7 @@ describe('judging HTTP answers', () => {
 });
 
 describe('outlier detection (Envoy)', () => {
-  const od = { consecutive_5xx: 3, consecutive_gateway_failure: 2, base_ejection_time: 30, max_ejection_percent: 50 };
+  const od = { consecutive_5xx: 3, consecutive_gateway_failure: 2, base_ejection_time: 30, max_ejection_time: 300, max_ejection_percent: 50 };
   const pool = () => [NEW_ORIGIN, NEW_ORIGIN, NEW_ORIGIN, NEW_ORIGIN];
 
   it('ejects after consecutive 5xx for base_ejection_time x times ejected', () => {
@@ -58,6 +58,23 @@ describe('outlier detection (Envoy)', () => {
     expect(healthUsable(r.healths[0], 30_000)).toBe(true);
     r = applyOutcomes(r.healths, five(0, 3), od, 40_000);
     expect(r.healths[0]).toMatchObject({ timesEjected: 2, ejectedUntil: 100_000 });
+  });
+
+  it('caps an ejection at max_ejection_time however often the origin was ejected, and decays the multiplier while it stays in rotation', () => {
+    const five = Array.from({ length: 3 }, () => ({ origin: 0, outcome: '5xx' as const }));
+    let r = applyOutcomes(pool(), five, od, 0);
+    for (let i = 1; i < 120; i++) r = applyOutcomes(r.healths, five, od, r.healths[0]!.ejectedUntil);
+    expect(r.healths[0]!.timesEjected).toBe(120);
+    const start = r.healths[0]!.ejectedUntil;
+    r = applyOutcomes(r.healths, five, od, start);
+    expect(r.healths[0]!.ejectedUntil - start).toBe(300_000); // not 121 x 30 s
+    // 10 base intervals in rotation after it ended: the multiplier is 10 steps lower.
+    const later = r.healths[0]!.ejectedUntil + 10 * 30_000;
+    r = applyOutcomes(r.healths, five, od, later);
+    expect(r.healths[0]!.timesEjected).toBe(121 - 10 + 1);
+    const fresh = applyOutcomes(pool(), five, od, 0);
+    const healed = applyOutcomes(fresh.healths, five, od, 30_000 + 3 * 30_000);
+    expect(healed.healths[0]).toMatchObject({ timesEjected: 1, ejectedUntil: 120_000 + 30_000 });
   });
 
   it('counts gateway failures on their own threshold, and a success resets both', () => {

@@ -6,7 +6,9 @@
  *   origin as healthy until its first failures).
  * - Passive: Envoy's outlier detection. `consecutive_5xx` 5xx answers or
  *   `consecutive_gateway_failure` connection errors/timeouts/502-504 in a row eject the origin for
- *   `base_ejection_time × times ejected` (seconds), never more than `max_ejection_percent` of a pool.
+ *   `base_ejection_time × times ejected` (seconds), capped by `max_ejection_time`, never more than
+ *   `max_ejection_percent` of a pool. As in Envoy, the multiplier decays while the origin stays in
+ *   rotation: one step per `base_ejection_time` since its last ejection ended.
  *
  * usable = enabled && healthy-or-unknown && not ejected (ARCHITECTURE.md). Times are epoch ms.
  */
@@ -29,7 +31,7 @@ export interface OriginHealth {
   /** Passive: consecutive 5xx and gateway failures seen by the edge. */
   consecutive5xx: number;
   consecutiveGatewayFailure: number;
-  /** Ejected until this time (epoch ms; 0 = not ejected), and how often it has been ejected. */
+  /** Ejected until this time (epoch ms; 0 = never; a past time = the last ejection's end), and the ejection multiplier. */
   ejectedUntil: number;
   timesEjected: number;
 }
@@ -98,7 +100,20 @@ export interface OutlierDetection {
   consecutive_5xx: number;
   consecutive_gateway_failure: number;
   base_ejection_time: number;
+  /** Envoy's cap on one ejection (s). */
+  max_ejection_time: number;
   max_ejection_percent: number;
+}
+
+/** Ejection time in ms for the `times`-th ejection in a row: base × times, at most max_ejection_time (Envoy). */
+export function ejectionMs(od: Pick<OutlierDetection, 'base_ejection_time' | 'max_ejection_time'>, times: number): number {
+  return Math.min(od.base_ejection_time * times, od.max_ejection_time) * 1000;
+}
+
+/** The ejection multiplier after time in rotation: one step less per base_ejection_time since the last ejection ended (Envoy's decay). */
+export function decayedTimes(h: Pick<OriginHealth, 'timesEjected' | 'ejectedUntil'>, od: Pick<OutlierDetection, 'base_ejection_time'>, now: number): number {
+  if (!h.timesEjected || !h.ejectedUntil || h.ejectedUntil > now) return h.timesEjected;
+  return Math.max(0, h.timesEjected - Math.floor((now - h.ejectedUntil) / (od.base_ejection_time * 1000)));
 }
 
 /**
@@ -132,7 +147,7 @@ export const isGatewayFailure = (outcome: Outcome): boolean => outcome !== 'succ
 export function applyOutcomes(
   healths: readonly OriginHealth[], outcomes: readonly { origin: number; outcome: Outcome }[], od: OutlierDetection, now: number,
 ): { healths: OriginHealth[]; ejected: number[] } {
-  const next = healths.map((h) => (h.ejectedUntil && h.ejectedUntil <= now ? { ...h, ejectedUntil: 0 } : { ...h }));
+  const next = healths.map((h) => ({ ...h }));
   const ejected: number[] = [];
   const maxEjected = Math.floor((next.length * od.max_ejection_percent) / 100);
   for (const { origin, outcome } of outcomes) {
@@ -148,8 +163,8 @@ export function applyOutcomes(
     const trip = h.consecutive5xx >= od.consecutive_5xx || h.consecutiveGatewayFailure >= od.consecutive_gateway_failure;
     const current = next.filter((x) => x.ejectedUntil > now).length;
     if (trip && current < Math.max(1, maxEjected)) {
-      h.timesEjected += 1;
-      h.ejectedUntil = now + od.base_ejection_time * 1000 * h.timesEjected;
+      h.timesEjected = decayedTimes(h, od, now) + 1;
+      h.ejectedUntil = now + ejectionMs(od, h.timesEjected);
       h.consecutive5xx = 0;
       h.consecutiveGatewayFailure = 0;
       ejected.push(origin);
