@@ -7,8 +7,7 @@ import { splitUrl } from '../core/forward/index.ts';
 import { adminApp } from './admin/index.ts';
 import { isAdminHost } from './hosts.ts';
 import { Isolate } from './isolate.ts';
-import { explainRequest, proxyRequest } from './proxy/index.ts';
-import { plain } from './proxy/forward.ts';
+import { explainRequest } from './proxy/index.ts';
 import { WorkerBackends } from './rpc.ts';
 import { watchdog } from './scheduled.ts';
 
@@ -29,16 +28,7 @@ export default {
   fetch(request, env, ctx): Response | Promise<Response> {
     const url = splitUrl(request.url);
     if (isAdminHost(env, url.hostname)) return admin.fetch(request, env, ctx);
-    const backends = new WorkerBackends(env, ctx);
-    const snapshot = isolate.snapshot(backends);
-    if (!(snapshot instanceof Promise)) return proxyRequest(request, url, isolate.deps(snapshot, backends));
-    return snapshot.then(
-      (s) => proxyRequest(request, url, isolate.deps(s, backends)),
-      (e: unknown) => {
-        console.error('config unavailable', e instanceof Error ? e.message : String(e));
-        return plain(503, 'Load balancer configuration is unavailable; try again shortly.\n', { 'retry-after': '1' });
-      },
-    );
+    return isolate.serve(request, url, new WorkerBackends(env, ctx));
   },
 
   /** The watchdog: re-syncs every load balancer's LbState, then refreshes this isolate's config. */

@@ -15,7 +15,9 @@ import type { PlaceFacts } from '../core/steer/pools.ts';
 import { CookieAffinity, PinCache, TableAffinity, type Affinity } from './affinity/index.ts';
 import { SnapshotCache } from './config-cache/index.ts';
 import { HealthViews, OutcomeReports, type HealthView } from './health/index.ts';
-import type { ProxyDeps } from './proxy/index.ts';
+import type { RequestTarget } from '../core/forward/index.ts';
+import { plain } from './proxy/forward.ts';
+import { proxyRequest, type ProxyDeps } from './proxy/index.ts';
 
 /** How one request reaches the Durable Objects and keeps background work alive (the Worker: env + ExecutionContext). */
 export interface Backends {
@@ -37,6 +39,8 @@ export interface IsolateOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Header-affinity pins cached per isolate (default MAX_CACHED_PINS). */
   maxCachedPins?: number;
+  /** The longest a request waits on a Durable Object for config or health (ms, default 1000; see VersionedCache). */
+  refreshDeadlineMs?: number;
 }
 
 export class Isolate {
@@ -48,6 +52,7 @@ export class Isolate {
   readonly reports: OutcomeReports;
   readonly load = new LoadTracker();
   readonly pins: PinCache;
+  readonly deadlineMs: number;
   /** Bound once: routing calls it unbound. */
   readonly poolOutstanding = (poolId: string) => this.load.poolOutstanding(poolId);
   #affinityKey: { secret: string; key: Promise<CryptoKey> } | undefined;
@@ -56,10 +61,22 @@ export class Isolate {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.fetch = options.fetch ?? fetch;
-    this.config = new SnapshotCache({ now: this.now });
-    this.health = new HealthViews(this.now);
+    this.config = new SnapshotCache({ now: this.now, deadlineMs: options.refreshDeadlineMs });
+    this.health = new HealthViews(this.now, options.refreshDeadlineMs);
     this.reports = new OutcomeReports(this.now, options.sleep);
     this.pins = new PinCache(options.maxCachedPins);
+    this.deadlineMs = options.refreshDeadlineMs ?? 1000;
+  }
+
+  /**
+   * Serves one load-balanced request (`url`: request.url split by core/forward splitUrl). Never
+   * answers 500: a cold isolate whose config does not come within the deadline answers 503 with
+   * Retry-After; any other failure of ours is a 502 with one line, logged once.
+   */
+  serve(request: Request, url: RequestTarget, backends: Backends): Promise<Response> {
+    const snapshot = this.snapshot(backends);
+    if (!(snapshot instanceof Promise)) return proxyRequest(request, url, this.deps(snapshot, backends)).catch(failed);
+    return snapshot.then((s) => proxyRequest(request, url, this.deps(s, backends)).catch(failed), unavailable);
   }
 
   /** The current config snapshot (synchronously when cached; see VersionedCache). */
@@ -81,6 +98,16 @@ export class Isolate {
 
 const openConfig = (b: Backends) => b.config();
 
+function failed(e: unknown): Response {
+  console.error('proxy failure', e instanceof Error ? e.message : String(e));
+  return plain(502, 'The load balancer failed to handle this request.\n');
+}
+
+function unavailable(e: unknown): Response {
+  console.error('config unavailable', e instanceof Error ? e.message : String(e));
+  return plain(503, 'Load balancer configuration is unavailable; try again shortly.\n', { 'retry-after': '1' });
+}
+
 /** One request's view of the isolate: methods on the prototype, no closures per request. */
 class RequestDeps implements ProxyDeps {
   readonly snapshot: Snapshot;
@@ -89,6 +116,7 @@ class RequestDeps implements ProxyDeps {
   readonly random: () => number;
   readonly load: LoadTracker;
   readonly poolOutstanding: (poolId: string) => number;
+  readonly deadlineMs: number;
   readonly #isolate: Isolate;
   readonly #backends: Backends;
   constructor(isolate: Isolate, snapshot: Snapshot, backends: Backends) {
@@ -100,6 +128,7 @@ class RequestDeps implements ProxyDeps {
     this.random = isolate.random;
     this.load = isolate.load;
     this.poolOutstanding = isolate.poolOutstanding;
+    this.deadlineMs = isolate.deadlineMs;
   }
   health(lbId: string): HealthView | Promise<HealthView> {
     const b = this.#backends;

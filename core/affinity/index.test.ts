@@ -22,6 +22,10 @@ describe('affinity cookie', () => {
     expect(cookieValue(header, '__cflb')).toBe('xyz');
     expect(withoutCookie(header, '__cflb')).toBe('a=1; b=2');
     expect(withoutCookie('__cflb=xyz', '__cflb')).toBeNull();
+    // Two Cookie fields, as the Headers API combines them (", "): ours is found and stripped.
+    const crumbs = new Headers([['cookie', 'a=1'], ['cookie', '__cflb=xyz; b=2']]).get('cookie');
+    expect(cookieValue(crumbs, '__cflb')).toBe('xyz');
+    expect(withoutCookie(crumbs, '__cflb')).toBe('a=1; b=2');
   });
 
   it('sets attributes as configured', () => {

@@ -58,9 +58,16 @@ export async function readPin(key: CryptoKey, lbId: string, value: string | unde
   }
 }
 
-/** The value of cookie `name` in a Cookie header. */
+/**
+ * Cookie pairs are separated by `;` and, where several Cookie fields were combined into one
+ * (HTTP/2 crumbs, RFC 9113 §8.2.3; the Fetch Headers API joins them with ", "), by `,` — which
+ * RFC 6265 keeps out of cookie values.
+ */
+const COOKIE_SEPARATOR = /[;,]/;
+
+/** The value of cookie `name` in a Cookie header (several fields combined included). */
 export function cookieValue(header: string | null, name: string): string | undefined {
-  for (const part of (header ?? '').split(';')) {
+  for (const part of (header ?? '').split(COOKIE_SEPARATOR)) {
     const eq = part.indexOf('=');
     if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
   }
@@ -70,7 +77,7 @@ export function cookieValue(header: string | null, name: string): string | undef
 /** The Cookie header without cookie `name` (null when nothing is left): the origin never sees ours. */
 export function withoutCookie(header: string | null, name: string): string | null {
   if (!header) return header;
-  const kept = header.split(';').filter((p) => {
+  const kept = header.split(COOKIE_SEPARATOR).filter((p) => {
     const eq = p.indexOf('=');
     return eq <= 0 || p.slice(0, eq).trim() !== name;
   });

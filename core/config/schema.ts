@@ -229,6 +229,14 @@ export const LoadBalancerSchema = z
       .boolean()
       .default(false)
       .describe("our extension (Envoy's panic mode): with no usable origin anywhere, spread over every enabled origin instead of answering 503"),
+    retry_non_idempotent: z
+      .boolean()
+      .default(false)
+      .describe("our extension (nginx's proxy_next_upstream non_idempotent): also move POST, PATCH and other non-idempotent requests to the next origin after a timeout or a 502/503/504. Off: they move on only when the connection failed, so nothing takes effect twice"),
+    trust_client_forwarded: z
+      .boolean()
+      .default(false)
+      .describe("our extension: pass the client's own Forwarded, X-Real-IP, True-Client-IP and X-Forwarded-Port on to origins (off: dropped; the client address comes from the runtime)"),
     per_try_timeout: z
       .number()
       .min(0.1)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isIdempotent, originUrl, retryableStatus, splitUrl, upstreamHeaders } from './index.ts';
+import { hasHopByHop, isIdempotent, mayRetry, originUrl, retryableStatus, splitUrl, stripHopByHop, upstreamHeaders } from './index.ts';
 
 const origin = (address: string, port = 0) => ({ name: 'o', address, port, weight: 1, enabled: true, drain: false, header: {} });
 
@@ -34,6 +34,23 @@ describe('upstreamHeaders', () => {
     expect(h.get('x-forwarded-host')).toBe('app.example.com');
   });
 
+  it("drops the client's own forwarding claims unless trusted: the client address comes from the runtime", () => {
+    const claims = { forwarded: 'for=6.6.6.6', 'x-real-ip': '6.6.6.6', 'true-client-ip': '6.6.6.6', 'x-forwarded-port': '1', accept: '*/*' };
+    const h = upstreamHeaders(new Headers(claims), { clientIp: '2.2.2.2', proto: 'https', host: 'a' });
+    expect([...h.keys()].sort()).toEqual(['accept', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto']);
+    expect(h.get('x-forwarded-for')).toBe('2.2.2.2');
+    const trusted = upstreamHeaders(new Headers(claims), { clientIp: '2.2.2.2', proto: 'https', host: 'a', trustClientForwarded: true });
+    expect(trusted.get('x-real-ip')).toBe('6.6.6.6');
+    expect(trusted.get('forwarded')).toBe('for=6.6.6.6');
+  });
+
+  it('finds and strips hop-by-hop response fields, Proxy-Connection and names listed in Connection included', () => {
+    const res = new Headers({ connection: 'x-hop', 'x-hop': '1', 'proxy-authenticate': 'Basic', 'proxy-connection': 'keep-alive', 'content-type': 'text/plain' });
+    expect(hasHopByHop(res)).toBe(true);
+    expect([...stripHopByHop(res).keys()]).toEqual(['content-type']);
+    expect(hasHopByHop(new Headers({ 'content-type': 'text/plain' }))).toBe(false);
+  });
+
   it('keeps a WebSocket handshake and applies the origin Host', () => {
     const h = upstreamHeaders(new Headers({ upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'k' }), { proto: 'http', host: 'a', originHost: 'internal.example' });
     expect(h.get('upgrade')).toBe('websocket');
@@ -51,5 +68,15 @@ describe('retry rules', () => {
     expect(retryableStatus('GET', 503)).toBe(true);
     expect(retryableStatus('GET', 500)).toBe(false);
     expect(retryableStatus('POST', 502)).toBe(false);
+    expect(retryableStatus('POST', 502, true)).toBe(true);
+  });
+
+  it('move a non-idempotent request on only when it never reached an origin, unless the load balancer opts in', () => {
+    expect(mayRetry('POST', 'connect_error')).toBe(true);
+    expect(mayRetry('POST', 'timeout')).toBe(false);
+    expect(mayRetry('PATCH', 'gateway_failure')).toBe(false);
+    expect(mayRetry('GET', 'timeout')).toBe(true);
+    expect(mayRetry('POST', 'timeout', true)).toBe(true);
+    expect(mayRetry('GET', '5xx', true)).toBe(false);
   });
 });

@@ -4,7 +4,7 @@
  * and the retry rules.
  */
 import type { Origin } from '../config/index.ts';
-import { GATEWAY_FAILURE_STATUS } from '../health/index.ts';
+import { GATEWAY_FAILURE_STATUS, outcomeOf, type Outcome } from '../health/index.ts';
 
 /** Hop-by-hop fields (RFC 9110 §7.6.1, RFC 7230 §6.1) a proxy must not forward. */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
@@ -14,8 +14,23 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 
 export const isIdempotent = (method: string): boolean => IDEMPOTENT.has(method.toUpperCase());
 
-/** Whether a response with `status` to a `method` request may be retried on the next candidate: a gateway failure, idempotent methods only. */
-export const retryableStatus = (method: string, status: number): boolean => GATEWAY_FAILURE_STATUS.has(status) && isIdempotent(method);
+/**
+ * Whether an attempt that ended with `outcome` may move on to the next origin — nginx's
+ * proxy_next_upstream and HAProxy's retry-on, with their rule for non-idempotent requests: an
+ * idempotent method (RFC 9110 §9.2.2) moves on after a connection error, a timeout or a gateway
+ * failure (502/503/504); any other method only after a connection error, when the request never
+ * reached an origin — after a timeout or a gateway failure nobody knows whether the origin acted.
+ * `retryNonIdempotent` (the load balancer's `retry_non_idempotent`, nginx's `non_idempotent`)
+ * lets every method move on as idempotent ones do.
+ */
+export function mayRetry(method: string, outcome: Outcome, retryNonIdempotent = false): boolean {
+  if (outcome === 'success' || outcome === '5xx') return false;
+  return outcome === 'connect_error' || retryNonIdempotent || isIdempotent(method);
+}
+
+/** Whether a response with `status` to a `method` request may be retried on the next candidate (mayRetry of its outcome). */
+export const retryableStatus = (method: string, status: number, retryNonIdempotent = false): boolean =>
+  GATEWAY_FAILURE_STATUS.has(status) && mayRetry(method, outcomeOf(status), retryNonIdempotent);
 
 /** The parts of a request URL a proxy needs. */
 export interface RequestTarget {
@@ -67,11 +82,24 @@ export function isWebSocketUpgrade(headers: Headers): boolean {
   return headers.get('upgrade')?.toLowerCase() === 'websocket';
 }
 
+/**
+ * Forwarding headers a client may send that claim to say where the request came from. At the
+ * edge the client address comes from the runtime (CF-Connecting-IP on Cloudflare), so these are
+ * dropped unless the load balancer trusts the client's own (`trust_client_forwarded`).
+ */
+const CLIENT_FORWARDING = ['forwarded', 'x-real-ip', 'true-client-ip', 'x-forwarded-port'];
+
 /** Removes hop-by-hop fields, including those the Connection field names. Mutates and returns `headers`. */
 export function stripHopByHop(headers: Headers): Headers {
   const named = (headers.get('connection') ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
   for (const name of [...HOP_BY_HOP, ...named]) headers.delete(name);
   return headers;
+}
+
+/** Whether a response carries hop-by-hop fields a proxy must drop (RFC 9110 §7.6.1): cheap check first, the copy only when needed. */
+export function hasHopByHop(headers: Headers): boolean {
+  for (const name of HOP_BY_HOP) if (headers.has(name)) return true;
+  return false;
 }
 
 export interface ForwardFacts {
@@ -83,12 +111,17 @@ export interface ForwardFacts {
   host: string;
   /** `header.Host` of the origin, when set: the Host the origin expects. */
   originHost?: string;
+  /** Pass on the client's Forwarded, X-Real-IP, True-Client-IP and X-Forwarded-Port (default: dropped). */
+  trustClientForwarded?: boolean;
 }
 
 /**
  * The headers to send upstream: hop-by-hop fields removed (Upgrade/Connection kept for a
- * WebSocket handshake), X-Forwarded-For appended with the client address, X-Forwarded-Proto and
- * X-Forwarded-Host set, and Host replaced by the origin's `header.Host` when configured.
+ * WebSocket handshake); the client address appended to X-Forwarded-For (Cloudflare's behaviour:
+ * the last entry is the one the load balancer vouches for); the client's own Forwarded,
+ * X-Real-IP, True-Client-IP and X-Forwarded-Port dropped unless `trustClientForwarded`;
+ * X-Forwarded-Proto and X-Forwarded-Host set; Host replaced by the origin's `header.Host` when
+ * configured.
  */
 export function upstreamHeaders(incoming: Headers, facts: ForwardFacts): Headers {
   const headers = new Headers(incoming);
@@ -98,6 +131,7 @@ export function upstreamHeaders(incoming: Headers, facts: ForwardFacts): Headers
     headers.set('upgrade', 'websocket');
     headers.set('connection', 'Upgrade');
   }
+  if (facts.trustClientForwarded !== true) for (const name of CLIENT_FORWARDING) headers.delete(name);
   if (facts.clientIp) {
     const prior = incoming.get('x-forwarded-for');
     headers.set('x-forwarded-for', prior ? `${prior}, ${facts.clientIp}` : facts.clientIp);

@@ -22,6 +22,12 @@ export interface SnapshotCacheOptions {
   maxStaleMs?: number;
   /** Clock in ms. Default Date.now. */
   now?: () => number;
+  /**
+   * The longest a request waits on the store (ms), cold or past `maxStaleMs`: then it is served
+   * the stale snapshot, or (cold) the wait rejects, and the refresh goes on in the background.
+   * Default 1000.
+   */
+  deadlineMs?: number;
 }
 
 /**
@@ -36,6 +42,7 @@ export class VersionedCache<R extends { version: number }, T extends { version: 
   readonly #maxAgeMs: number;
   readonly #maxStaleMs: number;
   readonly #now: () => number;
+  readonly #deadlineMs: number;
 
   readonly #compile: (reply: R) => T | undefined;
   readonly #empty: (version: number) => T;
@@ -46,6 +53,7 @@ export class VersionedCache<R extends { version: number }, T extends { version: 
     this.#maxAgeMs = options.maxAgeMs ?? 1000;
     this.#maxStaleMs = options.maxStaleMs ?? 2000;
     this.#now = options.now ?? Date.now;
+    this.#deadlineMs = options.deadlineMs ?? 1000;
   }
 
   /**
@@ -58,13 +66,23 @@ export class VersionedCache<R extends { version: number }, T extends { version: 
    */
   get<A>(open: (arg: A) => VersionedSource<R>, arg: A, background: { waitUntil(p: Promise<unknown>): void }): T | Promise<T> {
     const cached = this.#snapshot;
-    if (!cached || this.#dirty) return this.refresh(open(arg));
+    if (!cached || this.#dirty) return this.#bounded(this.refresh(open(arg)), cached, background);
     const age = this.#now() - this.#fetchedAt;
     if (age <= this.#maxAgeMs) return cached;
-    // Too old to serve: wait, but keep serving the old one if the store cannot be reached.
-    if (age > this.#maxStaleMs) return this.refresh(open(arg)).catch(() => cached);
+    // Too old to serve: wait (up to the deadline), but keep serving the old one if the store cannot be reached.
+    if (age > this.#maxStaleMs) return this.#bounded(this.refresh(open(arg)).catch(() => cached), cached, background);
     if (!this.#inflight) background.waitUntil(this.refresh(open(arg)).catch(() => cached));
     return cached;
+  }
+
+  /** `wait`, or after deadlineMs `fallback` (rejects when there is none: a cold isolate); the refresh goes on. */
+  #bounded(wait: Promise<T>, fallback: T | undefined, background: { waitUntil(p: Promise<unknown>): void }): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<T>((resolve, reject) => {
+      timer = setTimeout(() => (fallback ? resolve(fallback) : reject(new Error(`no answer within ${this.#deadlineMs} ms`))), this.#deadlineMs);
+    });
+    background.waitUntil(wait.catch(() => undefined));
+    return Promise.race([wait, late]).finally(() => clearTimeout(timer));
   }
 
   /** Asks the store now (joining a refresh already under way) and returns the newest snapshot. */

@@ -42,8 +42,10 @@ type Background = { waitUntil(p: Promise<unknown>): void };
 export class HealthViews {
   readonly #caches = new Map<string, VersionedCache<HealthReply, HealthView>>();
   readonly #now: () => number;
-  constructor(now: () => number = Date.now) {
+  readonly #deadlineMs: number | undefined;
+  constructor(now: () => number = Date.now, deadlineMs?: number) {
     this.#now = now;
+    this.#deadlineMs = deadlineMs;
   }
 
   /** The view of `lbId` (all usable until its LbState first answers, or while it cannot be reached). */
@@ -51,7 +53,7 @@ export class HealthViews {
     let cache = this.#caches.get(lbId);
     if (!cache) {
       const now = this.#now;
-      cache = new VersionedCache<HealthReply, HealthView>((r) => compileHealth(r, now), () => EVERYTHING, { now });
+      cache = new VersionedCache<HealthReply, HealthView>((r) => compileHealth(r, now), () => EVERYTHING, { now, deadlineMs: this.#deadlineMs });
       this.#caches.set(lbId, cache);
     }
     const view = cache.get(open, lbId, background);

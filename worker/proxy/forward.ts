@@ -1,9 +1,10 @@
 /**
  * Forwarding: one request to a plan's candidates in turn, returning what happened
- * (`{response, answeredBy, attempts}`) rather than writing into shared state. A connection error
- * or per-try timeout moves on; 502/503/504 move on only for idempotent methods (core/forward
- * retryableStatus); at most MAX_ATTEMPTS_PER_POOL origins per pool; a body that cannot be sent
- * again (streamed, not buffered) gets one attempt.
+ * (`{response, answeredBy, attempts}`) rather than writing into shared state. Which failures move
+ * on is core/forward mayRetry: a connection error always; a timeout or a 502/503/504 only for
+ * idempotent methods (or with retry_non_idempotent) — a POST that timed out ends with our 504.
+ * At most MAX_ATTEMPTS_PER_POOL origins per pool; a body that cannot be sent again (streamed, not
+ * buffered) gets one attempt. Hop-by-hop response fields (RFC 9110 §7.6.1) never reach the client.
  *
  * Hot-path notes (measured with `BENCH_PROFILE=1 npm run bench`): per_try_timeout is an
  * `AbortSignal.timeout`, a native timer; a JS setTimeout/clearTimeout pair per attempt cost ~8% of
@@ -13,7 +14,7 @@
  * origin's Connection, Keep-Alive or Transfer-Encoding on (the end-to-end tests check it).
  */
 import { AFFINITY_COOKIE, withoutCookie } from '../../core/affinity/index.ts';
-import { originUrl, retryableStatus, upstreamHeaders, type RequestTarget } from '../../core/forward/index.ts';
+import { hasHopByHop, mayRetry, originUrl, stripHopByHop, upstreamHeaders, type RequestTarget } from '../../core/forward/index.ts';
 import { outcomeOf, type Outcome } from '../../core/health/index.ts';
 import type { Candidate, Plan } from '../../core/route/index.ts';
 import { tracksLoad } from '../../core/steer/index.ts';
@@ -49,6 +50,9 @@ export interface Exchange {
   readonly clientIp: string | undefined;
   /** Remove our affinity cookie from what the origin sees. */
   readonly stripAffinityCookie: boolean;
+  /** The load balancer's retry_non_idempotent and trust_client_forwarded. */
+  readonly retryNonIdempotent: boolean;
+  readonly trustClientForwarded: boolean;
   /** Whether pool steering reads per-pool load (core/steer steeringNeeds). */
   readonly trackPools: boolean;
   /** Set for dynamic_latency load balancers: attempts are timed and reported from this place. */
@@ -78,13 +82,13 @@ export async function requestBody(request: Request): Promise<Body> {
   return { value: request.body, replayable: false };
 }
 
-/** Walks `plan` until an origin gives a final answer. Never rejects. */
+/** Walks `plan` until an origin gives a final answer, or a failure that may not move on (mayRetry). Never rejects. */
 export async function forward(x: Exchange, plan: Plan, deps: ForwardDeps): Promise<Forwarded> {
+  const method = x.request.method;
   let attempts = 1;
-  let last = await attempt(x, plan.first, deps);
-  let answeredBy = last ? plan.first : undefined;
-  const again = last ? x.body.replayable && retryableStatus(x.request.method, last.status) : x.body.replayable;
-  if (again) {
+  let result = await attempt(x, plan.first, deps);
+  let answeredBy = typeof result === 'string' ? undefined : plan.first;
+  if (x.body.replayable && mayRetry(method, outcomeOfResult(result), x.retryNonIdempotent)) {
     let inPool = 1;
     let rank = 0;
     for (const candidate of plan.rest()) {
@@ -92,28 +96,51 @@ export async function forward(x: Exchange, plan: Plan, deps: ForwardDeps): Promi
       if (inPool === MAX_ATTEMPTS_PER_POOL) continue;
       inPool++;
       attempts++;
-      const response = await attempt(x, candidate, deps);
-      if (!response) continue;
-      if (last) await last.body?.cancel();
-      last = response;
+      const next = await attempt(x, candidate, deps);
+      if (typeof next === 'string') {
+        // An answer we hold stands unless another origin answers; a failure that may not move on ends the walk.
+        if (typeof result === 'string') result = next;
+        if (!mayRetry(method, next, x.retryNonIdempotent)) break;
+        continue;
+      }
+      if (typeof result !== 'string') await result.body?.cancel();
+      result = next;
       answeredBy = candidate;
-      if (!retryableStatus(x.request.method, response.status)) break;
+      if (!mayRetry(method, outcomeOf(next.status), x.retryNonIdempotent)) break;
     }
   }
-  const response = last ?? plain(503, `No origin of load balancer ${x.lbName} answered (${attempts} tried).\n`, { 'retry-after': '5' });
-  return { response, answeredBy, attempts };
+  if (typeof result !== 'string') return { response: clientFacing(result), answeredBy, attempts };
+  if (result === 'timeout' && !mayRetry(method, 'timeout', x.retryNonIdempotent)) {
+    return { response: plain(504, `The origin did not answer ${method} within per_try_timeout; not retried elsewhere: ${method} is not idempotent.\n`), attempts };
+  }
+  return { response: plain(503, `No origin of load balancer ${x.lbName} answered (${attempts} tried).\n`, { 'retry-after': '5' }), attempts };
+}
+
+/** The outcome class of an attempt's result. */
+function outcomeOfResult(result: Response | 'connect_error' | 'timeout'): Outcome {
+  return typeof result === 'string' ? result : outcomeOf(result.status);
+}
+
+/** The origin's response without hop-by-hop fields; untouched (no copy) when it has none, as nearly every response. */
+function clientFacing(res: Response): Response {
+  if (res.status === 101 || !hasHopByHop(res.headers)) return res;
+  const out = new Response(res.body, res);
+  stripHopByHop(out.headers);
+  return out;
 }
 
 /**
- * One try on one origin: the response, or undefined when the connection failed or no response
- * headers came within the per-try timeout (the body then streams without a deadline).
+ * One try on one origin: the response, or why there was none — `connect_error` (no connection,
+ * or it broke) or `timeout` (no response headers within the per-try timeout; the body of a
+ * response that did come streams without a deadline).
  */
-async function attempt(x: Exchange, candidate: Candidate, deps: ForwardDeps): Promise<Response | undefined> {
+async function attempt(x: Exchange, candidate: Candidate, deps: ForwardDeps): Promise<Response | 'connect_error' | 'timeout'> {
   const headers = upstreamHeaders(x.request.headers, {
     clientIp: x.clientIp,
     proto: x.url.protocol === 'https:' ? 'https' : 'http',
     host: x.url.host,
     originHost: candidate.origin.header.Host?.[0],
+    trustClientForwarded: x.trustClientForwarded,
   });
   if (x.stripAffinityCookie) {
     const rest = withoutCookie(headers.get('cookie'), AFFINITY_COOKIE);
@@ -137,8 +164,9 @@ async function attempt(x: Exchange, candidate: Candidate, deps: ForwardDeps): Pr
     return res;
   } catch (e) {
     if (tracked) load.end(pool.id, pool.origins.length, candidate.originIndex);
-    deps.observe(x.lbId, candidate, outcomeOf(undefined, isTimeout(e) ? 'timeout' : 'connect'));
-    return undefined;
+    const failure = isTimeout(e) ? 'timeout' : 'connect_error';
+    deps.observe(x.lbId, candidate, failure);
+    return failure;
   }
 }
 

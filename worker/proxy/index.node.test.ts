@@ -159,3 +159,71 @@ describe('outcome reports', () => {
     expect(new Set(all.map((o) => o.outcome))).toEqual(new Set(['gateway_failure', 'success']));
   });
 });
+
+describe('nothing takes effect twice', () => {
+  it('a POST whose origin timed out is not sent to another origin: our 504 instead', async () => {
+    const h = harness(config({ per_try_timeout: 0.1 }, [{ id: 'p', ports: [1, 2] }]));
+    h.origin(1, 'hang');
+    const res = await h.request('http://app.example.com/pay', { method: 'POST', body: 'charge=100&order=42', headers: { 'content-length': '19' } });
+    expect(res.status).toBe(504);
+    expect(h.sent.map((s) => s.origin)).toEqual(['1']);
+  });
+
+  it('a POST moves on when the connection failed (it never reached an origin), and on a timeout with retry_non_idempotent', async () => {
+    const h = harness(config({ per_try_timeout: 0.1 }, [{ id: 'p', ports: [1, 2] }]));
+    h.origin(1, 'refuse');
+    expect((await h.request('http://app.example.com/pay', { method: 'POST', body: 'x', headers: { 'content-length': '1' } })).headers.get('x-origin')).toBe('2');
+    const opted = harness(config({ per_try_timeout: 0.1, retry_non_idempotent: true }, [{ id: 'p', ports: [1, 2] }]));
+    opted.origin(1, 'hang');
+    expect((await opted.request('http://app.example.com/pay', { method: 'POST', body: 'x', headers: { 'content-length': '1' } })).headers.get('x-origin')).toBe('2');
+  });
+
+  it('a GET still moves on after a timeout', async () => {
+    const h = harness(config({ per_try_timeout: 0.1 }, [{ id: 'p', ports: [1, 2] }]));
+    h.origin(1, 'hang');
+    expect((await h.request('http://app.example.com/')).headers.get('x-origin')).toBe('2');
+  });
+});
+
+describe('pins are re-checked', () => {
+  it('a cookie for a pool the load balancer no longer uses is not honoured', async () => {
+    const before = harness(config({ session_affinity: 'cookie' }, [{ id: 'old', ports: [1] }, { id: 'new', ports: [2] }]));
+    const cookie = cookieOf(await before.request('http://app.example.com/'))!;
+    expect(cookie).toBeTruthy();
+    const after = harness({
+      monitors: [],
+      pools: [{ id: 'old', name: 'old', origins: origins(1) }, { id: 'new', name: 'new', origins: origins(2) }],
+      load_balancers: [{ id: 'lb', name: 'app.example.com', default_pools: ['new'], fallback_pool: 'new', session_affinity: 'cookie' }],
+    });
+    const res = await after.request('http://app.example.com/', { headers: { cookie: `__cflb=${cookie}` } });
+    expect(res.headers.get('x-origin')).toBe('2');
+    expect(cookieOf(res)).toBeTruthy(); // re-pinned to where it went
+  });
+});
+
+describe('traffic outlives a sick Durable Object', () => {
+  const lb = { session_affinity: 'header', session_affinity_attributes: { headers: ['x-session'] } };
+
+  it('a cold isolate whose ConfigStore hangs answers a quick 503 with Retry-After', async () => {
+    const h = harness(config({}), { refreshDeadlineMs: 50 });
+    h.faults.config = 'hang';
+    const started = Date.now();
+    const res = await h.request('http://app.example.com/');
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('a stale snapshot is served when the refresh hangs or throws; LbState hanging or throwing costs neither health nor the pin lookup a 500', async () => {
+    const h = harness(config(lb, [{ id: 'p', ports: [1, 2] }]), { refreshDeadlineMs: 50 });
+    expect((await h.request('http://app.example.com/', { headers: { 'x-session': 'a' } })).status).toBe(200);
+    for (const fault of ['hang', 'throw'] as const) {
+      h.faults.config = fault;
+      h.faults.lbState = fault;
+      h.bumpConfig();
+      await h.advance(5_000); // past maxStaleMs: requests would wait on the refresh
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => h.request('http://app.example.com/', { headers: { 'x-session': `s${i}` } })));
+      expect(results.map((r) => r.status)).toEqual(Array(20).fill(200));
+    }
+  });
+});

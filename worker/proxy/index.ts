@@ -27,6 +27,8 @@ export interface ProxyDeps extends ForwardDeps {
   affinity(lb: LoadBalancer): Affinity | undefined;
   /** Per-pool requests under way from this isolate (least_* pool steering). */
   poolOutstanding(poolId: string): number;
+  /** The longest a request waits on a Durable Object (ms): a pin lookup past it routes without the pin. */
+  readonly deadlineMs: number;
 }
 
 /** Handles one load-balanced request; `url` is `request.url` split by core/forward splitUrl. */
@@ -49,6 +51,7 @@ export async function proxyRequest(request: Request, url: RequestTarget, deps: P
     {
       request, url, body, lbId: lb.id, lbName: lb.name, timeoutMs: lb.per_try_timeout * 1000, clientIp: incoming.clientIp,
       stripAffinityCookie: d.affinity?.stripsCookie ?? false, trackPools: needs.poolLoad, latencyPlace: needs.latency ? incoming.place : undefined,
+      retryNonIdempotent: lb.retry_non_idempotent, trustClientForwarded: lb.trust_client_forwarded,
     },
     d.plan,
     deps,
@@ -91,7 +94,7 @@ export async function decide(lb: LoadBalancer, incoming: Incoming, deps: ProxyDe
   if (!routed.plan || !affinity) return { inputs, routed, plan: routed.plan };
   let pin: Pin | undefined;
   try {
-    pin = await affinity.read(lb, incoming);
+    pin = await withDeadline(affinity.read(lb, incoming), deps.deadlineMs);
   } catch (e) {
     return { inputs, routed, plan: routed.plan, affinity, pinError: e instanceof Error ? e.message : String(e) };
   }
@@ -102,6 +105,15 @@ export async function decide(lb: LoadBalancer, incoming: Incoming, deps: ProxyDe
     plan = ipCookiePlan(plan, deps.snapshot.pools.get(plan.pool.id)!, incoming.clientIp, health.usable, deps.random);
   }
   return { inputs, routed, plan, affinity, pin, pinVerdict };
+}
+
+/** `p`, or a rejection after `ms`. */
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 /** X-LB-Trace: the effective steering policy, the plan's first pick, who answered, attempts. */
