@@ -59,7 +59,7 @@ const headerMap = z
   .refine((m) => Object.keys(m).length <= 32, 'at most 32 header names');
 
 /** Origin names: 1-128 characters of letters, digits, space and . _ - : @ ( ) / + (safe in a trace header, a log line and a cookie). */
-export const ORIGIN_NAME = /^[A-Za-z0-9 _.:@()\/+-]{1,128}$/;
+export const ORIGIN_NAME = /^[A-Za-z0-9 _.:@()/+-]{1,128}$/;
 
 /** Size limits of lists in the config (documented in the README and the OpenAPI document). */
 export const LIMITS = { originsPerPool: 1000, poolsPerList: 100, affinityHeaders: 16, rules: 100 } as const;

@@ -82,7 +82,7 @@ export class VersionedCache<R extends { version: number }, T extends { version: 
       timer = setTimeout(() => (fallback ? resolve(fallback) : reject(new Error(`no answer within ${this.#deadlineMs} ms`))), this.#deadlineMs);
     });
     background.waitUntil(wait.catch(() => undefined));
-    return Promise.race([wait, late]).finally(() => clearTimeout(timer));
+    return Promise.race([wait, late]).finally(() => timer !== undefined && clearTimeout(timer));
   }
 
   /** Asks the store now (joining a refresh already under way) and returns the newest snapshot. */

@@ -113,7 +113,7 @@ function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
   });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+  return Promise.race([p, late]).finally(() => timer !== undefined && clearTimeout(timer));
 }
 
 /** X-LB-Trace: the effective steering policy, the plan's first pick, who answered, attempts. */
