@@ -24,7 +24,7 @@ export interface Backends {
   config(): Client<ConfigStoreApi>;
   lbState(lbId: string): Client<LbStateApi>;
   waitUntil(p: Promise<unknown>): void;
-  /** The secret that keys affinity cookies; cookie affinity is off without one. */
+  /** AFFINITY_SECRET: overrides the ConfigStore's generated cookie keys (snapshot.affinityKeys). */
   readonly affinitySecret: string | undefined;
 }
 
@@ -55,7 +55,7 @@ export class Isolate {
   readonly deadlineMs: number;
   /** Bound once: routing calls it unbound. */
   readonly poolOutstanding = (poolId: string) => this.load.poolOutstanding(poolId);
-  #affinityKey: { secret: string; key: Promise<CryptoKey> } | undefined;
+  #affinityKeys: { secrets: readonly string[]; keys: Promise<CryptoKey[]> } | undefined;
 
   constructor(options: IsolateOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -89,10 +89,12 @@ export class Isolate {
     return new RequestDeps(this, snapshot, backends);
   }
 
-  /** The HMAC key of affinity cookies, imported once per secret. */
-  affinityKey(secret: string): Promise<CryptoKey> {
-    if (this.#affinityKey?.secret !== secret) this.#affinityKey = { secret, key: affinityKey(secret) };
-    return this.#affinityKey.key;
+  /** The affinity cookie keys (newest first), imported once per set of secrets. */
+  affinityKeys(secrets: readonly string[]): Promise<CryptoKey[]> {
+    const held = this.#affinityKeys;
+    if (held && held.secrets.length === secrets.length && held.secrets.every((s, i) => s === secrets[i])) return held.keys;
+    this.#affinityKeys = { secrets, keys: Promise.all(secrets.map(affinityKey)) };
+    return this.#affinityKeys.keys;
   }
 }
 
@@ -140,8 +142,9 @@ class RequestDeps implements ProxyDeps {
   affinity(lb: LoadBalancer): Affinity | undefined {
     const kind = lb.session_affinity;
     if (kind === 'cookie' || kind === 'ip_cookie') {
-      const secret = this.#backends.affinitySecret;
-      return secret ? new CookieAffinity(this.#isolate.affinityKey(secret), this.now) : undefined;
+      const override = this.#backends.affinitySecret;
+      const secrets = override ? [override] : this.snapshot.affinityKeys;
+      return secrets.length ? new CookieAffinity(this.#isolate.affinityKeys(secrets), this.now) : undefined;
     }
     if (kind === 'header') {
       const b = this.#backends;

@@ -14,10 +14,6 @@ export function lbState(env: Pick<Env, 'LB_STATE'>, lbId: string): Client<LbStat
   return env.LB_STATE.getByName(lbId);
 }
 
-/** The affinity cookie key's secret: AFFINITY_SECRET, else derived from ADMIN_TOKEN; none = cookie affinity off. */
-function affinitySecret(env: Pick<Env, 'AFFINITY_SECRET' | 'ADMIN_TOKEN'>): string | undefined {
-  return env.AFFINITY_SECRET || (env.ADMIN_TOKEN ? `admin:${env.ADMIN_TOKEN}` : undefined);
-}
 
 /** One request's Durable Object clients and background work, from the Worker's env and ExecutionContext (worker/isolate Backends). */
 export class WorkerBackends {
@@ -27,7 +23,7 @@ export class WorkerBackends {
   constructor(env: Env, ctx: ExecutionContext) {
     this.#env = env;
     this.#ctx = ctx;
-    this.affinitySecret = affinitySecret(env);
+    this.affinitySecret = env.AFFINITY_SECRET || undefined;
   }
   config(): Client<ConfigStoreApi> {
     return configStore(this.#env);

@@ -2,8 +2,8 @@
  * Cookie session affinity (Cloudflare's `session_affinity: cookie | ip_cookie`): a signed cookie
  * names the origin, so any edge can honour it without asking a Durable Object.
  *
- * Cookie `__cflb` (Cloudflare's name) = base64url(`lbId|poolId|origin|expiresAt`) + "." +
- * base64url(HMAC-SHA256(payload)), expiresAt in epoch seconds. Web Crypto only (no node:*).
+ * Cookie `__cflb` (Cloudflare's name) = base64url(nonce ‖ AES-256-GCM(pool, origin, expiry)),
+ * bound to the load balancer id; see signPin. Web Crypto only (no node:*).
  */
 import { AFFINITY_TTL, type LoadBalancer } from '../config/index.ts';
 
@@ -25,37 +25,59 @@ export interface Pinned {
 }
 
 const enc = new TextEncoder();
+const dec = new TextDecoder();
 const b64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 const unb64url = (s: string) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+/** AES-GCM nonce length (bytes, NIST SP 800-38D's recommended 96 bits). */
+const IV_BYTES = 12;
 
-/** Imports an HMAC-SHA256 key from a secret string. */
-export function affinityKey(secret: string): Promise<CryptoKey> {
-  return crypto.subtle.importKey('raw', enc.encode(`edge-lb affinity v1:${secret}`), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+/**
+ * The cookie key from a secret string: AES-256-GCM keyed by SHA-256(domain label ‖ secret). The
+ * secret is AFFINITY_SECRET when set, else the random key the ConfigStore generated (never the
+ * admin token: one cookie must not let anyone test token guesses offline).
+ */
+export async function affinityKey(secret: string): Promise<CryptoKey> {
+  const material = await crypto.subtle.digest('SHA-256', enc.encode(`edge-lb affinity v2:${secret}`));
+  return crypto.subtle.importKey('raw', material, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']);
 }
 
-/** The cookie value pinning this load balancer's sessions to `poolId`/`origin` until `now + ttl`. */
-export async function signPin(key: CryptoKey, lbId: string, pin: Pinned): Promise<string> {
-  const payload = enc.encode(`${lbId}|${pin.poolId}|${pin.origin}|${pin.expiresAt}`);
-  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, payload));
-  return `${b64url(payload)}.${b64url(mac)}`;
+/**
+ * The cookie value pinning this load balancer's sessions to `poolId`/`origin` until `expiresAt`
+ * (epoch s): base64url(nonce ‖ AES-GCM(pool ‖ origin ‖ expiry)) with the load balancer id as
+ * associated data. Opaque: it reveals no internal name, and cannot be forged or moved to another
+ * load balancer without the key. `random` fills the nonce (crypto.getRandomValues by default).
+ */
+export async function signPin(key: CryptoKey, lbId: string, pin: Pinned, random: (bytes: Uint8Array) => Uint8Array = (b) => crypto.getRandomValues(b)): Promise<string> {
+  const iv = random(new Uint8Array(IV_BYTES));
+  const plain = enc.encode(JSON.stringify([pin.poolId, pin.origin, pin.expiresAt]));
+  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: enc.encode(lbId) }, key, plain));
+  const out = new Uint8Array(IV_BYTES + sealed.length);
+  out.set(iv);
+  out.set(sealed, IV_BYTES);
+  return b64url(out);
 }
 
-/** The pin a cookie value carries for `lbId`, if its signature holds and it has not expired (`now` in s). */
-export async function readPin(key: CryptoKey, lbId: string, value: string | undefined, now: number): Promise<Pinned | undefined> {
-  if (!value) return undefined;
-  const dot = value.indexOf('.');
-  if (dot <= 0) return undefined;
+/** The pin a cookie value carries for `lbId`, if it decrypts under one of `keys` and has not expired (`now` in s). */
+export async function readPin(keys: CryptoKey | readonly CryptoKey[], lbId: string, value: string | undefined, now: number): Promise<Pinned | undefined> {
+  if (!value || value.length > 1024 || !/^[A-Za-z0-9_-]+$/.test(value)) return undefined;
+  let bytes: Uint8Array;
   try {
-    const payload = unb64url(value.slice(0, dot));
-    const ok = await crypto.subtle.verify('HMAC', key, unb64url(value.slice(dot + 1)), payload);
-    if (!ok) return undefined;
-    const [lb, poolId, origin, exp] = new TextDecoder().decode(payload).split('|');
-    const expiresAt = Number(exp);
-    if (lb !== lbId || !poolId || !origin || !(expiresAt > now)) return undefined;
-    return { poolId, origin, expiresAt };
+    bytes = unb64url(value);
   } catch {
     return undefined;
   }
+  if (bytes.length <= IV_BYTES + 16) return undefined;
+  for (const key of Array.isArray(keys) ? keys : [keys]) {
+    try {
+      const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: bytes.subarray(0, IV_BYTES), additionalData: enc.encode(lbId) }, key, bytes.subarray(IV_BYTES));
+      const [poolId, origin, expiresAt] = JSON.parse(dec.decode(plain)) as [unknown, unknown, unknown];
+      if (typeof poolId !== 'string' || typeof origin !== 'string' || typeof expiresAt !== 'number' || !(expiresAt > now)) return undefined;
+      return { poolId, origin, expiresAt };
+    } catch {
+      // not this key (or not ours at all)
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -41,6 +41,8 @@ export interface Snapshot {
   readonly poolOrders: ReadonlyMap<string, readonly CompiledPool[]>;
   /** Every pool id a load balancer references (default, fallback, region, country and PoP pools). */
   readonly poolsOf: ReadonlyMap<string, ReadonlySet<string>>;
+  /** The ConfigStore's affinity cookie secrets, newest first (empty when none came with the snapshot). */
+  readonly affinityKeys: readonly string[];
   /** The load balancer serving `hostname` (lower case, no port): exact name first, then the longest wildcard. */
   lookup(hostname: string): LoadBalancer | undefined;
 }
@@ -58,7 +60,7 @@ export interface Candidate {
 export type Usable = UsableAt;
 export const allUsable: Usable = () => true;
 
-export function compileSnapshot(doc: ConfigDocument, version: number): Snapshot {
+export function compileSnapshot(doc: ConfigDocument, version: number, affinityKeys: readonly string[] = []): Snapshot {
   const pools = new Map<string, CompiledPool>();
   for (const pool of doc.pools) {
     pools.set(pool.id, new Compiled(pool));
@@ -76,6 +78,7 @@ export function compileSnapshot(doc: ConfigDocument, version: number): Snapshot 
     pools,
     loadBalancers: new Map(doc.load_balancers.map((lb) => [lb.id, lb])),
     poolOrders,
+    affinityKeys,
     poolsOf: new Map(doc.load_balancers.map((lb) => [lb.id, new Set(poolReferences(lb).map(([, id]) => id))])),
     lookup(hostname) {
       const hit = exact.get(hostname);

@@ -24,8 +24,11 @@ export interface Versioned<T> {
   etag: string;
 }
 
-/** `snapshot()` answer: the document at `version`, or only the version when the caller is current. */
-export type SnapshotReply = { version: number; doc: ConfigDocument } | { version: number; doc?: undefined };
+/**
+ * `snapshot()` answer: the document at `version` with the affinity cookie keys (secrets, newest
+ * first; never in an export), or only the version when the caller is current.
+ */
+export type SnapshotReply = { version: number; doc: ConfigDocument; affinityKeys?: string[] } | { version: number; doc?: undefined; affinityKeys?: undefined };
 
 /** The whole configuration as `GET /config` returns it. */
 export type ConfigExport = ConfigDocument & { version: number };
@@ -42,6 +45,8 @@ export interface ConfigStoreApi {
   remove(kind: Kind, id: string, ifMatch?: string): Awaitable<WriteOutcome<{ id: string }>>;
   exportConfig(): Awaitable<Versioned<ConfigExport>>;
   importConfig(input: unknown, ifMatch?: string): Awaitable<WriteOutcome<Versioned<ConfigExport>>>;
+  /** Makes a new affinity cookie key; the previous one still reads cookies until the next rotation. Bumps the version. */
+  rotateAffinityKey(): Awaitable<{ version: number; keys: number }>;
 }
 
 // ---------------------------------------------------------------------------------------- LbState

@@ -1,6 +1,7 @@
 import { env, evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import type { ConfigStore, ConfigStoreClient } from './index.ts';
+import type { ConfigStore } from './index.ts';
+import type { Client, ConfigStoreApi } from '../../core/rpc/index.ts';
 
 const pool = { name: 'p', origins: [{ name: 'o', address: '127.0.0.1', port: 9001 }] };
 /** The value of a successful outcome; throws with the errors otherwise (RPC results do not narrow). */
@@ -9,8 +10,9 @@ function must<O extends { ok: boolean }>(o: O): ValueOf<O> {
   if (!o.ok) throw new Error(JSON.stringify((o as { errors?: unknown }).errors));
   return (o as unknown as { value: ValueOf<O> }).value;
 }
-const stubOf = (name: string) => env.CONFIG_STORE.get(env.CONFIG_STORE.idFromName(name));
-const store = (name: string) => stubOf(name) as unknown as ConfigStoreClient & DurableObjectStub;
+const stubOf = (name: string) => env.CONFIG_STORE.getByName(name);
+/** The typed client (core/rpc) of a ConfigStore named `name` (the Worker's is "global"). */
+const store = (name: string): Client<ConfigStoreApi> => stubOf(name);
 
 describe('ConfigStore', () => {
   it('creates its schema once and records the migration', async () => {
@@ -36,7 +38,7 @@ describe('ConfigStore', () => {
   it('keeps the configuration in SQLite across an eviction (a restart of the object)', async () => {
     const stub = store('durable');
     const created = must(await stub.create('pools', pool));
-    await evictDurableObject(stub);
+    await evictDurableObject(stubOf('durable'));
     expect(must(await stub.get('pools', created.value.id)).value).toEqual(created.value);
     expect((await stub.snapshot()).version).toBe(1);
   });
@@ -64,5 +66,21 @@ describe('ConfigStore', () => {
     expect(await stub.exportConfig()).toEqual(before);
     const stale = await stub.importConfig({}, '"config-0"');
     expect(!stale.ok && stale.status).toBe(412);
+  });
+
+  it('generates a random affinity cookie key once, keeps it across restarts, never exports it, and rotates it keeping the previous one', async () => {
+    const stub = store('affinity-keys');
+    const first = await stub.snapshot();
+    expect(first.affinityKeys).toHaveLength(1);
+    expect(first.affinityKeys![0]).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const exported = JSON.stringify(await stub.exportConfig());
+    expect(exported).not.toContain(first.affinityKeys![0]);
+    await evictDurableObject(stubOf('affinity-keys'));
+    expect((await stub.snapshot()).affinityKeys).toEqual(first.affinityKeys);
+    const rotated = await stub.rotateAffinityKey();
+    expect(rotated).toEqual({ version: first.version + 1, keys: 2 });
+    const after = await stub.snapshot();
+    expect(after.affinityKeys![1]).toBe(first.affinityKeys![0]);
+    expect(after.affinityKeys![0]).not.toBe(first.affinityKeys![0]);
   });
 });

@@ -20,6 +20,8 @@ const configEtag = (version: number) => `"config-${version}"`;
 export class ConfigStore extends DurableObject<Env> implements ConfigStoreApi {
   #doc: ConfigDocument = EMPTY_DOCUMENT;
   #version = 0;
+  /** Affinity cookie secrets (random, 32 bytes, base64url), newest first: generated once, rotated through the admin API. */
+  #affinityKeys: string[] = [];
   readonly #sql: SqlStorage;
   readonly #clock: WriteContext = {
     newId: () => crypto.randomUUID().replaceAll('-', ''),
@@ -41,7 +43,27 @@ export class ConfigStore extends DurableObject<Env> implements ConfigStoreApi {
       (doc[row.kind] as unknown[]).push(JSON.parse(row.body));
     }
     this.#doc = doc;
-    this.#version = Number(this.#sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'version'").toArray()[0]?.value ?? 0);
+    this.#version = Number(this.#meta('version') ?? 0);
+    this.#affinityKeys = JSON.parse(this.#meta('affinity_keys') ?? '[]') as string[];
+    if (!this.#affinityKeys.length) {
+      this.#affinityKeys = [randomKey()];
+      this.#sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('affinity_keys', ?)", JSON.stringify(this.#affinityKeys));
+    }
+  }
+
+  #meta(key: string): string | undefined {
+    return this.#sql.exec<{ value: string }>('SELECT value FROM meta WHERE key = ?', key).toArray()[0]?.value;
+  }
+
+  /** A new affinity cookie key first; the previous one kept so cookies it sealed still read. */
+  rotateAffinityKey(): { version: number; keys: number } {
+    const keys = [randomKey(), this.#affinityKeys[0]!];
+    this.ctx.storage.transactionSync(() => {
+      this.#sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('affinity_keys', ?), ('version', ?)", JSON.stringify(keys), String(this.#version + 1));
+    });
+    this.#affinityKeys = keys;
+    this.#version += 1;
+    return { version: this.#version, keys: keys.length };
   }
 
   /** Writes `next` (only rows that changed) and bumps the version, in one transaction. */
@@ -82,7 +104,7 @@ export class ConfigStore extends DurableObject<Env> implements ConfigStoreApi {
 
   /** The current version, and the document unless the caller already has `knownVersion`. */
   snapshot(knownVersion = -1): SnapshotReply {
-    return knownVersion === this.#version ? { version: this.#version } : { version: this.#version, doc: this.#doc };
+    return knownVersion === this.#version ? { version: this.#version } : { version: this.#version, doc: this.#doc, affinityKeys: this.#affinityKeys };
   }
 
   list<K extends Kind>(kind: K): Versioned<Resource<K>[]> {
@@ -147,6 +169,10 @@ export class ConfigStore extends DurableObject<Env> implements ConfigStoreApi {
     this.#persist(outcome.value.doc);
     return { ok: true, value: { value: outcome.value.item, etag: etagOf(outcome.value.item) } };
   }
+}
+
+function randomKey(): string {
+  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 function stale(): Outcome<never> {

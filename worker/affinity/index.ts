@@ -32,22 +32,23 @@ export interface Affinity {
   write(lb: LoadBalancer, request: PinSource, answeredBy: Candidate, response: Response, https: boolean, replace: boolean): Promise<Response>;
 }
 
-/** Cookie and ip_cookie affinity: `__cflb`, an HMAC-signed pin with an absolute expiry (epoch s). */
+/** Cookie and ip_cookie affinity: `__cflb`, a sealed (AES-GCM) pin with an absolute expiry (epoch s). */
 export class CookieAffinity implements Affinity {
   readonly stripsCookie = true;
-  readonly #key: Promise<CryptoKey>;
+  /** Newest first: the first seals, any reads (a rotated-out key keeps its sessions). */
+  readonly #keys: Promise<CryptoKey[]>;
   readonly #now: () => number;
-  constructor(key: Promise<CryptoKey>, now: () => number) {
-    this.#key = key;
+  constructor(keys: Promise<CryptoKey[]>, now: () => number) {
+    this.#keys = keys;
     this.#now = now;
   }
   async read(lb: LoadBalancer, request: PinSource): Promise<Pin | undefined> {
     const value = request.cookie(AFFINITY_COOKIE);
-    return value ? readPin(await this.#key, lb.id, value, Math.floor(this.#now() / 1000)) : undefined;
+    return value ? readPin(await this.#keys, lb.id, value, Math.floor(this.#now() / 1000)) : undefined;
   }
   async write(lb: LoadBalancer, _request: PinSource, by: Candidate, response: Response, https: boolean): Promise<Response> {
     const expiresAt = Math.floor(this.#now() / 1000) + affinityTtl(lb);
-    const value = await signPin(await this.#key, lb.id, { poolId: by.pool.id, origin: by.origin.name, expiresAt });
+    const value = await signPin((await this.#keys)[0]!, lb.id, { poolId: by.pool.id, origin: by.origin.name, expiresAt });
     const out = new Response(response.body, response);
     out.headers.append('set-cookie', setCookieHeader(lb, value, https));
     return out;

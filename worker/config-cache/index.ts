@@ -114,7 +114,7 @@ export class VersionedCache<R extends { version: number }, T extends { version: 
 export class SnapshotCache extends VersionedCache<SnapshotReply, Snapshot> {
   constructor(options: SnapshotCacheOptions = {}) {
     super(
-      (reply) => (reply.doc ? compileSnapshot(reply.doc, reply.version) : undefined),
+      (reply) => (reply.doc ? compileSnapshot(reply.doc, reply.version, reply.affinityKeys) : undefined),
       (version) => compileSnapshot({ monitors: [], pools: [], load_balancers: [] }, version),
       options,
     );

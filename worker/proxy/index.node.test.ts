@@ -227,3 +227,17 @@ describe('traffic outlives a sick Durable Object', () => {
     }
   });
 });
+
+describe('the affinity cookie key', () => {
+  it("is the ConfigStore's generated key unless AFFINITY_SECRET overrides it (never the admin token)", async () => {
+    const lb = config({ session_affinity: 'cookie' }, [{ id: 'p', ports: [1, 2] }]);
+    const generated = harness(lb);
+    const cookie = cookieOf(await generated.request('http://app.example.com/'))!;
+    expect(cookie).toBeTruthy();
+    const again = await generated.request('http://app.example.com/', { headers: { cookie: `__cflb=${cookie}` } });
+    expect(again.headers.get('set-cookie')).toBeNull(); // honoured under the generated key
+    const overridden = harness(lb, { affinitySecret: 'operator-secret' });
+    const res = await overridden.request('http://app.example.com/', { headers: { cookie: `__cflb=${cookie}` } });
+    expect(cookieOf(res)).toBeTruthy(); // not readable under another key: a new session
+  });
+});
