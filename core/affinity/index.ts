@@ -47,7 +47,7 @@ export async function affinityKey(secret: string): Promise<CryptoKey> {
  * associated data. Opaque: it reveals no internal name, and cannot be forged or moved to another
  * load balancer without the key. `random` fills the nonce (crypto.getRandomValues by default).
  */
-export async function signPin(key: CryptoKey, lbId: string, pin: Pinned, random: (bytes: Uint8Array) => Uint8Array = (b) => crypto.getRandomValues(b)): Promise<string> {
+export async function signPin(key: CryptoKey, lbId: string, pin: Pinned, random: (bytes: Uint8Array<ArrayBuffer>) => Uint8Array<ArrayBuffer> = (b) => crypto.getRandomValues(b)): Promise<string> {
   const iv = random(new Uint8Array(IV_BYTES));
   const plain = enc.encode(JSON.stringify([pin.poolId, pin.origin, pin.expiresAt]));
   const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: enc.encode(lbId) }, key, plain));
@@ -60,7 +60,7 @@ export async function signPin(key: CryptoKey, lbId: string, pin: Pinned, random:
 /** The pin a cookie value carries for `lbId`, if it decrypts under one of `keys` and has not expired (`now` in s). */
 export async function readPin(keys: CryptoKey | readonly CryptoKey[], lbId: string, value: string | undefined, now: number): Promise<Pinned | undefined> {
   if (!value || value.length > 1024 || !/^[A-Za-z0-9_-]+$/.test(value)) return undefined;
-  let bytes: Uint8Array;
+  let bytes: Uint8Array<ArrayBuffer>;
   try {
     bytes = unb64url(value);
   } catch {

@@ -126,6 +126,16 @@ export interface ProbePreview extends ProbeTarget {
   failure_reason: string | null;
 }
 
+/** What an LbState holds, for the admin API and benchmarks. */
+export interface LbStateStats {
+  /** Header-affinity sessions held, the cap, and sessions evicted at the cap (since the object was created). */
+  affinity: { sessions: number; max: number; evicted: number };
+  /** Outbox rows not yet delivered, all subscribers. */
+  outboxPending: number;
+  /** SQLite rows this instance wrote since it started (SqlStorageCursor.rowsWritten, what billing counts). */
+  rowsWritten: number;
+}
+
 /** A load balancer's LbState (named by the load balancer's id): health, its event log, header-affinity pins. */
 export interface LbStateApi {
   /** Replaces what to watch and re-schedules probes; `nextAlarm` in epoch ms, null when nothing is scheduled. */
@@ -140,4 +150,5 @@ export interface LbStateApi {
   affinityPut(key: string, poolId: string, origin: string, ttlMs: number, replace?: boolean): Awaitable<SessionPin>;
   /** Probes `origins` with `monitor` now, from the Durable Object (the Worker holds no probe code). */
   previewMonitor(monitor: Monitor, origins: ProbeTarget[]): Awaitable<ProbePreview[]>;
+  stats(): Awaitable<LbStateStats>;
 }

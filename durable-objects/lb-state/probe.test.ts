@@ -40,3 +40,11 @@ describe('tcp probes against a real server', () => {
     expect(refused.reason).toMatch(/^connection failed: /);
   });
 });
+
+describe('a probe that cannot be built', () => {
+  it('is a failed probe, not an exception (a header value with a newline, a method fetch refuses)', async () => {
+    const newline = { ...monitor({ path: '/ok' }), header: { 'X-Probe': ['a\nb'] } };
+    expect(await probeOrigin(newline, origin(ports.http))).toEqual({ ok: false, rtt: 0, status: 0, reason: 'probe could not be built: Invalid header value.' });
+    expect(await probeOrigin(monitor({ path: '/ok', method: 'CONNECT' }), origin(ports.http))).toMatchObject({ ok: false, reason: expect.stringMatching(/^probe could not be built: /) });
+  });
+});
