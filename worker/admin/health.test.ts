@@ -1,7 +1,7 @@
 import { SELF, createExecutionContext, createScheduledController, env, runDurableObjectAlarm, waitOnExecutionContext } from 'cloudflare:test';
 import { describe, expect, inject, it } from 'vitest';
 import worker from '../index.ts';
-import { lbState } from '../env.ts';
+import { lbState } from '../rpc.ts';
 
 const ports = inject('probePorts');
 const TOKEN = 'test-admin-token';
@@ -45,6 +45,9 @@ describe('health through the admin API', () => {
 
     const events = await (await call('/load_balancers/lb-h/events?limit=1')).json<{ result: { origin: string; to: string }[]; result_info: { next_before: number | null } }>();
     expect(events.result).toHaveLength(1);
+    // snake_case, like every answer of the admin API
+    expect(Object.keys(events.result[0]!).sort()).toEqual(['at', 'from', 'id', 'origin', 'pool_id', 'reason', 'to']);
+    expect(events.result[0]).toMatchObject({ pool_id: 'web', origin: expect.any(String) });
     expect(events.result_info.next_before).not.toBeNull();
     const badQuery = await call('/load_balancers/lb-h/events?limit=0');
     expect(badQuery.status).toBe(400);

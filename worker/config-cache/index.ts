@@ -79,9 +79,12 @@ export class VersionedCache<R extends { version: number }, T extends { version: 
   #bounded(wait: Promise<T>, fallback: T | undefined, background: { waitUntil(p: Promise<unknown>): void }): Promise<T> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<T>((resolve, reject) => {
-      timer = setTimeout(() => (fallback ? resolve(fallback) : reject(new Error(`no answer within ${this.#deadlineMs} ms`))), this.#deadlineMs);
+      timer = setTimeout(() => {
+        background.waitUntil(wait.catch(() => undefined)); // the refresh outlives this request
+        if (fallback) resolve(fallback);
+        else reject(new Error(`no answer within ${this.#deadlineMs} ms`));
+      }, this.#deadlineMs);
     });
-    background.waitUntil(wait.catch(() => undefined));
     return Promise.race([wait, late]).finally(() => timer !== undefined && clearTimeout(timer));
   }
 

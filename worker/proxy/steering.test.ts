@@ -134,7 +134,7 @@ describe('ip_cookie affinity', () => {
 describe('X-LB-Trace', () => {
   it('says which pool and origin served, when the operator turns it on', async () => {
     const res = await SELF.fetch('http://traced.example.com/');
-    expect(res.headers.get('x-lb-trace')).toBe('lb=traced.example.com; steering=default; planned=eu/eu; attempts=1; pool=eu; origin=eu; origin_steering=random');
+    expect(res.headers.get('x-lb-trace')).toBe('lb=traced.example.com; steering=off; planned=eu/eu; attempts=1; pool=eu; origin=eu; origin_steering=random');
     expect((await SELF.fetch('http://geo.example.com/', { cf: { country: 'DE' } } as RequestInit)).headers.get('x-lb-trace')).toBeNull();
   });
 });
