@@ -29,7 +29,7 @@ describe('the OpenAPI document', () => {
       .map((r) => `${r.method} ${r.path.replace(/:([^/]+)/g, '{$1}')}`);
     expect(new Set(documented)).toEqual(new Set(served));
     expect(documented).toHaveLength(new Set(documented).size);
-    expect(documented.length).toBe(26); // 3 kinds × 6, config × 2, one origin, 3 health views, 2 previews
+    expect(documented.length).toBe(27); // 3 kinds × 6, config × 2, one origin, 3 health views, 2 previews
   });
 
   it("names every field in snake_case (but an origin's Host header and region_pools' region codes, Cloudflare's names)", async () => {
@@ -194,5 +194,16 @@ describe('hc<AdminApp> (hono/client)', () => {
     const missing = await client.admin.v1.pools[':id'].$get({ param: { id: 'nope' } });
     expect(missing.status).toBe(404);
     if (missing.status === 404) expectTypeOf((await missing.json()).result).toEqualTypeOf<null>();
+  });
+});
+
+describe('affinity cookie key', () => {
+  it('rotates through the admin API: a new config version carries the new key', async () => {
+    const before = await (await SELF.fetch('http://localhost/admin/v1/config', { headers: { authorization: 'Bearer test-admin-token' } })).json<{ result: { version: number } }>();
+    const res = await SELF.fetch('http://localhost/admin/v1/affinity_key/rotate', { method: 'POST', headers: { authorization: 'Bearer test-admin-token' } });
+    expect(res.status).toBe(200);
+    const body = await res.json<{ success: boolean; result: { version: number; keys: number } }>();
+    expect(body).toMatchObject({ success: true, result: { version: before.result.version + 1, keys: 2 } });
+    expect((await SELF.fetch('http://localhost/admin/v1/affinity_key/rotate', { method: 'POST' })).status).toBe(401);
   });
 });

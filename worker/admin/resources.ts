@@ -223,8 +223,19 @@ function wholeConfigRoutes(onWrite: OnWrite) {
     responses: { 200: { ...json(Envelope(storedOf('pools')), 'The pool as stored'), headers: ETag }, ...failures(401, 413, 415, ...REFUSALS.replace) },
   });
 
+  const rotateAffinityKey = createRoute({
+    method: 'post', path: '/affinity_key/rotate',
+    summary: 'Make a new affinity cookie key (the previous one still reads cookies until the next rotation); ignored while AFFINITY_SECRET is set',
+    responses: { 200: json(Envelope(z.object({ version: z.int(), keys: z.int().describe('keys that read cookies: the new one and the previous one') })), 'The config version that carries the new key'), ...failures(401) },
+  });
+
   return app
     .openapi(exportConfig, async (c) => answer(c, await configStore(c.env).exportConfig()))
+    .openapi(rotateAffinityKey, async (c) => {
+      const rotated = await configStore(c.env).rotateAffinityKey();
+      onWrite();
+      return c.json(ok(rotated), 200);
+    })
     .openapi(importConfig, async (c) => {
       const outcome = await configStore(c.env).importConfig(c.req.valid('json'), c.req.valid('header')['if-match']);
       return reply(c, written(onWrite, outcome), 200, REFUSALS.importConfig);
