@@ -25,7 +25,8 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
-            miniflare: { bindings: { ADMIN_TOKEN: 'test-admin-token' } },
+            // FUZZ_*: `npm run fuzz` (worker/fuzz) runs more generated inputs than the suite's 1,000.
+            miniflare: { bindings: { ADMIN_TOKEN: 'test-admin-token', FUZZ_RUNS: process.env.FUZZ_RUNS ?? '', FUZZ_SEED: process.env.FUZZ_SEED ?? '' } },
           }),
         ],
         test: {
