@@ -62,7 +62,10 @@ const headerMap = z
 export const ORIGIN_NAME = /^[A-Za-z0-9 _.:@()/+-]{1,128}$/;
 
 /** Size limits of lists in the config (documented in the README and the OpenAPI document). */
-export const LIMITS = { originsPerPool: 1000, poolsPerList: 100, affinityHeaders: 16, rules: 100 } as const;
+export const LIMITS = { originsPerPool: 1000, poolsPerList: 20, poolMapEntries: 300, affinityHeaders: 16, rules: 100 } as const;
+
+/** At most `max` keys: every map a client can grow has a cap, so one stored object stays far below the 2 MB a Durable Object's SQLite value may hold. */
+const capped = (max: number) => (m: object) => Object.keys(m).length <= max;
 /** Fields the server owns: accepted on input (so an exported object can be sent back) and ignored. */
 export const READ_ONLY_FIELDS = ['id', 'created_on', 'modified_on'] as const;
 const readOnly = {
@@ -195,14 +198,20 @@ export const LoadBalancerSchema = z
     default_pools: poolList,
     fallback_pool: id,
     region_pools: z.partialRecord(RegionSchema, poolList).default({}),
-    country_pools: z.record(z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code'), poolList).default({}),
-    pop_pools: z.record(z.string().regex(/^[A-Z]{3}$/, 'must be a 3-letter IATA colo code'), poolList).default({}),
+    country_pools: z
+      .record(z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code'), poolList)
+      .refine(capped(LIMITS.poolMapEntries), `at most ${LIMITS.poolMapEntries} countries`)
+      .default({}),
+    pop_pools: z
+      .record(z.string().regex(/^[A-Z]{3}$/, 'must be a 3-letter IATA colo code'), poolList)
+      .refine(capped(LIMITS.poolMapEntries), `at most ${LIMITS.poolMapEntries} colos`)
+      .default({}),
     steering_policy: z
       .enum(['off', 'geo', 'random', 'dynamic_latency', 'proximity', 'least_outstanding_requests', 'least_connections', ''])
       .default('')
       .describe('pool steering (core/steer/pools.ts)'),
     random_steering: z
-      .strictObject({ default_weight: z.number().min(0).max(1).default(1), pool_weights: z.record(id, z.number().min(0).max(1)).default({}) })
+      .strictObject({ default_weight: z.number().min(0).max(1).default(1), pool_weights: z.record(id, z.number().min(0).max(1)).refine(capped(LIMITS.poolMapEntries), `at most ${LIMITS.poolMapEntries} pools`).default({}) })
       .optional(),
     adaptive_routing: z.strictObject({ failover_across_pools: z.boolean().default(false) }).default({ failover_across_pools: false }),
     location_strategy: z

@@ -83,4 +83,24 @@ describe('ConfigStore', () => {
     expect(after.affinityKeys![1]).toBe(first.affinityKeys![0]);
     expect(after.affinityKeys![0]).not.toBe(first.affinityKeys![0]);
   });
+
+  it('stores and loads a configuration of 1,000 load balancers and 1,000 pools of 50 origins: a row per resource, each far below the 2 MB a SQLite value may hold', async () => {
+    const pools = Array.from({ length: 1000 }, (_, p) => ({
+      id: `pool-${p}`, name: `pool-${p}`,
+      origins: Array.from({ length: 50 }, (_, o) => ({ name: `origin-${o}`, address: `10.${p % 250}.${o}.1`, port: 8080 })),
+    }));
+    const load_balancers = Array.from({ length: 1000 }, (_, i) => ({ id: `lb-${i}`, name: `app-${i}.example.com`, default_pools: [`pool-${i}`], fallback_pool: `pool-${(i + 1) % 1000}` }));
+    const stub = store('large');
+    const imported = await stub.importConfig({ monitors: [], pools, load_balancers });
+    expect(imported.ok).toBe(true);
+    await runInDurableObject(stubOf('large'), (_: ConfigStore, state) => {
+      const biggest = state.storage.sql.exec<{ n: number }>('SELECT MAX(LENGTH(body)) AS n FROM resources').one().n;
+      expect(biggest).toBeLessThan(64 * 1024);
+    });
+    await evictDurableObject(stubOf('large'));
+    const reloaded = await stub.snapshot();
+    expect(reloaded.doc!.pools).toHaveLength(1000);
+    expect(reloaded.doc!.load_balancers).toHaveLength(1000);
+    expect(reloaded.doc!.pools[999]!.origins[49]!.name).toBe('origin-49');
+  }, 60_000);
 });

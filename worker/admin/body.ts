@@ -12,7 +12,7 @@
  *   before JSON.parse (string contents and escapes skipped), else 400 naming the limit: nothing
  *   recursive downstream (validation, merge patch, RPC cloning) ever meets a value deeper than that.
  * - **Syntax**: JSON.parse's own message → 400. The route validator then parses the same cached
- *   text again (hono keeps the text, not the value): twice ≤ 2 MiB, accepted for an admin write.
+ *   text again (hono keeps the text, not the value): twice ≤ 16 MiB, accepted for an admin write.
  */
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -22,7 +22,7 @@ import { failure, type AdminEnv } from './envelope.ts';
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
 /** Largest body of `PUT /config` (a whole configuration). */
-export const CONFIG_BODY_LIMIT = 2 * MiB;
+export const CONFIG_BODY_LIMIT = 16 * MiB;
 /** Largest body of every other route (one resource, a patch, a preview). */
 export const BODY_LIMIT = 256 * KiB;
 /** Deepest nesting of arrays and objects accepted in a body. */

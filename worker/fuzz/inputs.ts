@@ -46,7 +46,7 @@ const doc = fc.record({ monitors: fc.array(monitor, { maxLength: 2 }), pools: fc
 const deep = fc.integer({ min: 100, max: 20_000 }).map((depth) => '['.repeat(depth) + ']'.repeat(depth));
 const deepObject = fc.integer({ min: 100, max: 20_000 }).map((depth) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth));
 /** Bodies past every limit (the test keeps these few: each is megabytes). */
-const huge = fc.constantFrom(8, 3).map((mb) => JSON.stringify({ monitors: [], pools: [{ name: 'p', description: 'x'.repeat(mb * 1024 * 1024), origins: [{ name: 'o', address: '127.0.0.1' }] }], load_balancers: [] }));
+const huge = fc.constantFrom(20, 8).map((mb) => JSON.stringify({ monitors: [], pools: [{ name: 'p', description: 'x'.repeat(mb * 1024 * 1024), origins: [{ name: 'o', address: '127.0.0.1' }] }], load_balancers: [] }));
 const previewFacts = fc.record({ headers: fc.dictionary(name, name, { maxKeys: 3 }), cookies: fc.dictionary(name, name, { maxKeys: 2 }), path: fc.oneof(name, fc.constant('/')), client_ip: name }, { requiredKeys: [] });
 
 const json = (v: unknown) => JSON.stringify(v);
