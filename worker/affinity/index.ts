@@ -68,6 +68,8 @@ interface CachedPin extends Pin {
 export class PinCache {
   readonly #entries = new Map<string, CachedPin>();
   readonly #max: number;
+  /** Table lookups under way, so concurrent first requests of one session ask the Durable Object once. */
+  readonly inflight = new Map<string, Promise<(Pin & { expiresAt: number }) | undefined>>();
   evictions = 0;
   constructor(max = MAX_CACHED_PINS) {
     this.#max = max;
@@ -114,7 +116,12 @@ export class TableAffinity implements Affinity {
     const now = this.#now();
     let e = this.#cache.get(id);
     if (!e || e.expiresAt <= now) {
-      const row = await this.#table(lb.id).affinityGet(id);
+      let lookup = this.#cache.inflight.get(id);
+      if (!lookup) {
+        lookup = this.#table(lb.id).affinityGet(id).finally(() => this.#cache.inflight.delete(id));
+        this.#cache.inflight.set(id, lookup);
+      }
+      const row = await lookup;
       if (!row) {
         this.#cache.delete(id);
         return undefined;

@@ -241,3 +241,12 @@ describe('the affinity cookie key', () => {
     expect(cookieOf(res)).toBeTruthy(); // not readable under another key: a new session
   });
 });
+
+describe('header affinity lookups', () => {
+  it('concurrent first requests of one session ask the table once', async () => {
+    // An RPC takes a few ms, as a Durable Object's does: the requests overlap their lookups.
+    const h = harness(config({ session_affinity: 'header', session_affinity_attributes: { headers: ['x-session'] } }, [{ id: 'p', ports: [1, 2] }]), { rpcDelayMs: 5 });
+    await Promise.all(Array.from({ length: 8 }, () => h.request('http://app.example.com/', { headers: { 'x-session': 'same' } })));
+    expect(h.calls.affinityGet).toBe(1);
+  });
+});
