@@ -23,10 +23,21 @@ const SIZES = [10, 100, 1000];
 const MS = Number(process.env.BENCH_DECISION_MS ?? 300);
 
 function snapshotFor(n: number, steering: object) {
-  const out = importDocument({ monitors: [], pools: [], load_balancers: [] }, {
-    pools: [{ id: 'p', name: 'p', origin_steering: steering, origins: Array.from({ length: n }, (_, i) => ({ name: `o${i}`, address: `10.0.${i >> 8}.${i & 255}`, port: 80, weight: 0.25 + (i % 4) * 0.25 })) }],
-    load_balancers: [{ id: 'lb', name: 'app.bench', default_pools: ['p'], fallback_pool: 'p' }],
-  }, { newId: () => 'x', now: () => '' });
+  const out = importDocument(
+    { monitors: [], pools: [], load_balancers: [] },
+    {
+      pools: [
+        {
+          id: 'p',
+          name: 'p',
+          origin_steering: steering,
+          origins: Array.from({ length: n }, (_, i) => ({ name: `o${i}`, address: `10.0.${i >> 8}.${i & 255}`, port: 80, weight: 0.25 + (i % 4) * 0.25 })),
+        },
+      ],
+      load_balancers: [{ id: 'lb', name: 'app.bench', default_pools: ['p'], fallback_pool: 'p' }],
+    },
+    { newId: () => 'x', now: () => '' },
+  );
   if (!out.ok) throw new Error(JSON.stringify(out.errors));
   return compileSnapshot(out.value, 1);
 }
@@ -41,7 +52,11 @@ for (const [label, steering] of POLICIES) {
     const load = new LoadTracker();
     const ips = Array.from({ length: 1024 }, (_, i) => `198.51.${i >> 8}.${i & 255}`);
     let k = 0;
-    const facts = { get clientIp() { return ips[k & 1023]; } };
+    const facts = {
+      get clientIp() {
+        return ips[k & 1023];
+      },
+    };
     const usable = (_: unknown, i: number) => i % 97 !== 3; // some origins down
     const input = { random, usable, facts, stats: (p: { id: string; origins: unknown[] }) => load.stats(p.id, p.origins.length) };
     for (let w = 0; w < 20000; w++, k++) planRoute(snap, lb, input); // warm up the JIT

@@ -23,7 +23,11 @@ const state = mkdtempSync(join(tmpdir(), 'edge-lb-failover-'));
 const origins = await startOrigins(['a', 'b', 'c']);
 const worker = await startWranglerDev({ persistTo: state, vars: { ADMIN_TOKEN: TOKEN } });
 const admin = async <T>(path: string, method = 'GET', body?: unknown): Promise<T> => {
-  const res = await send(`${worker.url}/admin/v1${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await send(`${worker.url}/admin/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   if (res.status !== 200) throw new Error(`${path}: ${res.status} ${res.body}`);
   return (JSON.parse(res.body) as { result: T }).result;
 };

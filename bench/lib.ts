@@ -26,9 +26,10 @@ export function median(xs: number[]): number {
 /** Starts a benchmark origin process; resolves with its port and a stop function. */
 export async function startOriginProcess(name: string, cpu?: number): Promise<{ port: number; child: ChildProcess; stop(): void }> {
   const args = ['bench/origin-process.ts', name];
-  const child = cpu !== undefined && existsSync('/usr/bin/taskset')
-    ? spawn('/usr/bin/taskset', ['-c', String(cpu), process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
-    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child =
+    cpu !== undefined && existsSync('/usr/bin/taskset')
+      ? spawn('/usr/bin/taskset', ['-c', String(cpu), process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+      : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
     child.once('exit', (code) => reject(new Error(`origin exited ${code}`)));

@@ -20,7 +20,7 @@ export async function profileWorker(inspectorPort: number, name: string, work: (
   const pending = new Map<number, (result: unknown) => void>();
   ws.on('message', (m) => {
     const msg = JSON.parse(String(m)) as { id?: number; result?: unknown };
-    if (msg.id && pending.has(msg.id)) pending.get(msg.id)!(msg.result), pending.delete(msg.id);
+    if (msg.id && pending.has(msg.id)) (pending.get(msg.id)!(msg.result), pending.delete(msg.id));
   });
   const call = <T>(method: string, params: object = {}) =>
     new Promise<T>((resolve) => {

@@ -25,7 +25,8 @@ const outdir = join('.bench', 'lb');
 mkdirSync(outdir, { recursive: true });
 const bin = join(process.cwd(), 'node_modules', '.bin');
 const build = spawnSync(join(bin, 'wrangler'), ['deploy', '--dry-run', '--outdir', outdir], {
-  encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, WRANGLER_SEND_METRICS: 'false' },
+  encoding: 'utf8',
+  env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, WRANGLER_SEND_METRICS: 'false' },
 });
 if (build.status !== 0) throw new Error(`bundling failed:\n${build.stdout}${build.stderr}`);
 
@@ -44,12 +45,15 @@ try {
     method: 'PUT',
     headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
     body: JSON.stringify({
-      pools: [{
-        id: 'p', name: 'p',
-        // Three origin entries on the one origin process: the selection work of a real pool,
-        // the same origin capacity as the baselines.
-        origins: ['a', 'b', 'c'].map((name, i) => ({ name, address: '127.0.0.1', port: origin.port, weight: [1, 0.5, 0.5][i] })),
-      }],
+      pools: [
+        {
+          id: 'p',
+          name: 'p',
+          // Three origin entries on the one origin process: the selection work of a real pool,
+          // the same origin capacity as the baselines.
+          origins: ['a', 'b', 'c'].map((name, i) => ({ name, address: '127.0.0.1', port: origin.port, weight: [1, 0.5, 0.5][i] })),
+        },
+      ],
       load_balancers: [{ name: LB_HOST, default_pools: ['p'], fallback_pool: 'p' }],
     }),
   });

@@ -16,11 +16,16 @@ export interface Workerd {
 }
 
 /** `dir` holds lb/index.js (the wrangler bundle); the config and DO storage are written there. */
-export async function startWorkerd(dir: string, opts: { originHost: string; token: string; compatibilityDate: string; inspectorPort?: number; cpu?: number }): Promise<Workerd> {
+export async function startWorkerd(
+  dir: string,
+  opts: { originHost: string; token: string; compatibilityDate: string; inspectorPort?: number; cpu?: number },
+): Promise<Workerd> {
   const [lbPort, passPort] = [await freePort(), await freePort()];
   mkdirSync(join(dir, 'do'), { recursive: true });
   copyFileSync('bench/passthrough.js', join(dir, 'passthrough.js'));
-  writeFileSync(join(dir, 'config.capnp'), `using Workerd = import "/workerd/workerd.capnp";
+  writeFileSync(
+    join(dir, 'config.capnp'),
+    `using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
   services = [
@@ -58,7 +63,8 @@ const pass :Workerd.Worker = (
   bindings = [(name = "ORIGIN", text = "${opts.originHost}")],
   globalOutbound = "net",
 );
-`);
+`,
+  );
   const args = ['serve', join(dir, 'config.capnp')];
   if (opts.inspectorPort) args.push(`--inspector-addr=127.0.0.1:${opts.inspectorPort}`);
   // workerd gets CPU 1 to itself where taskset exists (the load generator and origin stay on

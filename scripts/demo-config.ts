@@ -19,8 +19,6 @@ export function demoConfig(ports: number[], hostname = 'demo.localhost') {
       },
       { id: 'pool-fallback', name: 'fallback', origins: [{ name: 'origin-c', address: '127.0.0.1', port: c }] },
     ],
-    load_balancers: [
-      { id: 'lb-demo', name: hostname, default_pools: ['pool-primary'], fallback_pool: 'pool-fallback', steering_policy: 'off' },
-    ],
+    load_balancers: [{ id: 'lb-demo', name: hostname, default_pools: ['pool-primary'], fallback_pool: 'pool-fallback', steering_policy: 'off' }],
   };
 }

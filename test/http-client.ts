@@ -12,7 +12,10 @@ export interface Sent {
   body: string;
 }
 
-export function send(url: string, init: { method?: string; host?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {}): Promise<Sent> {
+export function send(
+  url: string,
+  init: { method?: string; host?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {},
+): Promise<Sent> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...init.headers };
     if (init.host) headers.host = init.host;
@@ -33,11 +36,13 @@ export function send(url: string, init: { method?: string; host?: string; header
 export async function pool<T>(count: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
   const results: T[] = new Array(count);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, async () => {
-    while (next < count) {
-      const i = next++;
-      results[i] = await fn(i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) {
+        const i = next++;
+        results[i] = await fn(i);
+      }
+    }),
+  );
   return results;
 }

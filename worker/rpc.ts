@@ -14,7 +14,6 @@ export function lbState(env: Pick<Env, 'LB_STATE'>, lbId: string): Client<LbStat
   return env.LB_STATE.getByName(lbId);
 }
 
-
 /** One request's Durable Object clients and background work, from the Worker's env and ExecutionContext (worker/isolate Backends). */
 export class WorkerBackends {
   readonly #env: Env;

@@ -10,4 +10,3 @@ export function inDrainWindow(origin: Origin, drainDurationS: number, nowMs: num
   if (drainDurationS <= 0 || !origin.disabled_at || (origin.enabled && !origin.drain)) return false;
   return nowMs < Date.parse(origin.disabled_at) + drainDurationS * 1000;
 }
-

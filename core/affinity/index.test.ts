@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { LoadBalancerSchema, OriginSchema, type LoadBalancer } from '../config/index.ts';
 import { affinityKey, cookieValue, inDrainWindow, readPin, setCookieHeader, signPin, withoutCookie } from './index.ts';
 
-const lb = (extra: object = {}) => ({ ...LoadBalancerSchema.parse({ name: 'a.example.com', default_pools: ['p'], fallback_pool: 'p', session_affinity: 'cookie', ...extra }), id: 'lb1', created_on: '', modified_on: '' }) as LoadBalancer;
+const lb = (extra: object = {}) =>
+  ({
+    ...LoadBalancerSchema.parse({ name: 'a.example.com', default_pools: ['p'], fallback_pool: 'p', session_affinity: 'cookie', ...extra }),
+    id: 'lb1',
+    created_on: '',
+    modified_on: '',
+  }) as LoadBalancer;
 
 describe('affinity cookie', () => {
   it('round-trips a sealed pin and rejects tampering, another load balancer, expiry and another key', async () => {
@@ -31,7 +37,10 @@ describe('affinity cookie', () => {
     expect(withoutCookie(header, '__cflb')).toBe('a=1; b=2');
     expect(withoutCookie('__cflb=xyz', '__cflb')).toBeNull();
     // Two Cookie fields, as the Headers API combines them (", "): ours is found and stripped.
-    const crumbs = new Headers([['cookie', 'a=1'], ['cookie', '__cflb=xyz; b=2']]).get('cookie');
+    const crumbs = new Headers([
+      ['cookie', 'a=1'],
+      ['cookie', '__cflb=xyz; b=2'],
+    ]).get('cookie');
     expect(cookieValue(crumbs, '__cflb')).toBe('xyz');
     expect(withoutCookie(crumbs, '__cflb')).toBe('a=1; b=2');
   });
@@ -39,8 +48,9 @@ describe('affinity cookie', () => {
   it('sets attributes as configured', () => {
     expect(setCookieHeader(lb(), 'v', false)).toBe('__cflb=v; Max-Age=82800; Path=/; HttpOnly; SameSite=Lax');
     expect(setCookieHeader(lb(), 'v', true)).toBe('__cflb=v; Max-Age=82800; Path=/; HttpOnly; SameSite=Lax; Secure');
-    expect(setCookieHeader(lb({ session_affinity_ttl: 3600, session_affinity_attributes: { samesite: 'None', secure: 'Never' } }), 'v', false))
-      .toBe('__cflb=v; Max-Age=3600; Path=/; HttpOnly; SameSite=None; Secure');
+    expect(setCookieHeader(lb({ session_affinity_ttl: 3600, session_affinity_attributes: { samesite: 'None', secure: 'Never' } }), 'v', false)).toBe(
+      '__cflb=v; Max-Age=3600; Path=/; HttpOnly; SameSite=None; Secure',
+    );
   });
 });
 

@@ -26,7 +26,11 @@ export interface Pinned {
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const b64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const b64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 const unb64url = (s: string) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
 /** AES-GCM nonce length (bytes, NIST SP 800-38D's recommended 96 bits). */
 const IV_BYTES = 12;
@@ -47,7 +51,12 @@ export async function affinityKey(secret: string): Promise<CryptoKey> {
  * associated data. Opaque: it reveals no internal name, and cannot be forged or moved to another
  * load balancer without the key. `random` fills the nonce (crypto.getRandomValues by default).
  */
-export async function signPin(key: CryptoKey, lbId: string, pin: Pinned, random: (bytes: Uint8Array<ArrayBuffer>) => Uint8Array<ArrayBuffer> = (b) => crypto.getRandomValues(b)): Promise<string> {
+export async function signPin(
+  key: CryptoKey,
+  lbId: string,
+  pin: Pinned,
+  random: (bytes: Uint8Array<ArrayBuffer>) => Uint8Array<ArrayBuffer> = (b) => crypto.getRandomValues(b),
+): Promise<string> {
   const iv = random(new Uint8Array(IV_BYTES));
   const plain = enc.encode(JSON.stringify([pin.poolId, pin.origin, pin.expiresAt]));
   const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: enc.encode(lbId) }, key, plain));
@@ -69,7 +78,11 @@ export async function readPin(keys: CryptoKey | readonly CryptoKey[], lbId: stri
   if (bytes.length <= IV_BYTES + 16) return undefined;
   for (const key of Array.isArray(keys) ? keys : [keys]) {
     try {
-      const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: bytes.subarray(0, IV_BYTES), additionalData: enc.encode(lbId) }, key, bytes.subarray(IV_BYTES));
+      const plain = await crypto.subtle.decrypt(
+        { name: 'AES-GCM', iv: bytes.subarray(0, IV_BYTES), additionalData: enc.encode(lbId) },
+        key,
+        bytes.subarray(IV_BYTES),
+      );
       const [poolId, origin, expiresAt] = JSON.parse(dec.decode(plain)) as [unknown, unknown, unknown];
       if (typeof poolId !== 'string' || typeof origin !== 'string' || typeof expiresAt !== 'number' || !(expiresAt > now)) return undefined;
       return { poolId, origin, expiresAt };
@@ -103,7 +116,10 @@ export function withoutCookie(header: string | null, name: string): string | nul
     const eq = p.indexOf('=');
     return eq <= 0 || p.slice(0, eq).trim() !== name;
   });
-  const joined = kept.map((p) => p.trim()).filter(Boolean).join('; ');
+  const joined = kept
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .join('; ');
   return joined || null;
 }
 

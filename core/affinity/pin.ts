@@ -90,7 +90,12 @@ export function mayPin(status: number): boolean {
  * another origin answered), or `keep` it (honoured and answered there, or `temporary`/`none`).
  * Nothing is written for a response that may not pin (mayPin) or when nothing answered.
  */
-export function pinAfter(honoured: Candidate | undefined, answeredBy: Candidate | undefined, status: number, failover: 'none' | 'temporary' | 'sticky'): 'write' | 'move' | 'keep' {
+export function pinAfter(
+  honoured: Candidate | undefined,
+  answeredBy: Candidate | undefined,
+  status: number,
+  failover: 'none' | 'temporary' | 'sticky',
+): 'write' | 'move' | 'keep' {
   if (!answeredBy || !mayPin(status)) return 'keep';
   if (!honoured) return 'write';
   const moved = answeredBy.pool.id !== honoured.pool.id || answeredBy.originIndex !== honoured.originIndex;

@@ -14,7 +14,10 @@ export function sessionKey(lb: LoadBalancer, facts: Required<Pick<RequestFacts, 
   const parts: string[] = [];
   for (const name of attrs?.headers ?? []) {
     const values = name.toLowerCase().startsWith('cookie:')
-      ? name.slice(7).split(',').map((c) => [`cookie:${c.trim()}`, facts.cookie(c.trim())] as const)
+      ? name
+          .slice(7)
+          .split(',')
+          .map((c) => [`cookie:${c.trim()}`, facts.cookie(c.trim())] as const)
       : [[name.toLowerCase(), facts.header(name) ?? undefined] as const];
     for (const [label, value] of values) {
       if (value === undefined) {
@@ -32,5 +35,8 @@ const enc = new TextEncoder();
 /** The stored form of a session key: base64url(SHA-256(lbId NUL key)), 43 characters whatever the client sent. */
 export async function sessionId(lbId: string, key: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', enc.encode(`${lbId}\u0000${key}`)));
-  return btoa(String.fromCharCode(...digest)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return btoa(String.fromCharCode(...digest))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 }

@@ -8,8 +8,15 @@ import { z } from 'zod';
 import { ErrorCode, type ApiError, type Outcome, fail, fieldError, fromZod } from './errors.ts';
 import { mergePatch } from './merge-patch.ts';
 import {
-  IdSchema, LoadBalancerSchema, MonitorSchema, PoolSchema, READ_ONLY_FIELDS,
-  type LoadBalancer, type Monitor, type Pool, type Stored,
+  IdSchema,
+  LoadBalancerSchema,
+  MonitorSchema,
+  PoolSchema,
+  READ_ONLY_FIELDS,
+  type LoadBalancer,
+  type Monitor,
+  type Pool,
+  type Stored,
 } from './schema.ts';
 
 export interface ConfigDocument {
@@ -67,7 +74,12 @@ function withItems<K extends Kind>(doc: ConfigDocument, kind: K, items: Resource
 }
 
 /** Creates a resource with a server-generated id. */
-export function createResource<K extends Kind>(doc: ConfigDocument, kind: K, input: unknown, ctx: WriteContext): Outcome<{ doc: ConfigDocument; item: Resource<K> }> {
+export function createResource<K extends Kind>(
+  doc: ConfigDocument,
+  kind: K,
+  input: unknown,
+  ctx: WriteContext,
+): Outcome<{ doc: ConfigDocument; item: Resource<K> }> {
   const parsed = parseResource(kind, input);
   if (!parsed.ok) return parsed;
   const now = ctx.now();
@@ -76,7 +88,13 @@ export function createResource<K extends Kind>(doc: ConfigDocument, kind: K, inp
 }
 
 /** Replaces a resource's body (PUT); `id` and `created_on` are kept. 404 when absent. */
-export function replaceResource<K extends Kind>(doc: ConfigDocument, kind: K, id: string, input: unknown, ctx: WriteContext): Outcome<{ doc: ConfigDocument; item: Resource<K> }> {
+export function replaceResource<K extends Kind>(
+  doc: ConfigDocument,
+  kind: K,
+  id: string,
+  input: unknown,
+  ctx: WriteContext,
+): Outcome<{ doc: ConfigDocument; item: Resource<K> }> {
   const items = doc[kind] as Resource<K>[];
   const index = items.findIndex((r) => r.id === id);
   if (index < 0) return notFound(kind, id);
@@ -89,7 +107,13 @@ export function replaceResource<K extends Kind>(doc: ConfigDocument, kind: K, id
 }
 
 /** Applies a JSON Merge Patch (RFC 7396) to a resource, then validates the result as a whole. */
-export function patchResource<K extends Kind>(doc: ConfigDocument, kind: K, id: string, patch: unknown, ctx: WriteContext): Outcome<{ doc: ConfigDocument; item: Resource<K> }> {
+export function patchResource<K extends Kind>(
+  doc: ConfigDocument,
+  kind: K,
+  id: string,
+  patch: unknown,
+  ctx: WriteContext,
+): Outcome<{ doc: ConfigDocument; item: Resource<K> }> {
   const current = (doc[kind] as Resource<K>[]).find((r) => r.id === id);
   if (!current) return notFound(kind, id);
   if (!patch || typeof patch !== 'object' || Array.isArray(patch)) {
@@ -103,7 +127,13 @@ export function patchResource<K extends Kind>(doc: ConfigDocument, kind: K, id: 
  * every other field and origin: the maintenance operation (enabled, drain, weight) without
  * resending the whole list. Errors name the origin's path in the pool ("origins[1].weight: ...").
  */
-export function patchOrigin(doc: ConfigDocument, poolId: string, name: string, patch: unknown, ctx: WriteContext): Outcome<{ doc: ConfigDocument; item: Pool }> {
+export function patchOrigin(
+  doc: ConfigDocument,
+  poolId: string,
+  name: string,
+  patch: unknown,
+  ctx: WriteContext,
+): Outcome<{ doc: ConfigDocument; item: Pool }> {
   const pool = doc.pools.find((p) => p.id === poolId);
   if (!pool) return notFound('pools', poolId);
   const index = pool.origins.findIndex((o) => o.name === name);
@@ -121,9 +151,21 @@ export function deleteResource(doc: ConfigDocument, kind: Kind, id: string): Out
   if (!items.some((r) => r.id === id)) return notFound(kind, id);
   const users = referrers(doc, kind, id);
   if (users.length) {
-    return fail(409, users.map((u) => ({ code: ErrorCode.conflict, message: `${NOUN[kind]} ${id} is still used by ${u}` })));
+    return fail(
+      409,
+      users.map((u) => ({ code: ErrorCode.conflict, message: `${NOUN[kind]} ${id} is still used by ${u}` })),
+    );
   }
-  return { ok: true, value: { doc: withItems(doc, kind, items.filter((r) => r.id !== id)) } };
+  return {
+    ok: true,
+    value: {
+      doc: withItems(
+        doc,
+        kind,
+        items.filter((r) => r.id !== id),
+      ),
+    },
+  };
 }
 
 const ImportSchema = z.strictObject({
@@ -156,7 +198,9 @@ export function importDocument(current: ConfigDocument, input: unknown, ctx: Wri
       if (seen.has(id)) return errors.push(fieldError(ErrorCode.conflict, [kind, i, 'id'], `duplicate id "${id}"`));
       seen.add(id);
       const old = (current[kind] as Resource<Kind>[]).find((r) => r.id === id);
-      (next[kind] as Resource<Kind>[]).push(stored(kind, old, { id, ...parsed.value, created_on: old?.created_on ?? now, modified_on: now } as Resource<Kind>, now));
+      (next[kind] as Resource<Kind>[]).push(
+        stored(kind, old, { id, ...parsed.value, created_on: old?.created_on ?? now, modified_on: now } as Resource<Kind>, now),
+      );
     });
   }
   if (errors.length) return fail(400, errors);
@@ -206,7 +250,8 @@ function checkDocument(doc: ConfigDocument, documentPaths: boolean, only?: strin
   const monitors = new Set(doc.monitors.map((m) => m.id));
   doc.pools.forEach((p, i) => {
     if (only && p.id !== only) return;
-    if (p.monitor && !monitors.has(p.monitor)) errors.push(fieldError(ErrorCode.unknownReference, at('pools', i, ['monitor']), `unknown monitor "${p.monitor}"`));
+    if (p.monitor && !monitors.has(p.monitor))
+      errors.push(fieldError(ErrorCode.unknownReference, at('pools', i, ['monitor']), `unknown monitor "${p.monitor}"`));
   });
   const hosts = new Map<string, string>();
   doc.load_balancers.forEach((lb, i) => {

@@ -21,5 +21,8 @@ export function ifMatchAdmits(header: string | null | undefined, current: string
   if (header == null) return true;
   const h = header.trim();
   if (h === '*') return true;
-  return h.split(',').map((t) => t.trim()).includes(current);
+  return h
+    .split(',')
+    .map((t) => t.trim())
+    .includes(current);
 }

@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import {
-  EMPTY_DOCUMENT, MonitorSchema, createResource, deleteResource, etagOf, ifMatchAdmits, importDocument,
-  mergePatch, patchResource, replaceResource, type ConfigDocument, type WriteContext,
+  EMPTY_DOCUMENT,
+  MonitorSchema,
+  createResource,
+  deleteResource,
+  etagOf,
+  ifMatchAdmits,
+  importDocument,
+  mergePatch,
+  patchResource,
+  replaceResource,
+  type ConfigDocument,
+  type WriteContext,
 } from './index.ts';
 
 let n = 0;
@@ -17,7 +27,17 @@ function must<T>(o: { ok: true; value: T } | { ok: false; errors: unknown }): T 
 describe('schemas', () => {
   it("fill Cloudflare's defaults", () => {
     const m = MonitorSchema.parse({});
-    expect(m).toMatchObject({ type: 'http', method: 'GET', path: '/', expected_codes: '200', interval: 60, timeout: 5, retries: 2, consecutive_up: 1, consecutive_down: 1 });
+    expect(m).toMatchObject({
+      type: 'http',
+      method: 'GET',
+      path: '/',
+      expected_codes: '200',
+      interval: 60,
+      timeout: 5,
+      retries: 2,
+      consecutive_up: 1,
+      consecutive_down: 1,
+    });
     expect(MonitorSchema.parse({ type: 'tcp' }).method).toBe('connection_established');
     const { item } = must(createResource(EMPTY_DOCUMENT, 'pools', pool('p'), ctx));
     expect(item).toMatchObject({ enabled: true, minimum_origins: 1, origin_steering: { policy: 'random' } });
@@ -41,12 +61,18 @@ describe('schemas', () => {
       const out = createResource(EMPTY_DOCUMENT, kind, body, ctx);
       return out.ok ? [] : out.errors.map((e) => e.message).filter((m) => !m.includes('unknown pool'));
     };
-    expect(errors('load_balancers', lb('a.example.com', ['p'], { session_affinity: 'header', session_affinity_attributes: { headers: ['x session'] } }))).toEqual([
-      expect.stringMatching(/^session_affinity_attributes\.headers\[0\]: must be a header name/),
-    ]);
-    expect(errors('load_balancers', lb('a.example.com', ['p'], { session_affinity: 'header', session_affinity_attributes: { headers: ['cookie:a,b c'] } }))).toHaveLength(1);
-    expect(errors('load_balancers', lb('a.example.com', ['p'], { session_affinity: 'header', session_affinity_attributes: { headers: ['cookie:sid', 'x-user'] } }))).toEqual([]);
-    expect(errors('pools', pool('p', { origin_steering: { policy: 'hash', hash_key: { type: 'header', name: 'x user' } } }))[0]).toMatch(/^origin_steering\.hash_key\.name: must be a header name/);
+    expect(
+      errors('load_balancers', lb('a.example.com', ['p'], { session_affinity: 'header', session_affinity_attributes: { headers: ['x session'] } })),
+    ).toEqual([expect.stringMatching(/^session_affinity_attributes\.headers\[0\]: must be a header name/)]);
+    expect(
+      errors('load_balancers', lb('a.example.com', ['p'], { session_affinity: 'header', session_affinity_attributes: { headers: ['cookie:a,b c'] } })),
+    ).toHaveLength(1);
+    expect(
+      errors('load_balancers', lb('a.example.com', ['p'], { session_affinity: 'header', session_affinity_attributes: { headers: ['cookie:sid', 'x-user'] } })),
+    ).toEqual([]);
+    expect(errors('pools', pool('p', { origin_steering: { policy: 'hash', hash_key: { type: 'header', name: 'x user' } } }))[0]).toMatch(
+      /^origin_steering\.hash_key\.name: must be a header name/,
+    );
     expect(errors('pools', { name: 'p', origins: [{ name: 'a\nb', address: '127.0.0.1' }] })[0]).toMatch(/^origins\[0\]\.name: must be 1-128 characters/);
     expect(errors('pools', { name: 'p', origins: [{ name: 'a|b', address: '127.0.0.1' }] })).toHaveLength(1);
     expect(errors('monitors', { header: { 'x-probe': ['ok\r\nx-injected: 1'] } })[0]).toMatch(/^header\.x-probe\[0\]: must be a header value/);
@@ -78,7 +104,18 @@ describe('schemas', () => {
   it('enforce cross-field rules', () => {
     const out = createResource(EMPTY_DOCUMENT, 'monitors', { interval: 5, timeout: 5 }, ctx);
     expect(!out.ok && out.errors[0]!.message).toBe('timeout: must be shorter than interval');
-    const dup = createResource(EMPTY_DOCUMENT, 'pools', { name: 'p', origins: [{ name: 'a', address: '10.0.0.1' }, { name: 'a', address: '10.0.0.2' }] }, ctx);
+    const dup = createResource(
+      EMPTY_DOCUMENT,
+      'pools',
+      {
+        name: 'p',
+        origins: [
+          { name: 'a', address: '10.0.0.1' },
+          { name: 'a', address: '10.0.0.2' },
+        ],
+      },
+      ctx,
+    );
     expect(!dup.ok && dup.errors[0]!.message).toBe('origins[1].name: duplicate origin name "a"');
   });
 });
@@ -107,7 +144,10 @@ describe('references', () => {
   it('refuse deleting what is still referenced with 409, and allow it once unreferenced', () => {
     const doc = base();
     const out = deleteResource(doc, 'pools', doc.pools[0]!.id);
-    expect(!out.ok && [out.status, out.errors[0]!.message]).toEqual([409, `pool ${doc.pools[0]!.id} is still used by load balancer ${doc.load_balancers[0]!.id} (a.example.com)`]);
+    expect(!out.ok && [out.status, out.errors[0]!.message]).toEqual([
+      409,
+      `pool ${doc.pools[0]!.id} is still used by load balancer ${doc.load_balancers[0]!.id} (a.example.com)`,
+    ]);
     expect(deleteResource(doc, 'monitors', doc.monitors[0]!.id).ok).toBe(false);
     const noLb = must(deleteResource(doc, 'load_balancers', doc.load_balancers[0]!.id)).doc;
     expect(must(deleteResource(noLb, 'pools', doc.pools[0]!.id)).doc.pools).toEqual([]);
@@ -143,40 +183,65 @@ describe('writes', () => {
   });
 });
 
-describe('disabled_at (Cloudflare\'s read-only origin field)', () => {
+describe("disabled_at (Cloudflare's read-only origin field)", () => {
   const at = (t: string): WriteContext => ({ newId: () => `id${++n}`, now: () => t });
-  const origins = (o1: object, o2: object = {}) => [{ name: 'o1', address: '127.0.0.1', ...o1 }, { name: 'o2', address: '127.0.0.2', ...o2 }];
+  const origins = (o1: object, o2: object = {}) => [
+    { name: 'o1', address: '127.0.0.1', ...o1 },
+    { name: 'o2', address: '127.0.0.2', ...o2 },
+  ];
   it('is set when an origin stops taking traffic, kept while it stays out, cleared when it is back, and never taken from input', () => {
-    const created = must(createResource(EMPTY_DOCUMENT, 'pools', { name: 'p', origins: origins({ disabled_at: '1999-01-01T00:00:00Z' }, { enabled: false }) }, at('2026-01-01T00:00:00.000Z')));
+    const created = must(
+      createResource(
+        EMPTY_DOCUMENT,
+        'pools',
+        { name: 'p', origins: origins({ disabled_at: '1999-01-01T00:00:00Z' }, { enabled: false }) },
+        at('2026-01-01T00:00:00.000Z'),
+      ),
+    );
     expect(created.item.origins.map((o) => o.disabled_at)).toEqual([undefined, '2026-01-01T00:00:00.000Z']);
     const id = created.item.id;
     const drained = must(patchResource(created.doc, 'pools', id, { origins: origins({ drain: true }, { enabled: false }) }, at('2026-01-01T00:05:00.000Z')));
     expect(drained.item.origins.map((o) => o.disabled_at)).toEqual(['2026-01-01T00:05:00.000Z', '2026-01-01T00:00:00.000Z']);
     const back = must(replaceResource(drained.doc, 'pools', id, { name: 'p', origins: origins({ drain: true }) }, at('2026-01-01T00:09:00.000Z')));
     expect(back.item.origins.map((o) => o.disabled_at)).toEqual(['2026-01-01T00:05:00.000Z', undefined]);
-    const imported = must(importDocument(back.doc, { pools: [{ ...back.item, origins: origins({ drain: true, disabled_at: 'x' }, { enabled: false }) }] }, at('2026-01-01T00:10:00.000Z')));
+    const imported = must(
+      importDocument(
+        back.doc,
+        { pools: [{ ...back.item, origins: origins({ drain: true, disabled_at: 'x' }, { enabled: false }) }] },
+        at('2026-01-01T00:10:00.000Z'),
+      ),
+    );
     expect(imported.pools[0]!.origins.map((o) => o.disabled_at)).toEqual(['2026-01-01T00:05:00.000Z', '2026-01-01T00:10:00.000Z']);
   });
 });
 
 describe('importDocument', () => {
   it('keeps given ids, generates missing ones and checks references across the document', () => {
-    const out = must(importDocument(EMPTY_DOCUMENT, { pools: [{ id: 'p1', ...pool('p') }, pool('q')], load_balancers: [{ ...lb('a.example.com', ['p1']) }] }, ctx));
+    const out = must(
+      importDocument(EMPTY_DOCUMENT, { pools: [{ id: 'p1', ...pool('p') }, pool('q')], load_balancers: [{ ...lb('a.example.com', ['p1']) }] }, ctx),
+    );
     expect(out.pools.map((p) => p.id)[0]).toBe('p1');
     expect(out.pools[1]!.id).toMatch(/^id\d+$/);
   });
 
   it('reports every error of every object with document paths, and returns no document', () => {
-    const out = importDocument(EMPTY_DOCUMENT, {
-      pools: [{ id: 'p1', ...pool('p') }, { id: 'p1', ...pool('q') }, { name: 'x' }],
-      load_balancers: [lb('a.example.com', ['p9'])],
-      extra: 1,
-    }, ctx);
+    const out = importDocument(
+      EMPTY_DOCUMENT,
+      {
+        pools: [{ id: 'p1', ...pool('p') }, { id: 'p1', ...pool('q') }, { name: 'x' }],
+        load_balancers: [lb('a.example.com', ['p9'])],
+        extra: 1,
+      },
+      ctx,
+    );
     expect(!out.ok && out.errors.map((e) => e.message)).toEqual(['extra: unknown field']);
     const out2 = importDocument(EMPTY_DOCUMENT, { pools: [{ id: 'p1', ...pool('p') }, { id: 'p1', ...pool('q') }, { name: 'x' }] }, ctx);
     expect(!out2.ok && out2.errors.map((e) => e.message)).toEqual(['pools[1].id: duplicate id "p1"', 'pools[2].origins: is required']);
     const out3 = importDocument(EMPTY_DOCUMENT, { pools: [{ id: 'p1', ...pool('p') }], load_balancers: [lb('a.example.com', ['p9'])] }, ctx);
-    expect(!out3.ok && out3.errors.map((e) => e.message)).toEqual(['load_balancers[0].default_pools[0]: unknown pool "p9"', 'load_balancers[0].fallback_pool: unknown pool "p9"']);
+    expect(!out3.ok && out3.errors.map((e) => e.message)).toEqual([
+      'load_balancers[0].default_pools[0]: unknown pool "p9"',
+      'load_balancers[0].fallback_pool: unknown pool "p9"',
+    ]);
   });
 });
 

@@ -23,9 +23,7 @@ function hostnameSchema(allowWildcard: boolean) {
     .toLowerCase()
     .refine(
       (s) => isHostname(allowWildcard && s.startsWith('*.') ? s.slice(2) : s),
-      allowWildcard
-        ? 'must be a hostname such as app.example.com or a wildcard such as *.example.com'
-        : 'must be a hostname',
+      allowWildcard ? 'must be a hostname such as app.example.com or a wildcard such as *.example.com' : 'must be a hostname',
     );
 }
 
@@ -54,9 +52,7 @@ export const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
 export const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const headerName = z.string().regex(TOKEN, 'must be a header name (RFC 9110 token)');
 const headerValue = z.string().max(4096).regex(FIELD_VALUE, 'must be a header value: no control characters (CR, LF, NUL)');
-const headerMap = z
-  .record(headerName, z.array(headerValue).max(16))
-  .refine((m) => Object.keys(m).length <= 32, 'at most 32 header names');
+const headerMap = z.record(headerName, z.array(headerValue).max(16)).refine((m) => Object.keys(m).length <= 32, 'at most 32 header names');
 
 /** Origin names: 1-128 characters of letters, digits, space and . _ - : @ ( ) / + (safe in a trace header, a log line and a cookie). */
 export const ORIGIN_NAME = /^[A-Za-z0-9 _.:@()/+-]{1,128}$/;
@@ -81,7 +77,10 @@ export const MonitorSchema = z
     ...readOnly,
     description: z.string().max(1024).default(''),
     type: z.enum(['http', 'https', 'tcp']).default('http'),
-    method: z.string().regex(/^[A-Z]+$|^connection_established$/, 'must be an HTTP method such as GET or HEAD').optional(),
+    method: z
+      .string()
+      .regex(/^[A-Z]+$|^connection_established$/, 'must be an HTTP method such as GET or HEAD')
+      .optional(),
     path: z.string().startsWith('/').default('/'),
     port: z.int().min(0).max(65535).default(0).describe('0 = the origin port, else the scheme default'),
     header: headerMap.default({}),
@@ -112,8 +111,16 @@ export const OriginSchema = z.strictObject({
   weight: z.number().min(0).max(1).default(1),
   enabled: z.boolean().default(true),
   drain: z.boolean().default(false).describe('our extension: no new requests; requests under way finish (maintenance)'),
-  header: z.strictObject({ Host: z.array(hostnameSchema(false)).max(1) }).partial().default({}),
-  disabled_at: z.string().optional().describe('read-only (Cloudflare\'s field): when the origin stopped taking new traffic (enabled false, or drain), ISO 8601; sessions may stay for drain_duration after it. Ignored on input'),
+  header: z
+    .strictObject({ Host: z.array(hostnameSchema(false)).max(1) })
+    .partial()
+    .default({}),
+  disabled_at: z
+    .string()
+    .optional()
+    .describe(
+      "read-only (Cloudflare's field): when the origin stopped taking new traffic (enabled false, or drain), ISO 8601; sessions may stay for drain_duration after it. Ignored on input",
+    ),
 });
 
 export const RegionSchema = z.enum(REGIONS);
@@ -121,24 +128,31 @@ export const RegionSchema = z.enum(REGIONS);
 export const PoolSchema = z
   .strictObject({
     ...readOnly,
-    name: z.string().trim().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 _ . -'),
+    name: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9_.-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 _ . -'),
     description: z.string().max(1024).default(''),
     enabled: z.boolean().default(true),
     minimum_origins: z.int().min(1).default(1),
     monitor: id.optional(),
     latitude: z.number().min(-90).max(90).optional(),
     longitude: z.number().min(-180).max(180).optional(),
-    check_regions: z.array(z.enum([...REGIONS, 'ALL_REGIONS'])).optional().describe('stored, not yet active'),
+    check_regions: z
+      .array(z.enum([...REGIONS, 'ALL_REGIONS']))
+      .optional()
+      .describe('stored, not yet active'),
     notification_filter: z.unknown().optional().describe('stored, not yet active'),
     origins: z.array(OriginSchema).min(1).max(LIMITS.originsPerPool),
     origin_steering: z
       .strictObject({
-        policy: z
-          .enum(['random', 'hash', 'least_outstanding_requests', 'least_connections', 'round_robin', 'least_response_time', 'first'])
-          .default('random'),
+        policy: z.enum(['random', 'hash', 'least_outstanding_requests', 'least_connections', 'round_robin', 'least_response_time', 'first']).default('random'),
         hash_key: z
           .strictObject({ type: z.enum(['ip', 'uri', 'header', 'cookie']).default('ip'), name: headerName.optional().describe('header or cookie name') })
-          .refine((k) => (k.type === 'header' || k.type === 'cookie') === (k.name !== undefined), { message: 'name is required for header and cookie keys, and only for them', path: ['name'] })
+          .refine((k) => (k.type === 'header' || k.type === 'cookie') === (k.name !== undefined), {
+            message: 'name is required for header and cookie keys, and only for them',
+            path: ['name'],
+          })
           .default({ type: 'ip' })
           .describe('our extension: what `hash` hashes (Cloudflare: the client IP)'),
         hash_algorithm: z.enum(['maglev', 'rendezvous']).default('maglev').describe('our extension'),
@@ -152,7 +166,12 @@ export const PoolSchema = z
         consecutive_5xx: z.int().min(1).max(1000).default(5),
         consecutive_gateway_failure: z.int().min(1).max(1000).default(5),
         base_ejection_time: z.int().min(1).max(3600).default(30).describe('seconds; an ejection lasts base_ejection_time x times ejected'),
-        max_ejection_time: z.int().min(1).max(86400).default(300).describe("seconds: Envoy's cap on one ejection; the multiplier decays by one per base_ejection_time in rotation"),
+        max_ejection_time: z
+          .int()
+          .min(1)
+          .max(86400)
+          .default(300)
+          .describe("seconds: Envoy's cap on one ejection; the multiplier decays by one per base_ejection_time in rotation"),
         max_ejection_percent: z.int().min(0).max(100).default(10),
       })
       .default({ enabled: true, consecutive_5xx: 5, consecutive_gateway_failure: 5, base_ejection_time: 30, max_ejection_time: 300, max_ejection_percent: 10 })
@@ -180,7 +199,16 @@ const poolList = z.array(id).min(1).max(LIMITS.poolsPerList);
 const affinityHeader = z
   .string()
   .min(1)
-  .refine((s) => (s.toLowerCase().startsWith('cookie:') ? s.slice(7).split(',').every((c) => TOKEN.test(c.trim())) : TOKEN.test(s)), 'must be a header name or cookie:name[,name] (RFC 9110 / RFC 6265 tokens)');
+  .refine(
+    (s) =>
+      s.toLowerCase().startsWith('cookie:')
+        ? s
+            .slice(7)
+            .split(',')
+            .every((c) => TOKEN.test(c.trim()))
+        : TOKEN.test(s),
+    'must be a header name or cookie:name[,name] (RFC 9110 / RFC 6265 tokens)',
+  );
 /**
  * session_affinity_ttl bounds and defaults (s) by kind of affinity, Cloudflare's: cookie and
  * ip_cookie 1,800-604,800 (default 82,800 = 23 h); header 30-3,600 (default 1,800, an idle TTL).
@@ -211,7 +239,10 @@ export const LoadBalancerSchema = z
       .default('')
       .describe('pool steering (core/steer/pools.ts)'),
     random_steering: z
-      .strictObject({ default_weight: z.number().min(0).max(1).default(1), pool_weights: z.record(id, z.number().min(0).max(1)).refine(capped(LIMITS.poolMapEntries), `at most ${LIMITS.poolMapEntries} pools`).default({}) })
+      .strictObject({
+        default_weight: z.number().min(0).max(1).default(1),
+        pool_weights: z.record(id, z.number().min(0).max(1)).refine(capped(LIMITS.poolMapEntries), `at most ${LIMITS.poolMapEntries} pools`).default({}),
+      })
       .optional(),
     adaptive_routing: z.strictObject({ failover_across_pools: z.boolean().default(false) }).default({ failover_across_pools: false }),
     location_strategy: z
@@ -223,17 +254,20 @@ export const LoadBalancerSchema = z
       .strictObject({
         samesite: z.enum(['Auto', 'Lax', 'None', 'Strict']).default('Auto'),
         secure: z.enum(['Auto', 'Always', 'Never']).default('Auto'),
-        drain_duration: z.int().min(0).default(0).describe('seconds: a session pinned to an origin that was disabled or set to drain stays on it this long after its disabled_at; new sessions go elsewhere (0 = sessions move at once)'),
+        drain_duration: z
+          .int()
+          .min(0)
+          .default(0)
+          .describe(
+            'seconds: a session pinned to an origin that was disabled or set to drain stays on it this long after its disabled_at; new sessions go elsewhere (0 = sessions move at once)',
+          ),
         zero_downtime_failover: z.enum(['none', 'temporary', 'sticky']).default('none'),
         headers: z.array(affinityHeader).max(LIMITS.affinityHeaders).default([]),
         require_all_headers: z.boolean().default(false),
       })
       .optional(),
     rules: z.array(z.unknown()).max(LIMITS.rules).default([]).describe('stored, not yet active'),
-    trace_header: z
-      .boolean()
-      .default(false)
-      .describe('our extension: add an X-LB-Trace response header (pool, origin, attempts, policies) for debugging'),
+    trace_header: z.boolean().default(false).describe('our extension: add an X-LB-Trace response header (pool, origin, attempts, policies) for debugging'),
     panic_mode: z
       .boolean()
       .default(false)
@@ -241,11 +275,15 @@ export const LoadBalancerSchema = z
     retry_non_idempotent: z
       .boolean()
       .default(false)
-      .describe("our extension (nginx's proxy_next_upstream non_idempotent): also move POST, PATCH and other non-idempotent requests to the next origin after a timeout or a 502/503/504. Off: they move on only when the connection failed, so nothing takes effect twice"),
+      .describe(
+        "our extension (nginx's proxy_next_upstream non_idempotent): also move POST, PATCH and other non-idempotent requests to the next origin after a timeout or a 502/503/504. Off: they move on only when the connection failed, so nothing takes effect twice",
+      ),
     trust_client_forwarded: z
       .boolean()
       .default(false)
-      .describe("our extension: pass the client's own Forwarded, X-Real-IP, True-Client-IP and X-Forwarded-Port on to origins (off: dropped; the client address comes from the runtime)"),
+      .describe(
+        "our extension: pass the client's own Forwarded, X-Real-IP, True-Client-IP and X-Forwarded-Port on to origins (off: dropped; the client address comes from the runtime)",
+      ),
     per_try_timeout: z
       .number()
       .min(0.1)
@@ -262,7 +300,11 @@ export const LoadBalancerSchema = z
       }
     }
     if (lb.session_affinity === 'header' && lb.session_affinity_attributes?.zero_downtime_failover === 'sticky') {
-      ctx.addIssue({ code: 'custom', path: ['session_affinity_attributes', 'zero_downtime_failover'], message: 'sticky is not available with header affinity' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['session_affinity_attributes', 'zero_downtime_failover'],
+        message: 'sticky is not available with header affinity',
+      });
     }
     if (lb.session_affinity === 'header' && !lb.session_affinity_attributes?.headers.length) {
       ctx.addIssue({ code: 'custom', path: ['session_affinity_attributes', 'headers'], message: 'header affinity needs at least one header name' });

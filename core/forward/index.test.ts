@@ -5,9 +5,22 @@ const origin = (address: string, port = 0) => ({ name: 'o', address, port, weigh
 
 describe('splitUrl', () => {
   it('agrees with the WHATWG URL parser on what the runtime puts in Request.url', () => {
-    for (const u of ['https://a.example.com/a/b?x=1&y=%20', 'http://a.com:8080/', 'http://[::1]:9000/p?q', 'http://[2001:db8::1]/', 'https://a.com?x=1', 'http://u:p@h.com:81/x', 'http://a.com/?']) {
+    for (const u of [
+      'https://a.example.com/a/b?x=1&y=%20',
+      'http://a.com:8080/',
+      'http://[::1]:9000/p?q',
+      'http://[2001:db8::1]/',
+      'https://a.com?x=1',
+      'http://u:p@h.com:81/x',
+      'http://a.com/?',
+    ]) {
       const want = new URL(u);
-      expect(splitUrl(want.href), u).toEqual({ protocol: want.protocol, host: want.host, hostname: want.hostname, path: want.pathname + want.search + (want.href.endsWith('?') ? '?' : '') });
+      expect(splitUrl(want.href), u).toEqual({
+        protocol: want.protocol,
+        host: want.host,
+        hostname: want.hostname,
+        path: want.pathname + want.search + (want.href.endsWith('?') ? '?' : ''),
+      });
     }
   });
 });
@@ -24,10 +37,19 @@ describe('originUrl', () => {
 
 describe('upstreamHeaders', () => {
   it('strips hop-by-hop fields, also those named by Connection, and sets X-Forwarded-*', () => {
-    const h = upstreamHeaders(new Headers({
-      connection: 'keep-alive, x-secret-hop', 'keep-alive': '5', te: 'trailers', 'transfer-encoding': 'chunked',
-      'proxy-authorization': 'x', 'x-secret-hop': '1', 'x-forwarded-for': '1.1.1.1', accept: 'text/html',
-    }), { clientIp: '2.2.2.2', proto: 'https', host: 'app.example.com' });
+    const h = upstreamHeaders(
+      new Headers({
+        connection: 'keep-alive, x-secret-hop',
+        'keep-alive': '5',
+        te: 'trailers',
+        'transfer-encoding': 'chunked',
+        'proxy-authorization': 'x',
+        'x-secret-hop': '1',
+        'x-forwarded-for': '1.1.1.1',
+        accept: 'text/html',
+      }),
+      { clientIp: '2.2.2.2', proto: 'https', host: 'app.example.com' },
+    );
     expect([...h.keys()].sort()).toEqual(['accept', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto']);
     expect(h.get('x-forwarded-for')).toBe('1.1.1.1, 2.2.2.2');
     expect(h.get('x-forwarded-proto')).toBe('https');
@@ -45,14 +67,24 @@ describe('upstreamHeaders', () => {
   });
 
   it('finds and strips hop-by-hop response fields, Proxy-Connection and names listed in Connection included', () => {
-    const res = new Headers({ connection: 'x-hop', 'x-hop': '1', 'proxy-authenticate': 'Basic', 'proxy-connection': 'keep-alive', 'content-type': 'text/plain' });
+    const res = new Headers({
+      connection: 'x-hop',
+      'x-hop': '1',
+      'proxy-authenticate': 'Basic',
+      'proxy-connection': 'keep-alive',
+      'content-type': 'text/plain',
+    });
     expect(hasHopByHop(res)).toBe(true);
     expect([...stripHopByHop(res).keys()]).toEqual(['content-type']);
     expect(hasHopByHop(new Headers({ 'content-type': 'text/plain' }))).toBe(false);
   });
 
   it('keeps a WebSocket handshake and applies the origin Host', () => {
-    const h = upstreamHeaders(new Headers({ upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'k' }), { proto: 'http', host: 'a', originHost: 'internal.example' });
+    const h = upstreamHeaders(new Headers({ upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'k' }), {
+      proto: 'http',
+      host: 'a',
+      originHost: 'internal.example',
+    });
     expect(h.get('upgrade')).toBe('websocket');
     expect(h.get('connection')).toBe('Upgrade');
     expect(h.get('sec-websocket-key')).toBe('k');

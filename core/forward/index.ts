@@ -7,7 +7,17 @@ import type { Origin } from '../config/index.ts';
 import { GATEWAY_FAILURE_STATUS, outcomeOf, type Outcome } from '../health/index.ts';
 
 /** Hop-by-hop fields (RFC 9110 §7.6.1, RFC 7230 §6.1) a proxy must not forward. */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+];
 
 /** Methods whose repetition has the same effect as one request (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -91,7 +101,10 @@ const CLIENT_FORWARDING = ['forwarded', 'x-real-ip', 'true-client-ip', 'x-forwar
 
 /** Removes hop-by-hop fields, including those the Connection field names. Mutates and returns `headers`. */
 export function stripHopByHop(headers: Headers): Headers {
-  const named = (headers.get('connection') ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const named = (headers.get('connection') ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
   for (const name of [...HOP_BY_HOP, ...named]) headers.delete(name);
   return headers;
 }

@@ -78,10 +78,18 @@ describe('outlier detection (Envoy)', () => {
   });
 
   it('counts gateway failures on their own threshold, and a success resets both', () => {
-    const r = applyOutcomes(pool(), [
-      { origin: 1, outcome: 'gateway_failure' }, { origin: 1, outcome: 'success' }, { origin: 1, outcome: 'gateway_failure' },
-      { origin: 2, outcome: 'gateway_failure' }, { origin: 2, outcome: 'gateway_failure' },
-    ], od, 0);
+    const r = applyOutcomes(
+      pool(),
+      [
+        { origin: 1, outcome: 'gateway_failure' },
+        { origin: 1, outcome: 'success' },
+        { origin: 1, outcome: 'gateway_failure' },
+        { origin: 2, outcome: 'gateway_failure' },
+        { origin: 2, outcome: 'gateway_failure' },
+      ],
+      od,
+      0,
+    );
     expect(r.ejected).toEqual([2]);
   });
 

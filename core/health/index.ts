@@ -37,8 +37,18 @@ export interface OriginHealth {
 }
 
 export const NEW_ORIGIN: OriginHealth = {
-  verdict: 'unknown', passes: 0, failures: 0, changedAt: 0, rtt: 0, responseCode: 0, failureReason: '',
-  lastCheckAt: 0, consecutive5xx: 0, consecutiveGatewayFailure: 0, ejectedUntil: 0, timesEjected: 0,
+  verdict: 'unknown',
+  passes: 0,
+  failures: 0,
+  changedAt: 0,
+  rtt: 0,
+  responseCode: 0,
+  failureReason: '',
+  lastCheckAt: 0,
+  consecutive5xx: 0,
+  consecutiveGatewayFailure: 0,
+  ejectedUntil: 0,
+  timesEjected: 0,
 };
 
 /** A health transition, the one thing later modules (DNS failover, notifications) subscribe to. */
@@ -80,7 +90,10 @@ export function judgeHttp(monitor: Pick<Monitor, 'expected_codes' | 'expected_bo
 
 /** Applies one probe result (after the monitor's immediate retries). */
 export function applyProbe(
-  h: OriginHealth, r: ProbeResult, monitor: Pick<Monitor, 'consecutive_up' | 'consecutive_down'>, now: number,
+  h: OriginHealth,
+  r: ProbeResult,
+  monitor: Pick<Monitor, 'consecutive_up' | 'consecutive_down'>,
+  now: number,
 ): { health: OriginHealth; change?: { from: Verdict; to: Verdict; reason: string } } {
   const passes = r.ok ? h.passes + 1 : 0;
   const failures = r.ok ? 0 : h.failures + 1;
@@ -88,7 +101,14 @@ export function applyProbe(
   if (r.ok && h.verdict !== 'healthy' && passes >= monitor.consecutive_up) verdict = 'healthy';
   if (!r.ok && h.verdict !== 'unhealthy' && failures >= monitor.consecutive_down) verdict = 'unhealthy';
   const health: OriginHealth = {
-    ...h, passes, failures, verdict, rtt: r.rtt, responseCode: r.status, failureReason: r.reason, lastCheckAt: now,
+    ...h,
+    passes,
+    failures,
+    verdict,
+    rtt: r.rtt,
+    responseCode: r.status,
+    failureReason: r.reason,
+    lastCheckAt: now,
     changedAt: verdict !== h.verdict ? now : h.changedAt,
   };
   if (verdict === h.verdict) return { health };
@@ -145,7 +165,10 @@ export const isGatewayFailure = (outcome: Outcome): boolean => outcome !== 'succ
  * states and the ejections/returns that happened. `healths[i]` belongs to the pool's origin i.
  */
 export function applyOutcomes(
-  healths: readonly OriginHealth[], outcomes: readonly { origin: number; outcome: Outcome }[], od: OutlierDetection, now: number,
+  healths: readonly OriginHealth[],
+  outcomes: readonly { origin: number; outcome: Outcome }[],
+  od: OutlierDetection,
+  now: number,
 ): { healths: OriginHealth[]; ejected: number[] } {
   const next = healths.map((h) => ({ ...h }));
   const ejected: number[] = [];

@@ -6,25 +6,32 @@ const ctx = { newId: () => 'x', now: () => '2026-01-01T00:00:00.000Z' };
 const origins = (...names: string[]) => names.map((name, i) => ({ name, address: '127.0.0.1', port: 9000 + i }));
 
 function doc(lbExtra: object = {}): ConfigDocument {
-  const out = importDocument({ monitors: [], pools: [], load_balancers: [] }, {
-    pools: [
-      { id: 'a', name: 'a', origins: origins('a1', 'a2', 'a3'), minimum_origins: 2 },
-      { id: 'b', name: 'b', origins: origins('b1', 'b2') },
-      { id: 'off', name: 'off', enabled: false, origins: origins('x') },
-      { id: 'fb', name: 'fb', origins: origins('f1') },
-    ],
-    load_balancers: [
-      { id: 'lb1', name: 'app.example.com', default_pools: ['off', 'a', 'b'], fallback_pool: 'fb', ...lbExtra },
-      { id: 'lb2', name: '*.example.com', default_pools: ['b'], fallback_pool: 'fb' },
-      { id: 'lb3', name: '*.eu.example.com', default_pools: ['a'], fallback_pool: 'fb' },
-    ],
-  }, ctx);
+  const out = importDocument(
+    { monitors: [], pools: [], load_balancers: [] },
+    {
+      pools: [
+        { id: 'a', name: 'a', origins: origins('a1', 'a2', 'a3'), minimum_origins: 2 },
+        { id: 'b', name: 'b', origins: origins('b1', 'b2') },
+        { id: 'off', name: 'off', enabled: false, origins: origins('x') },
+        { id: 'fb', name: 'fb', origins: origins('f1') },
+      ],
+      load_balancers: [
+        { id: 'lb1', name: 'app.example.com', default_pools: ['off', 'a', 'b'], fallback_pool: 'fb', ...lbExtra },
+        { id: 'lb2', name: '*.example.com', default_pools: ['b'], fallback_pool: 'fb' },
+        { id: 'lb3', name: '*.eu.example.com', default_pools: ['a'], fallback_pool: 'fb' },
+      ],
+    },
+    ctx,
+  );
   if (!out.ok) throw new Error(JSON.stringify(out.errors));
   return out.value;
 }
 
 const names = (plan: ReturnType<typeof planRoute>) => (plan ? [...candidatesOf(plan)] : []).map((c) => c.origin.name);
-const seq = (...v: number[]) => { let i = 0; return () => v[i++ % v.length]!; };
+const seq = (...v: number[]) => {
+  let i = 0;
+  return () => v[i++ % v.length]!;
+};
 
 describe('lookup', () => {
   const snap = compileSnapshot(doc(), 1);
@@ -44,7 +51,7 @@ describe('planRoute', () => {
     expect(poolOrder(snap.pools, snap.lookup('app.example.com')!).map((p) => p.pool.id)).toEqual(['a', 'b', 'fb']);
   });
 
-  it('orders the chosen pool\'s origins by weighted draw and stays in that pool', () => {
+  it("orders the chosen pool's origins by weighted draw and stays in that pool", () => {
     const snap = compileSnapshot(doc(), 1);
     const plan = planRoute(snap, snap.lookup('app.example.com')!, { random: seq(0.5, 0, 0) });
     expect(plan?.pool.id).toBe('a');
@@ -74,7 +81,13 @@ describe('planRoute', () => {
 
   it('never yields a disabled or zero-weight origin', () => {
     const d = doc();
-    d.pools[1] = { ...d.pools[1]!, origins: [{ ...d.pools[1]!.origins[0]!, enabled: false }, { ...d.pools[1]!.origins[1]!, weight: 0 }] };
+    d.pools[1] = {
+      ...d.pools[1]!,
+      origins: [
+        { ...d.pools[1]!.origins[0]!, enabled: false },
+        { ...d.pools[1]!.origins[1]!, weight: 0 },
+      ],
+    };
     d.pools[0] = { ...d.pools[0]!, enabled: false };
     const snap = compileSnapshot(d, 2);
     expect(planRoute(snap, snap.lookup('app.example.com')!, { random: Math.random })?.pool.id).toBe('fb');
@@ -82,11 +95,17 @@ describe('planRoute', () => {
 
   it('spreads traffic in proportion to weight', () => {
     const d = doc();
-    d.pools[1] = { ...d.pools[1]!, origins: [{ ...d.pools[1]!.origins[0]!, weight: 0.25 }, { ...d.pools[1]!.origins[1]!, weight: 0.75 }] };
+    d.pools[1] = {
+      ...d.pools[1]!,
+      origins: [
+        { ...d.pools[1]!.origins[0]!, weight: 0.25 },
+        { ...d.pools[1]!.origins[1]!, weight: 0.75 },
+      ],
+    };
     const snap = compileSnapshot(d, 2);
     const lb = snap.lookup('x.example.com')!;
     let s = 12345;
-    const lcg = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const lcg = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const counts: Record<string, number> = {};
     for (let i = 0; i < 8000; i++) {
       const first = names(planRoute(snap, lb, { random: lcg }))[0]!;

@@ -27,7 +27,10 @@ class Compiled implements CompiledPool {
     this.policy = buildPolicy(pool);
   }
   get ipHash(): OriginPolicy {
-    return (this.#ipHash ??= new RendezvousPolicy(effectiveWeights(this.pool), this.pool.origins.map((o) => o.name)));
+    return (this.#ipHash ??= new RendezvousPolicy(
+      effectiveWeights(this.pool),
+      this.pool.origins.map((o) => o.name),
+    ));
   }
 }
 
@@ -241,7 +244,14 @@ export function* candidatesOf(plan: Plan): Generator<Candidate, void, undefined>
 export interface Explanation {
   steering_policy: string;
   /** In steering order; `latency_ms` is the figure dynamic_latency steered by (as seen from the request's place). */
-  pools: { id: string; name: string; usable_origins: number; minimum_origins: number; latency_ms?: number; verdict: 'chosen' | 'skipped: below minimum_origins' | 'not reached' | 'last resort' }[];
+  pools: {
+    id: string;
+    name: string;
+    usable_origins: number;
+    minimum_origins: number;
+    latency_ms?: number;
+    verdict: 'chosen' | 'skipped: below minimum_origins' | 'not reached' | 'last resort';
+  }[];
   pool?: string;
   origin_steering?: string;
   hash_key?: string;
@@ -258,9 +268,18 @@ export function explainRoute(snapshot: Snapshot, lb: LoadBalancer, input: RouteI
   const chosen = plan ? order.findIndex((p) => p.pool.id === plan.pool.id) : -1;
   const healthyFirst = verdicts.findIndex((v) => v.healthy);
   const pools = order.map((p, i) => ({
-    id: p.pool.id, name: p.pool.name, usable_origins: verdicts[i]!.usable_count, minimum_origins: p.pool.minimum_origins,
+    id: p.pool.id,
+    name: p.pool.name,
+    usable_origins: verdicts[i]!.usable_count,
+    minimum_origins: p.pool.minimum_origins,
     ...(effectivePolicy(lb) === 'dynamic_latency' ? { latency_ms: input.poolLatency?.(p.pool.id, input.place) } : {}),
-    verdict: (i === chosen ? (healthyFirst === chosen ? 'chosen' : 'last resort') : chosen >= 0 && i > chosen ? 'not reached' : 'skipped: below minimum_origins') as Explanation['pools'][number]['verdict'],
+    verdict: (i === chosen
+      ? healthyFirst === chosen
+        ? 'chosen'
+        : 'last resort'
+      : chosen >= 0 && i > chosen
+        ? 'not reached'
+        : 'skipped: below minimum_origins') as Explanation['pools'][number]['verdict'],
   }));
   if (!plan) return { steering_policy: effectivePolicy(lb), pools, candidates: [], result: 'no usable origin' };
   const panic = verdicts.every((v) => v.usable_count === 0);

@@ -14,13 +14,16 @@ describe('smooth weighted round robin (nginx)', () => {
   });
 
   it('matches the textbook O(n) loop for any weights, over more than a period', () => {
-    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 7 }), { minLength: 1, maxLength: 9 }), (units) => {
-      const weights = units.map((u) => u / 10);
-      const p = new SmoothRoundRobinPolicy(weights);
-      const ref = nginxLoop(units);
-      const steps = 3 * units.reduce((a, b) => a + b, 0) + 5;
-      for (let k = 0; k < steps; k++) expect(p.first({ random: Math.random }, all)).toBe(ref());
-    }), { numRuns: 200, seed: 20261121 });
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 7 }), { minLength: 1, maxLength: 9 }), (units) => {
+        const weights = units.map((u) => u / 10);
+        const p = new SmoothRoundRobinPolicy(weights);
+        const ref = nginxLoop(units);
+        const steps = 3 * units.reduce((a, b) => a + b, 0) + 5;
+        for (let k = 0; k < steps; k++) expect(p.first({ random: Math.random }, all)).toBe(ref());
+      }),
+      { numRuns: 200, seed: 20261121 },
+    );
   });
 
   it('skips a refused origin: the others keep their exact weighted shares', () => {
@@ -51,17 +54,20 @@ function nginxLoop(weights: number[]): () => number {
 
 describe('weighted random', () => {
   it('keeps shares within a chi-square bound (p > 0.001)', () => {
-    fc.assert(fc.property(fc.array(fc.double({ min: 0.05, max: 1, noNaN: true }), { minLength: 2, maxLength: 6 }), fc.integer(), (weights, seed) => {
-      const p = new RandomPolicy(weights);
-      const ctx = { random: seeded(seed) };
-      const N = 6000;
-      const counts = new Array(weights.length).fill(0);
-      for (let k = 0; k < N; k++) counts[p.first(ctx, all)]++;
-      const total = weights.reduce((a, b) => a + b, 0);
-      const chi2 = weights.reduce((s, w, i) => s + (counts[i] - (N * w) / total) ** 2 / ((N * w) / total), 0);
-      const critical = [0, 10.83, 13.82, 16.27, 18.47, 20.52][weights.length - 1]!; // p = 0.001
-      expect(chi2).toBeLessThan(critical);
-    }), { numRuns: 25, seed: 20261121 }); // statistical: a fixed seed keeps the 0.1% false alarm out of CI
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: 0.05, max: 1, noNaN: true }), { minLength: 2, maxLength: 6 }), fc.integer(), (weights, seed) => {
+        const p = new RandomPolicy(weights);
+        const ctx = { random: seeded(seed) };
+        const N = 6000;
+        const counts = new Array(weights.length).fill(0);
+        for (let k = 0; k < N; k++) counts[p.first(ctx, all)]++;
+        const total = weights.reduce((a, b) => a + b, 0);
+        const chi2 = weights.reduce((s, w, i) => s + (counts[i] - (N * w) / total) ** 2 / ((N * w) / total), 0);
+        const critical = [0, 10.83, 13.82, 16.27, 18.47, 20.52][weights.length - 1]!; // p = 0.001
+        expect(chi2).toBeLessThan(critical);
+      }),
+      { numRuns: 25, seed: 20261121 },
+    ); // statistical: a fixed seed keeps the 0.1% false alarm out of CI
   });
 });
 
@@ -71,19 +77,25 @@ describe('consistent hashing', () => {
     ['rendezvous', (w: number[], n: string[]) => new RendezvousPolicy(w, n)],
   ] as const) {
     it(`${label}: when one of N origins leaves, at most 1/N of keys (+ margin) move`, () => {
-      fc.assert(fc.property(fc.integer({ min: 3, max: 12 }), fc.nat(), (n, leaveSeed) => {
-        const leave = leaveSeed % n;
-        const w = new Array(n).fill(1);
-        const before = make(w, names(n));
-        const after = make(w.map((x, i) => (i === leave ? 0 : x)), names(n));
-        let moved = 0;
-        const keys = 3000;
-        for (let k = 0; k < keys; k++) {
-          const key = `client-${k}`;
-          if (before.first({ random: Math.random, key }, all) !== after.first({ random: Math.random, key }, all)) moved++;
-        }
-        expect(moved / keys).toBeLessThanOrEqual(1 / n + 0.03);
-      }), { numRuns: 15, seed: 20261121 });
+      fc.assert(
+        fc.property(fc.integer({ min: 3, max: 12 }), fc.nat(), (n, leaveSeed) => {
+          const leave = leaveSeed % n;
+          const w = new Array(n).fill(1);
+          const before = make(w, names(n));
+          const after = make(
+            w.map((x, i) => (i === leave ? 0 : x)),
+            names(n),
+          );
+          let moved = 0;
+          const keys = 3000;
+          for (let k = 0; k < keys; k++) {
+            const key = `client-${k}`;
+            if (before.first({ random: Math.random, key }, all) !== after.first({ random: Math.random, key }, all)) moved++;
+          }
+          expect(moved / keys).toBeLessThanOrEqual(1 / n + 0.03);
+        }),
+        { numRuns: 15, seed: 20261121 },
+      );
     });
 
     it(`${label}: the same key always reaches the same origin`, () => {
@@ -94,12 +106,15 @@ describe('consistent hashing', () => {
   }
 
   it('maglev: max/mean load at most 1.05 over the table', () => {
-    fc.assert(fc.property(fc.integer({ min: 2, max: 200 }), (n) => {
-      const table = buildMaglev(new Array(n).fill(1), names(n), 65537);
-      const counts = new Array(n).fill(0);
-      for (const i of table) counts[i]++;
-      expect(Math.max(...counts) / (table.length / n)).toBeLessThanOrEqual(1.05);
-    }), { numRuns: 20, seed: 20261121 });
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 200 }), (n) => {
+        const table = buildMaglev(new Array(n).fill(1), names(n), 65537);
+        const counts = new Array(n).fill(0);
+        for (const i of table) counts[i]++;
+        expect(Math.max(...counts) / (table.length / n)).toBeLessThanOrEqual(1.05);
+      }),
+      { numRuns: 20, seed: 20261121 },
+    );
   });
 
   it('maglev: weighted shares follow weights', () => {

@@ -212,7 +212,8 @@ export class RendezvousPolicy implements OriginPolicy {
   rest(ctx: DecisionContext, accept: (i: number) => boolean, first: number): Iterable<number> {
     const k = hash32(ctx.key ?? '');
     const ranked: [number, number][] = [];
-    for (let i = 0; i < this.weights.length; i++) if (i !== first && this.weights[i]! > 0 && accept(i)) ranked.push([-Math.log(this.#u(k, i)) * this.#inverse[i]!, i]);
+    for (let i = 0; i < this.weights.length; i++)
+      if (i !== first && this.weights[i]! > 0 && accept(i)) ranked.push([-Math.log(this.#u(k, i)) * this.#inverse[i]!, i]);
     return ranked.sort((a, b) => a[0] - b[0] || a[1] - b[1]).map(([, i]) => i);
   }
 }

@@ -19,9 +19,9 @@ export const POLICIES: Record<string, (weights: number[], names: string[]) => Or
   first: (w) => new FirstPolicy(w),
 };
 
-
 const ctxOf = (seed: number, key: string): DecisionContext => ({
-  random: seeded(seed), key,
+  random: seeded(seed),
+  key,
   stats: { outstanding: (i) => (i * 7) % 3, latencyMs: (i) => (i % 2 ? 10 + i : undefined) },
 });
 
@@ -30,20 +30,22 @@ const pools = fc.array(fc.oneof(fc.constant(0), fc.double({ min: 0.01, max: 1, n
 for (const [name, make] of Object.entries(POLICIES)) {
   describe(`origin policy contract: ${name}`, () => {
     it('returns only accepted, positive-weight origins, each once, and all of them across first + rest', () => {
-      fc.assert(fc.property(pools, fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }), fc.integer(), fc.string(), (weights, mask, seed, key) => {
-        const names = weights.map((_, i) => `o${i}`);
-        const policy = make(weights, names);
-        const accept = (i: number) => mask[i]!;
-        const expected = weights.flatMap((w, i) => (w > 0 && mask[i] ? [i] : []));
-        const ctx = ctxOf(seed, key);
-        const first = policy.first(ctx, accept);
-        if (!expected.length) {
-          expect(first).toBe(-1);
-          return;
-        }
-        const all = [first, ...policy.rest(ctx, accept, first)];
-        expect([...all].sort((a, b) => a - b)).toEqual(expected);
-      }));
+      fc.assert(
+        fc.property(pools, fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }), fc.integer(), fc.string(), (weights, mask, seed, key) => {
+          const names = weights.map((_, i) => `o${i}`);
+          const policy = make(weights, names);
+          const accept = (i: number) => mask[i]!;
+          const expected = weights.flatMap((w, i) => (w > 0 && mask[i] ? [i] : []));
+          const ctx = ctxOf(seed, key);
+          const first = policy.first(ctx, accept);
+          if (!expected.length) {
+            expect(first).toBe(-1);
+            return;
+          }
+          const all = [first, ...policy.rest(ctx, accept, first)];
+          expect([...all].sort((a, b) => a - b)).toEqual(expected);
+        }),
+      );
     });
 
     it('is deterministic for a fixed seed and key', () => {

@@ -4,8 +4,17 @@ import { effectivePolicy, haversineKm, steerPools } from './pools.ts';
 import { regionOf } from './regions.ts';
 import { seeded } from './seeded.ts';
 
-const lb = (extra: object): LoadBalancer => ({ ...LoadBalancerSchema.parse({ name: 'a.example.com', default_pools: ['us', 'eu', 'asia'], fallback_pool: 'us', ...extra }), id: 'lb', created_on: '', modified_on: '' }) as LoadBalancer;
-const at = { us: { latitude: 39.0, longitude: -77.5 }, eu: { latitude: 50.1, longitude: 8.7 }, asia: { latitude: 1.35, longitude: 103.8 } } as Record<string, { latitude: number; longitude: number }>;
+const lb = (extra: object): LoadBalancer =>
+  ({
+    ...LoadBalancerSchema.parse({ name: 'a.example.com', default_pools: ['us', 'eu', 'asia'], fallback_pool: 'us', ...extra }),
+    id: 'lb',
+    created_on: '',
+    modified_on: '',
+  }) as LoadBalancer;
+const at = { us: { latitude: 39.0, longitude: -77.5 }, eu: { latitude: 50.1, longitude: 8.7 }, asia: { latitude: 1.35, longitude: 103.8 } } as Record<
+  string,
+  { latitude: number; longitude: number }
+>;
 const random = seeded(1);
 
 describe('pool steering', () => {
@@ -58,9 +67,20 @@ describe('pool steering', () => {
   });
 
   it('maps countries to Cloudflare regions', () => {
-    expect(['DE', 'PL', 'US', 'CA', 'JP', 'IN', 'BR', 'AR', 'ZA', 'EG', 'AU', 'SA'].map((c) => regionOf(c, undefined, c === 'CA' ? -123 : -80))).toEqual(
-      ['WEU', 'EEU', 'ENAM', 'WNAM', 'NEAS', 'SAS', 'NSAM', 'SSAM', 'SAF', 'NAF', 'OC', 'ME'],
-    );
+    expect(['DE', 'PL', 'US', 'CA', 'JP', 'IN', 'BR', 'AR', 'ZA', 'EG', 'AU', 'SA'].map((c) => regionOf(c, undefined, c === 'CA' ? -123 : -80))).toEqual([
+      'WEU',
+      'EEU',
+      'ENAM',
+      'WNAM',
+      'NEAS',
+      'SAS',
+      'NSAM',
+      'SSAM',
+      'SAF',
+      'NAF',
+      'OC',
+      'ME',
+    ]);
     expect(regionOf('ZZ', 'EU')).toBe('WEU');
     expect(regionOf()).toBeUndefined();
   });

@@ -106,7 +106,10 @@ function poolWeight(lb: LoadBalancer, id: string): number {
 }
 
 function stableSortBy(ids: readonly string[], key: (id: string) => number): string[] {
-  return ids.map((id, i) => [key(id), i, id] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map(([, , id]) => id);
+  return ids
+    .map((id, i) => [key(id), i, id] as const)
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1])
+    .map(([, , id]) => id);
 }
 
 /** Weighted random order without replacement (each next pool drawn by weight among the rest). */

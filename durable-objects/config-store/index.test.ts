@@ -17,7 +17,10 @@ const store = (name: string): Client<ConfigStoreApi> => stubOf(name);
 describe('ConfigStore', () => {
   it('creates its schema once and records the migration', async () => {
     await runInDurableObject(stubOf('schema'), (_: ConfigStore, state) => {
-      const tables = state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").toArray().map((r) => r.name);
+      const tables = state.storage.sql
+        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .toArray()
+        .map((r) => r.name);
       expect(tables).toEqual(expect.arrayContaining(['meta', 'resources', 'schema_migrations']));
       expect(state.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM schema_migrations').one().n).toBe(1);
     });
@@ -55,10 +58,16 @@ describe('ConfigStore', () => {
 
   it('replaces the whole document all or nothing', async () => {
     const stub = store('import');
-    const good = await stub.importConfig({ pools: [{ id: 'p1', ...pool }], load_balancers: [{ id: 'l1', name: 'a.example.com', default_pools: ['p1'], fallback_pool: 'p1' }] });
+    const good = await stub.importConfig({
+      pools: [{ id: 'p1', ...pool }],
+      load_balancers: [{ id: 'l1', name: 'a.example.com', default_pools: ['p1'], fallback_pool: 'p1' }],
+    });
     expect(good.ok).toBe(true);
     const before = await stub.exportConfig();
-    const bad = await stub.importConfig({ pools: [{ id: 'p2', ...pool }], load_balancers: [{ id: 'l1', name: 'a.example.com', default_pools: ['p1'], fallback_pool: 'p1' }] });
+    const bad = await stub.importConfig({
+      pools: [{ id: 'p2', ...pool }],
+      load_balancers: [{ id: 'l1', name: 'a.example.com', default_pools: ['p1'], fallback_pool: 'p1' }],
+    });
     expect(!bad.ok && bad.errors.map((e) => e.message)).toEqual([
       'load_balancers[0].default_pools[0]: unknown pool "p1"',
       'load_balancers[0].fallback_pool: unknown pool "p1"',
@@ -86,10 +95,16 @@ describe('ConfigStore', () => {
 
   it('stores and loads a configuration of 1,000 load balancers and 1,000 pools of 50 origins: a row per resource, each far below the 2 MB a SQLite value may hold', async () => {
     const pools = Array.from({ length: 1000 }, (_, p) => ({
-      id: `pool-${p}`, name: `pool-${p}`,
+      id: `pool-${p}`,
+      name: `pool-${p}`,
       origins: Array.from({ length: 50 }, (_, o) => ({ name: `origin-${o}`, address: `10.${p % 250}.${o}.1`, port: 8080 })),
     }));
-    const load_balancers = Array.from({ length: 1000 }, (_, i) => ({ id: `lb-${i}`, name: `app-${i}.example.com`, default_pools: [`pool-${i}`], fallback_pool: `pool-${(i + 1) % 1000}` }));
+    const load_balancers = Array.from({ length: 1000 }, (_, i) => ({
+      id: `lb-${i}`,
+      name: `app-${i}.example.com`,
+      default_pools: [`pool-${i}`],
+      fallback_pool: `pool-${(i + 1) % 1000}`,
+    }));
     const stub = store('large');
     const imported = await stub.importConfig({ monitors: [], pools, load_balancers });
     expect(imported.ok).toBe(true);

@@ -6,9 +6,24 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import {
-  EMPTY_DOCUMENT, ErrorCode, KINDS, NOUN, createResource, deleteResource, etagOf, fail, ifMatchAdmits,
-  importDocument, patchOrigin, patchResource, replaceResource,
-  type ConfigDocument, type Kind, type Outcome, type Resource, type WriteContext,
+  EMPTY_DOCUMENT,
+  ErrorCode,
+  KINDS,
+  NOUN,
+  createResource,
+  deleteResource,
+  etagOf,
+  fail,
+  ifMatchAdmits,
+  importDocument,
+  patchOrigin,
+  patchResource,
+  replaceResource,
+  type ConfigDocument,
+  type Kind,
+  type Outcome,
+  type Resource,
+  type WriteContext,
 } from '../../core/config/index.ts';
 import type { ConfigExport, ConfigStoreApi, SnapshotReply, Versioned } from '../../core/rpc/index.ts';
 import { migrate } from '../migrate.ts';
@@ -98,7 +113,12 @@ export class ConfigStore extends DurableObject<Env> implements ConfigStoreApi {
     for (const id of ids) {
       const targets = healthTargets(next, id);
       const stub = this.env.LB_STATE.getByName(id);
-      this.ctx.waitUntil(stub.sync(targets).then(() => undefined, (e: unknown) => console.error('LbState sync failed', id, String(e))));
+      this.ctx.waitUntil(
+        stub.sync(targets).then(
+          () => undefined,
+          (e: unknown) => console.error('LbState sync failed', id, String(e)),
+        ),
+      );
     }
   }
 
@@ -172,7 +192,10 @@ export class ConfigStore extends DurableObject<Env> implements ConfigStoreApi {
 }
 
 function randomKey(): string {
-  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 }
 
 function stale(): Outcome<never> {

@@ -8,24 +8,38 @@ import { MIGRATIONS } from './migrations.ts';
 
 const ports = inject('probePorts');
 const stored = { created_on: '', modified_on: '' };
-const monitorOf = (m: object = {}) => ({ ...MonitorSchema.parse({ path: '/ok', interval: 5, timeout: 1, retries: 0, consecutive_down: 1, ...m }), id: 'm1', ...stored }) as Monitor;
+const monitorOf = (m: object = {}) =>
+  ({ ...MonitorSchema.parse({ path: '/ok', interval: 5, timeout: 1, retries: 0, consecutive_down: 1, ...m }), id: 'm1', ...stored }) as Monitor;
 const monitor = monitorOf();
-const poolOf = (id: string, origins: { name: string; port: number }[], od: object = {}) => ({
-  ...PoolSchema.parse({
-    name: id,
-    monitor: 'm1',
-    origins: origins.map((o) => ({ ...o, address: '127.0.0.1' })),
-    outlier_detection: { consecutive_5xx: 3, base_ejection_time: 30, max_ejection_percent: 34, ...od },
-  }),
-  id, ...stored,
-}) as Pool;
-const pool = () => poolOf('p1', [{ name: 'up', port: ports.http }, { name: 'down', port: ports.closed }, { name: 'third', port: ports.http }]);
+const poolOf = (id: string, origins: { name: string; port: number }[], od: object = {}) =>
+  ({
+    ...PoolSchema.parse({
+      name: id,
+      monitor: 'm1',
+      origins: origins.map((o) => ({ ...o, address: '127.0.0.1' })),
+      outlier_detection: { consecutive_5xx: 3, base_ejection_time: 30, max_ejection_percent: 34, ...od },
+    }),
+    id,
+    ...stored,
+  }) as Pool;
+const pool = () =>
+  poolOf('p1', [
+    { name: 'up', port: ports.http },
+    { name: 'down', port: ports.closed },
+    { name: 'third', port: ports.http },
+  ]);
 const targets = (lbId: string, m: Monitor | undefined = monitor): Targets => ({ lbId, pools: [{ pool: pool(), monitor: m }] });
 
 /** Fake time far ahead of real time: alarms fire only when a test runs them (runDurableObjectAlarm). */
 const T0 = Date.UTC(2030, 0, 1);
 /** A clock the test moves by setting `t`; no jitter, so due times are exact. */
-const fakeClock = (t = T0) => ({ t, now() { return this.t; }, random: () => 0 });
+const fakeClock = (t = T0) => ({
+  t,
+  now() {
+    return this.t;
+  },
+  random: () => 0,
+});
 const stubOf = (name: string) => env.LB_STATE.getByName(name);
 /** Installs test hooks in the object (and waits for deliveries under way). */
 const hook = (name: string, hooks: TestHooks = {}) => runInDurableObject(stubOf(name), (lb: LbState) => lb[TESTING](hooks));
@@ -43,7 +57,9 @@ describe('LbState', () => {
     expect(await runDurableObjectAlarm(lb)).toBe(true);
     const records = await lb.records();
     expect(Object.fromEntries(records.map((r) => [r.origin, [r.health.verdict, r.usable, r.health.lastCheckAt]]))).toEqual({
-      up: ['healthy', true, T0], down: ['unhealthy', false, T0], third: ['healthy', true, T0],
+      up: ['healthy', true, T0],
+      down: ['unhealthy', false, T0],
+      third: ['healthy', true, T0],
     });
     const snap = (await lb.snapshot(-1)) as HealthSnapshot;
     expect(snap.version).toBe(1); // one bump for the round
@@ -72,7 +88,9 @@ describe('LbState', () => {
     expect(events[0]).toMatchObject({ origin: 'up', from: 'in rotation', to: 'ejected' });
     expect((await lb.records()).find((r) => r.origin === 'down')!.total).toBe(10);
     // The columns hold what routing needs.
-    expect(await query('lb-passive', "SELECT origin, verdict, ejected_until FROM origin_health WHERE origin = 'up'")).toEqual([{ origin: 'up', verdict: 'unknown', ejected_until: T0 + 30_000 }]);
+    expect(await query('lb-passive', "SELECT origin, verdict, ejected_until FROM origin_health WHERE origin = 'up'")).toEqual([
+      { origin: 'up', verdict: 'unknown', ejected_until: T0 + 30_000 },
+    ]);
   });
 
   it('lifts an ejection when the prober saw the origin go down and come back (Envoy uneject)', async () => {
@@ -89,7 +107,12 @@ describe('LbState', () => {
     const up = (await lb.records()).find((r) => r.origin === 'up')!;
     expect(up.health).toMatchObject({ verdict: 'healthy', ejectedUntil: 0, timesEjected: 1 });
     const { events } = await lb.events(20);
-    expect(events.filter((e) => e.origin === 'up').slice(0, 2).map((e) => `${e.from}->${e.to}`)).toEqual(['ejected->in rotation', 'unhealthy->healthy']);
+    expect(
+      events
+        .filter((e) => e.origin === 'up')
+        .slice(0, 2)
+        .map((e) => `${e.from}->${e.to}`),
+    ).toEqual(['ejected->in rotation', 'unhealthy->healthy']);
   });
 
   it('marks an origin down when its probe cannot even be built (a header value with a newline)', async () => {
@@ -99,7 +122,11 @@ describe('LbState', () => {
     await lb.sync(targets('lb-unbuildable', { ...monitor, header: { 'X-Probe': ['a\nb'] } }));
     await runDurableObjectAlarm(lb);
     const records = await lb.records();
-    expect(records.map((r) => [r.origin, r.health.verdict])).toEqual([['up', 'unhealthy'], ['down', 'unhealthy'], ['third', 'unhealthy']]);
+    expect(records.map((r) => [r.origin, r.health.verdict])).toEqual([
+      ['up', 'unhealthy'],
+      ['down', 'unhealthy'],
+      ['third', 'unhealthy'],
+    ]);
     expect(records[0]!.health.failureReason).toMatch(/^probe could not be built: /);
     expect(await alarmAt('lb-unbuildable')).toBe(T0 + 5000); // and probes go on
   });
@@ -159,8 +186,14 @@ describe('LbState', () => {
     const clock = fakeClock();
     await hook('lb-rows', { clock });
     const lb = stubOf('lb-rows');
-    const big = poolOf('big', Array.from({ length: 998 }, (_, i) => ({ name: `o${i}`, port: ports.http })));
-    const small = poolOf('small', [{ name: 'a', port: ports.http }, { name: 'b', port: ports.http }]);
+    const big = poolOf(
+      'big',
+      Array.from({ length: 998 }, (_, i) => ({ name: `o${i}`, port: ports.http })),
+    );
+    const small = poolOf('small', [
+      { name: 'a', port: ports.http },
+      { name: 'b', port: ports.http },
+    ]);
     const watch: Targets = { lbId: 'lb-rows', pools: [{ pool: big }, { pool: small, monitor }] };
     expect((await lb.sync(watch)).origins).toBe(1000);
     const written = async () => (await lb.stats()).rowsWritten;
@@ -175,7 +208,10 @@ describe('LbState', () => {
       { poolId: 'big', origin: 'o700', outcome: '5xx', count: 1 },
     ]);
     expect((await written()) - before).toBe(2);
-    expect((await lb.records()).filter((r) => r.total > 0).map((r) => [r.origin, r.total, r.health.consecutive5xx])).toEqual([['o5', 3, 0], ['o700', 1, 1]]);
+    expect((await lb.records()).filter((r) => r.total > 0).map((r) => [r.origin, r.total, r.health.consecutive5xx])).toEqual([
+      ['o5', 3, 0],
+      ['o700', 1, 1],
+    ]);
 
     before = await written();
     await lb.sync({ ...watch, pools: [{ pool: { ...big, origins: [...big.origins, { ...big.origins[0]!, name: 'added' }] } }, { pool: small, monitor }] });
@@ -217,10 +253,30 @@ describe('LbState', () => {
 
   it('migrates a database of the previous schema: verdict and ejection become columns, probe times the schedule', async () => {
     const name = 'lb-migrate';
-    const health = { verdict: 'unhealthy', passes: 0, failures: 2, changedAt: T0 - 10, rtt: 3, responseCode: 500, failureReason: 'HTTP 500', lastCheckAt: T0 - 10, consecutive5xx: 0, consecutiveGatewayFailure: 0, ejectedUntil: T0 + 9000, timesEjected: 1 };
+    const health = {
+      verdict: 'unhealthy',
+      passes: 0,
+      failures: 2,
+      changedAt: T0 - 10,
+      rtt: 3,
+      responseCode: 500,
+      failureReason: 'HTTP 500',
+      lastCheckAt: T0 - 10,
+      consecutive5xx: 0,
+      consecutiveGatewayFailure: 0,
+      ejectedUntil: T0 + 9000,
+      timesEjected: 1,
+    };
     await runInDurableObject(stubOf(name), (_: LbState, state) => {
       runMigrations(state.storage.sql, MIGRATIONS.slice(0, 2));
-      state.storage.sql.exec('INSERT INTO origin_health (pool_id, origin, state, next_probe_at, total) VALUES (?, ?, ?, ?, ?)', 'p1', 'up', JSON.stringify(health), T0 + 2500.5, 7);
+      state.storage.sql.exec(
+        'INSERT INTO origin_health (pool_id, origin, state, next_probe_at, total) VALUES (?, ?, ?, ?, ?)',
+        'p1',
+        'up',
+        JSON.stringify(health),
+        T0 + 2500.5,
+        7,
+      );
       state.storage.sql.exec("INSERT INTO meta (key, value) VALUES ('targets', ?), ('version', '4')", JSON.stringify(targets(name)));
     });
     await hook(name, { clock: fakeClock() });

@@ -23,12 +23,19 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Monitor, Origin, Pool } from '../../core/config/index.ts';
-import {
-  NEW_ORIGIN, applyOutcomes, applyProbe, healthUsable,
-  type HealthEvent, type OriginHealth, type ProbeResult,
-} from '../../core/health/index.ts';
+import { NEW_ORIGIN, applyOutcomes, applyProbe, healthUsable, type HealthEvent, type OriginHealth, type ProbeResult } from '../../core/health/index.ts';
 import type {
-  EventsPage, HealthReply, LatencyReport, LbStateApi, LbStateStats, OriginRecord, OutcomeReport, ProbePreview, ProbeTarget, SessionPin, Targets,
+  EventsPage,
+  HealthReply,
+  LatencyReport,
+  LbStateApi,
+  LbStateStats,
+  OriginRecord,
+  OutcomeReport,
+  ProbePreview,
+  ProbeTarget,
+  SessionPin,
+  Targets,
 } from '../../core/rpc/index.ts';
 import { AffinityTable } from './affinity.ts';
 import { LatencyStore } from './latency.ts';
@@ -82,7 +89,11 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
   readonly #latency: LatencyStore;
   /** What each job kind does (schedule.ts runDue). */
   readonly #runners: Record<string, JobRunner> = {
-    probe: (jobs, now) => this.#probe(jobs.map((j) => j.key), now),
+    probe: (jobs, now) =>
+      this.#probe(
+        jobs.map((j) => j.key),
+        now,
+      ),
     deliver: (jobs, now) => jobs.map((j) => this.#startDelivery(j.key, now)),
     prune: (jobs, now) => jobs.map(() => this.#prune(now)),
   };
@@ -188,9 +199,16 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
       // the larger threshold more of them change nothing).
       const cap = Math.max(pool.outlier_detection.consecutive_5xx, pool.outlier_detection.consecutive_gateway_failure);
       const input = mine.flatMap((o) =>
-        index.has(o.origin) ? Array.from({ length: o.outcome === 'success' ? 1 : Math.min(o.count, cap) }, () => ({ origin: index.get(o.origin)!, outcome: o.outcome })) : [],
+        index.has(o.origin)
+          ? Array.from({ length: o.outcome === 'success' ? 1 : Math.min(o.count, cap) }, () => ({ origin: index.get(o.origin)!, outcome: o.outcome }))
+          : [],
       );
-      const result = applyOutcomes(entries.map((e) => e?.health ?? NEW_ORIGIN), input, pool.outlier_detection, now);
+      const result = applyOutcomes(
+        entries.map((e) => e?.health ?? NEW_ORIGIN),
+        input,
+        pool.outlier_detection,
+        now,
+      );
       result.healths.forEach((h, i) => {
         const e = entries[i];
         if (!e) return;
@@ -200,7 +218,14 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
       for (const i of result.ejected) {
         const h = result.healths[i]!;
         ejected.push(pool.origins[i]!.name);
-        events.push({ at: now, poolId: pool.id, origin: pool.origins[i]!.name, from: 'in rotation', to: 'ejected', reason: `outlier detection: ejected until ${iso(h.ejectedUntil)} (${h.timesEjected}x)` });
+        events.push({
+          at: now,
+          poolId: pool.id,
+          origin: pool.origins[i]!.name,
+          from: 'in rotation',
+          to: 'ejected',
+          reason: `outlier detection: ejected until ${iso(h.ejectedUntil)} (${h.timesEjected}x)`,
+        });
       }
     }
     const latencyWrites = this.#latency.unsaved;
@@ -257,9 +282,13 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
   events(limit = 50, before?: number): EventsPage {
     this.#open();
     const rows = this.#sql.all<{ id: number; at: number; pool_id: string; origin: string; from_state: string; to_state: string; reason: string }>(
-      'SELECT * FROM health_events WHERE id < ? ORDER BY id DESC LIMIT ?', before ?? Number.MAX_SAFE_INTEGER, limit + 1,
+      'SELECT * FROM health_events WHERE id < ? ORDER BY id DESC LIMIT ?',
+      before ?? Number.MAX_SAFE_INTEGER,
+      limit + 1,
     );
-    const events = rows.slice(0, limit).map((r) => ({ id: r.id, at: r.at, poolId: r.pool_id, origin: r.origin, from: r.from_state, to: r.to_state, reason: r.reason }));
+    const events = rows
+      .slice(0, limit)
+      .map((r) => ({ id: r.id, at: r.at, poolId: r.pool_id, origin: r.origin, from: r.from_state, to: r.to_state, reason: r.reason }));
     return rows.length > limit ? { events, next: events.at(-1)!.id } : { events };
   }
 
@@ -307,7 +336,12 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
       return w?.monitor ? { k, pool: w.pool, monitor: w.monitor, origin: w.origin } : undefined;
     });
     // probeOrigin never throws; should it ever, that origin's probe failed, not the round.
-    const results = await Promise.all(plan.map((p) => p && probeOrigin(p.monitor, p.origin).catch((e: unknown): ProbeResult => ({ ok: false, rtt: 0, status: 0, reason: `probe failed: ${String(e)}` }))));
+    const results = await Promise.all(
+      plan.map(
+        (p) =>
+          p && probeOrigin(p.monitor, p.origin).catch((e: unknown): ProbeResult => ({ ok: false, rtt: 0, status: 0, reason: `probe failed: ${String(e)}` })),
+      ),
+    );
     const done = this.#clock.now();
     return this.ctx.storage.transactionSync(() => {
       let changed = false;
@@ -327,7 +361,14 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
         // passing probes while failing traffic stays ejected for its full ejection time.
         if (change?.from === 'unhealthy' && change.to === 'healthy' && health.ejectedUntil > done) {
           e.health = { ...health, ejectedUntil: 0 };
-          this.#emit({ at: done, poolId: p.pool.id, origin: p.origin.name, from: 'ejected', to: 'in rotation', reason: 'active health check passed after the origin was down' });
+          this.#emit({
+            at: done,
+            poolId: p.pool.id,
+            origin: p.origin.name,
+            from: 'ejected',
+            to: 'in rotation',
+            reason: 'active health check passed after the origin was down',
+          });
         }
         this.#origins.update(p.k, e);
         // Next probe one interval after this one started, plus up to 10% jitter.
@@ -372,7 +413,9 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
         return head;
       });
       if (error !== undefined) {
-        console.error(`LbState: delivering ${batch.events.length} event(s) to ${subscriber.name} failed (${batch.attempts + 1} in a row), next try at ${iso(next ?? now)}: ${error}`);
+        console.error(
+          `LbState: delivering ${batch.events.length} event(s) to ${subscriber.name} failed (${batch.attempts + 1} in a row), next try at ${iso(next ?? now)}: ${error}`,
+        );
       }
       await this.#arm();
     } catch (e) {
@@ -400,7 +443,15 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
   /** A health transition: its event-log row and one outbox row per subscriber. Call inside the transaction that writes the transition. */
   #emit(event: HealthEvent): void {
     const now = this.#clock.now();
-    this.#sql.run('INSERT INTO health_events (at, pool_id, origin, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?, ?)', event.at, event.poolId, event.origin, event.from, event.to, event.reason);
+    this.#sql.run(
+      'INSERT INTO health_events (at, pool_id, origin, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?, ?)',
+      event.at,
+      event.poolId,
+      event.origin,
+      event.from,
+      event.to,
+      event.reason,
+    );
     const names = this.#subscribers.map((s) => s.name);
     this.#outbox.add(event, names, now);
     for (const name of names) this.#schedule.soonest('deliver', name, now);
@@ -441,13 +492,14 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
 
   #watch(targets: Targets): void {
     this.#targets = targets;
-    this.#watched = new Map(targets.pools.flatMap(({ pool, monitor }) => pool.origins.map((origin) => [keyOf(pool.id, origin.name), { pool, monitor, origin }] as const)));
+    this.#watched = new Map(
+      targets.pools.flatMap(({ pool, monitor }) => pool.origins.map((origin) => [keyOf(pool.id, origin.name), { pool, monitor, origin }] as const)),
+    );
   }
 
   #setMeta(key: string, value: string): void {
     this.#sql.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, value);
   }
-
 
   /** Writes the latency figures that moved or are due a re-write (inside a transaction); `prune` drops them when stale. */
   #saveLatency(now: number): void {

@@ -25,7 +25,10 @@ export class LatencyStore {
 
   /** Reads the stored figures still fresh at `now` (epoch ms). */
   load(now: number): void {
-    for (const r of this.#sql.all<{ place: string; pool_id: string; ms: number; at: number }>('SELECT place, pool_id, ms, at FROM latency WHERE at > ?', now - LATENCY_TTL_MS)) {
+    for (const r of this.#sql.all<{ place: string; pool_id: string; ms: number; at: number }>(
+      'SELECT place, pool_id, ms, at FROM latency WHERE at > ?',
+      now - LATENCY_TTL_MS,
+    )) {
       this.#book.note(r.place, r.pool_id, r.ms, 1, r.at);
       this.#savedAt.set(`${r.place} ${r.pool_id}`, r.at);
     }
@@ -53,7 +56,13 @@ export class LatencyStore {
       const [place, poolId] = id.split(' ') as [string, string];
       const ms = table[place]?.[poolId];
       if (ms === undefined) continue;
-      this.#sql.run('INSERT INTO latency (place, pool_id, ms, at) VALUES (?, ?, ?, ?) ON CONFLICT (place, pool_id) DO UPDATE SET ms = excluded.ms, at = excluded.at', place, poolId, ms, Math.floor(now));
+      this.#sql.run(
+        'INSERT INTO latency (place, pool_id, ms, at) VALUES (?, ?, ?, ?) ON CONFLICT (place, pool_id) DO UPDATE SET ms = excluded.ms, at = excluded.at',
+        place,
+        poolId,
+        ms,
+        Math.floor(now),
+      );
       this.#savedAt.set(id, now);
       n++;
     }

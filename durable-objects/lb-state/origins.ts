@@ -32,10 +32,12 @@ export class OriginTable {
     const rows = this.#sql.all<{ pool_id: string; origin: string; verdict: OriginHealth['verdict']; ejected_until: number; state: string; total: number }>(
       'SELECT pool_id, origin, verdict, ejected_until, state, total FROM origin_health',
     );
-    return new Map(rows.map((r) => {
-      const health = { ...NEW_ORIGIN, ...(JSON.parse(r.state) as Partial<OriginHealth>), verdict: r.verdict, ejectedUntil: r.ejected_until };
-      return [keyOf(r.pool_id, r.origin), { health, total: r.total }];
-    }));
+    return new Map(
+      rows.map((r) => {
+        const health = { ...NEW_ORIGIN, ...(JSON.parse(r.state) as Partial<OriginHealth>), verdict: r.verdict, ejectedUntil: r.ejected_until };
+        return [keyOf(r.pool_id, r.origin), { health, total: r.total }];
+      }),
+    );
   }
 
   insert(k: string, e: OriginEntry): void {
@@ -43,7 +45,11 @@ export class OriginTable {
   }
 
   update(k: string, e: OriginEntry): void {
-    this.#sql.run('UPDATE origin_health SET verdict = ?, ejected_until = ?, state = ?, total = ? WHERE pool_id = ? AND origin = ?', ...columns(e), ...splitKey(k));
+    this.#sql.run(
+      'UPDATE origin_health SET verdict = ?, ejected_until = ?, state = ?, total = ? WHERE pool_id = ? AND origin = ?',
+      ...columns(e),
+      ...splitKey(k),
+    );
   }
 
   delete(k: string): void {

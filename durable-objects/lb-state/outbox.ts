@@ -67,7 +67,9 @@ export class Outbox {
    */
   lease(subscriber: string, now: number, leaseUntil: number): Batch | number | null {
     const rows = this.#sql.all<{ id: number; event: string; due_at: number; attempts: number }>(
-      'SELECT id, event, due_at, attempts FROM outbox WHERE subscriber = ? ORDER BY id LIMIT ?', subscriber, DELIVERY_BATCH,
+      'SELECT id, event, due_at, attempts FROM outbox WHERE subscriber = ? ORDER BY id LIMIT ?',
+      subscriber,
+      DELIVERY_BATCH,
     );
     const head = rows[0];
     if (!head) return null;
@@ -86,7 +88,12 @@ export class Outbox {
     if (error === undefined) this.#sql.run('DELETE FROM outbox WHERE subscriber = ? AND id BETWEEN ? AND ?', ...range);
     else {
       const at = Math.ceil(now + backoffMs(batch.attempts + 1, random));
-      this.#sql.run('UPDATE outbox SET attempts = attempts + 1, due_at = ?, last_error = ? WHERE subscriber = ? AND id BETWEEN ? AND ?', at, error.slice(0, 500), ...range);
+      this.#sql.run(
+        'UPDATE outbox SET attempts = attempts + 1, due_at = ?, last_error = ? WHERE subscriber = ? AND id BETWEEN ? AND ?',
+        at,
+        error.slice(0, 500),
+        ...range,
+      );
     }
     return this.#sql.first<{ due_at: number }>('SELECT due_at FROM outbox WHERE subscriber = ? ORDER BY id LIMIT 1', batch.subscriber)?.due_at ?? null;
   }
@@ -115,7 +122,10 @@ export async function deliverWithin(subscriber: Subscriber, events: HealthEvent[
   });
   const attempt = Promise.resolve()
     .then(() => subscriber.deliver(events))
-    .then(() => undefined, (e: unknown) => (e instanceof Error ? e.message : String(e)) || 'failed');
+    .then(
+      () => undefined,
+      (e: unknown) => (e instanceof Error ? e.message : String(e)) || 'failed',
+    );
   try {
     return await Promise.race([attempt, late]);
   } finally {

@@ -8,9 +8,15 @@ const origin = (port: number): Origin => ({ name: 'o', address: '127.0.0.1', por
 
 describe('http probes against a real server', () => {
   it('pass on an expected code and body, fail on the wrong code or a missing body', async () => {
-    expect(await probeOrigin(monitor({ path: '/ok', expected_codes: '2xx', expected_body: 'alive' }), origin(ports.http))).toMatchObject({ ok: true, status: 200 });
+    expect(await probeOrigin(monitor({ path: '/ok', expected_codes: '2xx', expected_body: 'alive' }), origin(ports.http))).toMatchObject({
+      ok: true,
+      status: 200,
+    });
     expect(await probeOrigin(monitor({ path: '/fail' }), origin(ports.http))).toMatchObject({ ok: false, status: 500, reason: 'HTTP 500, expected 200' });
-    expect(await probeOrigin(monitor({ path: '/ok', expected_body: 'dead' }), origin(ports.http))).toMatchObject({ ok: false, reason: 'response body does not contain expected_body' });
+    expect(await probeOrigin(monitor({ path: '/ok', expected_body: 'dead' }), origin(ports.http))).toMatchObject({
+      ok: false,
+      reason: 'response body does not contain expected_body',
+    });
   });
 
   it('judge a redirect itself unless follow_redirects', async () => {
@@ -45,6 +51,9 @@ describe('a probe that cannot be built', () => {
   it('is a failed probe, not an exception (a header value with a newline, a method fetch refuses)', async () => {
     const newline = { ...monitor({ path: '/ok' }), header: { 'X-Probe': ['a\nb'] } };
     expect(await probeOrigin(newline, origin(ports.http))).toEqual({ ok: false, rtt: 0, status: 0, reason: 'probe could not be built: Invalid header value.' });
-    expect(await probeOrigin(monitor({ path: '/ok', method: 'CONNECT' }), origin(ports.http))).toMatchObject({ ok: false, reason: expect.stringMatching(/^probe could not be built: /) });
+    expect(await probeOrigin(monitor({ path: '/ok', method: 'CONNECT' }), origin(ports.http))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^probe could not be built: /),
+    });
   });
 });

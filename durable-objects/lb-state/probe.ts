@@ -30,7 +30,15 @@ export async function probeOrigin(monitor: Monitor, origin: Origin, now: () => n
 /** What the monitor preview answers for one origin (admin API `POST /monitors/:id/preview`); stores nothing. */
 export async function previewProbe(monitor: Monitor, target: ProbeTarget): Promise<ProbePreview> {
   const r = await probeOrigin(monitor, { name: target.name, address: target.address, port: target.port, weight: 1, enabled: true, drain: false, header: {} });
-  return { name: target.name, address: target.address, port: target.port, healthy: r.ok, rtt: r.rtt, response_code: r.status || null, failure_reason: r.reason || null };
+  return {
+    name: target.name,
+    address: target.address,
+    port: target.port,
+    healthy: r.ok,
+    rtt: r.rtt,
+    response_code: r.status || null,
+    failure_reason: r.reason || null,
+  };
 }
 
 /** probeOnce with a deadline of its own, in case an abort signal is not honoured. */
@@ -113,7 +121,7 @@ async function readStart(res: Response, limit: number): Promise<string> {
   reader.cancel().catch(() => {});
   const all = new Uint8Array(size);
   let at = 0;
-  for (const c of chunks) all.set(c, at), (at += c.byteLength);
+  for (const c of chunks) (all.set(c, at), (at += c.byteLength));
   return new TextDecoder().decode(all.subarray(0, limit));
 }
 

@@ -20,21 +20,32 @@ const pool = {
       { name: 'third', address: '127.0.0.1', port: ports.http },
     ],
   }),
-  id: 'p1', ...stored,
+  id: 'p1',
+  ...stored,
 } as Pool;
 const targets = (lbId: string): Targets => ({ lbId, pools: [{ pool, monitor }] });
 
 /** Fake time far ahead of real time: alarms fire only when a test runs them (runDurableObjectAlarm). */
 const T0 = Date.UTC(2030, 0, 1);
 /** A clock the test moves by setting `t`; no jitter, so due times are exact. */
-const fakeClock = (t = T0) => ({ t, now() { return this.t; }, random: () => 0 });
+const fakeClock = (t = T0) => ({
+  t,
+  now() {
+    return this.t;
+  },
+  random: () => 0,
+});
 const stubOf = (name: string) => env.LB_STATE.getByName(name);
 /** Installs test hooks in the object, then waits for deliveries under way. */
 const hook = (name: string, hooks: TestHooks = {}) => runInDurableObject(stubOf(name), (lb: LbState) => lb[TESTING](hooks));
 const query = <T extends Record<string, SqlStorageValue>>(name: string, sql: string, ...args: SqlStorageValue[]) =>
   runInDurableObject(stubOf(name), (_: LbState, state) => state.storage.sql.exec<T>(sql, ...args).toArray());
 const alarmAt = (name: string) => runInDurableObject(stubOf(name), (_: LbState, state) => state.storage.getAlarm());
-const outbox = (name: string) => query<{ subscriber: string; event: string; due_at: number; attempts: number; last_error: string }>(name, 'SELECT subscriber, event, due_at, attempts, last_error FROM outbox ORDER BY id');
+const outbox = (name: string) =>
+  query<{ subscriber: string; event: string; due_at: number; attempts: number; last_error: string }>(
+    name,
+    'SELECT subscriber, event, due_at, attempts, last_error FROM outbox ORDER BY id',
+  );
 
 /** A subscriber that records what it takes and throws while `failing`. */
 function recorder(name: string, failing = 0) {
@@ -171,7 +182,9 @@ describe('LbState schedule and outbox', () => {
     expect(await alarmAt(name)).toBe(T0 + 60_001);
 
     await lb.sync({ lbId: name, pools: [] });
-    await runInDurableObject(lb, (_: LbState, state) => state.storage.sql.exec("INSERT INTO schedule (kind, key, due_at) VALUES ('tick', 'x', ?)", T0 + 60_000));
+    await runInDurableObject(lb, (_: LbState, state) =>
+      state.storage.sql.exec("INSERT INTO schedule (kind, key, due_at) VALUES ('tick', 'x', ?)", T0 + 60_000),
+    );
     await lb.sync({ lbId: name, pools: [] }); // arms for the tick job
     await runDurableObjectAlarm(lb); // the tick job answers "due again now"
     expect(await query(name, "SELECT due_at FROM schedule WHERE kind = 'tick'")).toEqual([{ due_at: T0 + 60_000 }]);
@@ -181,8 +194,25 @@ describe('LbState schedule and outbox', () => {
   it('backs a throwing job off exponentially (capped at 60 s), logging once per failure; a failing alarm backs off too', async () => {
     const name = 'lb-backoff';
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
-    const clock = { ...fakeClock(), breakNext: 0, now() { if (this.breakNext > 0) { this.breakNext--; throw new Error('clock broke'); } return this.t; } };
-    await hook(name, { clock, runners: { boom: () => { throw new Error('boom'); } } });
+    const clock = {
+      ...fakeClock(),
+      breakNext: 0,
+      now() {
+        if (this.breakNext > 0) {
+          this.breakNext--;
+          throw new Error('clock broke');
+        }
+        return this.t;
+      },
+    };
+    await hook(name, {
+      clock,
+      runners: {
+        boom: () => {
+          throw new Error('boom');
+        },
+      },
+    });
     const lb = stubOf(name);
     await lb.sync({ lbId: name, pools: [] });
     await runInDurableObject(lb, (_: LbState, state) => state.storage.sql.exec("INSERT INTO schedule (kind, key, due_at) VALUES ('boom', 'x', ?)", T0));
@@ -223,9 +253,18 @@ describe('LbState schedule and outbox', () => {
     await runInDurableObject(lb, (_: LbState, state) => {
       const sql = state.storage.sql;
       for (let i = 1; i <= EVENTS_MAX + 5; i++) {
-        sql.exec("INSERT INTO health_events (at, pool_id, origin, from_state, to_state, reason) VALUES (?, 'p1', 'up', 'a', 'b', '')", i <= 3 ? T0 - EVENTS_MAX_AGE_MS - 1 : T0);
+        sql.exec(
+          "INSERT INTO health_events (at, pool_id, origin, from_state, to_state, reason) VALUES (?, 'p1', 'up', 'a', 'b', '')",
+          i <= 3 ? T0 - EVENTS_MAX_AGE_MS - 1 : T0,
+        );
       }
-      sql.exec("INSERT INTO outbox (subscriber, event, created_at, due_at) VALUES ('gone', '{}', ?, ?), ('gone', '{}', ?, ?)", T0 - EVENTS_MAX_AGE_MS - 1, T0, T0, T0);
+      sql.exec(
+        "INSERT INTO outbox (subscriber, event, created_at, due_at) VALUES ('gone', '{}', ?, ?), ('gone', '{}', ?, ?)",
+        T0 - EVENTS_MAX_AGE_MS - 1,
+        T0,
+        T0,
+        T0,
+      );
       sql.exec("INSERT INTO schedule (kind, key, due_at) VALUES ('prune', 'retention', ?)", T0);
     });
     await lb.sync({ lbId: name, pools: [] }); // arms for it

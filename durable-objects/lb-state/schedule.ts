@@ -56,7 +56,11 @@ export class Schedule {
   /** Jobs due at `now` (epoch ms), soonest first, at most `limit`. */
   due(now: number, limit = 10_000): Job[] {
     return this.#sql
-      .all<{ kind: string; key: string; due_at: number; attempts: number }>('SELECT kind, key, due_at, attempts FROM schedule WHERE due_at <= ? ORDER BY due_at LIMIT ?', now, limit)
+      .all<{ kind: string; key: string; due_at: number; attempts: number }>(
+        'SELECT kind, key, due_at, attempts FROM schedule WHERE due_at <= ? ORDER BY due_at LIMIT ?',
+        now,
+        limit,
+      )
       .map((r) => ({ kind: r.kind, key: r.key, dueAt: r.due_at, attempts: r.attempts }));
   }
 
@@ -74,7 +78,9 @@ export class Schedule {
   set(kind: string, key: string, dueAt: number): void {
     this.#sql.run(
       'INSERT INTO schedule (kind, key, due_at, attempts) VALUES (?, ?, ?, 0) ON CONFLICT (kind, key) DO UPDATE SET due_at = excluded.due_at, attempts = 0',
-      kind, key, Math.ceil(dueAt),
+      kind,
+      key,
+      Math.ceil(dueAt),
     );
   }
 
@@ -87,7 +93,9 @@ export class Schedule {
   soonest(kind: string, key: string, dueAt: number): void {
     this.#sql.run(
       'INSERT INTO schedule (kind, key, due_at, attempts) VALUES (?, ?, ?, 0) ON CONFLICT (kind, key) DO UPDATE SET due_at = excluded.due_at WHERE excluded.due_at < schedule.due_at',
-      kind, key, Math.ceil(dueAt),
+      kind,
+      key,
+      Math.ceil(dueAt),
     );
   }
 
@@ -145,7 +153,9 @@ export async function runDue(schedule: Schedule, runners: Readonly<Record<string
         if (typeof r === 'number' && Number.isFinite(r)) return schedule.move(kind, job.key, r);
         const error = r instanceof Error ? r : new Error(`runner answered ${String(r)}`);
         const at = schedule.fail(job, clock.now(), clock.random());
-        console.error(`LbState: job ${kind} ${JSON.stringify(job.key)} failed (${job.attempts + 1} in a row), next try at ${new Date(at).toISOString()}: ${error.message}`);
+        console.error(
+          `LbState: job ${kind} ${JSON.stringify(job.key)} failed (${job.attempts + 1} in a row), next try at ${new Date(at).toISOString()}: ${error.message}`,
+        );
       });
     }),
   );

@@ -50,7 +50,14 @@ export async function startWranglerDev(options: WranglerDevOptions = {}): Promis
   const bin = join(cwd, 'node_modules', '.bin');
   const child = spawn(join(bin, 'wrangler'), args, {
     cwd,
-    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', CI: 'true' },
+    env: {
+      ...process.env,
+      PATH: `${bin}:${process.env.PATH}`,
+      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+      WRANGLER_SEND_METRICS: 'false',
+      NO_COLOR: '1',
+      CI: 'true',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -69,7 +76,9 @@ export async function startWranglerDev(options: WranglerDevOptions = {}): Promis
         try {
           await fetch(`${url}/`, { headers: { host: 'readiness.invalid' }, signal: AbortSignal.timeout(2000) });
           return;
-        } catch { /* not yet */ }
+        } catch {
+          /* not yet */
+        }
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -78,7 +87,11 @@ export async function startWranglerDev(options: WranglerDevOptions = {}): Promis
   try {
     await Promise.race([ready, exited]);
   } catch (e) {
-    try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* gone */ }
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
     throw e;
   }
   return {
@@ -90,8 +103,18 @@ export async function startWranglerDev(options: WranglerDevOptions = {}): Promis
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
         child.once('exit', () => resolve());
-        try { process.kill(-child.pid!, 'SIGTERM'); } catch { resolve(); }
-        setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, 5000).unref();
+        try {
+          process.kill(-child.pid!, 'SIGTERM');
+        } catch {
+          resolve();
+        }
+        setTimeout(() => {
+          try {
+            process.kill(-child.pid!, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }, 5000).unref();
       }),
   };
 }

@@ -34,16 +34,27 @@ beforeAll(async () => {
   origins = await startOrigins(['a', 'b', 'c']);
   worker = await startWorker();
   const lb = (id: string, zero_downtime_failover: string) => ({
-    id, name: `${id}.e2e.test`, default_pools: ['p'], fallback_pool: 'p', per_try_timeout: 2,
-    session_affinity: 'cookie', session_affinity_attributes: { zero_downtime_failover },
+    id,
+    name: `${id}.e2e.test`,
+    default_pools: ['p'],
+    fallback_pool: 'p',
+    per_try_timeout: 2,
+    session_affinity: 'cookie',
+    session_affinity_attributes: { zero_downtime_failover },
   });
   const res = await send(`${worker.url}/admin/v1/config`, {
     method: 'PUT',
     headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
     body: JSON.stringify({
-      pools: [{ id: 'p', name: 'p', outlier_detection: { enabled: false }, origins: origins.map((o) => ({ name: o.name, address: '127.0.0.1', port: o.port })) }],
-      load_balancers: [lb('sticky', 'sticky'), lb('temporary', 'temporary'), lb('none', 'none'),
-        { ...lb('drain', 'temporary'), session_affinity_attributes: { zero_downtime_failover: 'temporary', drain_duration: DRAIN_S } }],
+      pools: [
+        { id: 'p', name: 'p', outlier_detection: { enabled: false }, origins: origins.map((o) => ({ name: o.name, address: '127.0.0.1', port: o.port })) },
+      ],
+      load_balancers: [
+        lb('sticky', 'sticky'),
+        lb('temporary', 'temporary'),
+        lb('none', 'none'),
+        { ...lb('drain', 'temporary'), session_affinity_attributes: { zero_downtime_failover: 'temporary', drain_duration: DRAIN_S } },
+      ],
     }),
   });
   expect(res.status, res.body).toBe(200);
@@ -101,15 +112,24 @@ describe('cookie affinity', () => {
   it('a disabled origin keeps its sessions for drain_duration and gets no new ones; with no drain_duration they move at once', async () => {
     const s = await session('drain.e2e.test');
     const other = await (async () => {
-      for (;;) { const x = await session('sticky.e2e.test'); if (x.origin === s.origin) return x; }
+      for (;;) {
+        const x = await session('sticky.e2e.test');
+        if (x.origin === s.origin) return x;
+      }
     })();
-    const patch = (enabled: boolean) => send(`${worker.url}/admin/v1/pools/p/origins/${s.origin}`, {
-      method: 'PATCH', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ enabled }),
-    });
+    const patch = (enabled: boolean) =>
+      send(`${worker.url}/admin/v1/pools/p/origins/${s.origin}`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ enabled }),
+      });
     const res = await patch(false);
     try {
       expect(res.status, res.body).toBe(200);
-      const disabledAt = Date.parse((JSON.parse(res.body) as { result: { origins: { name: string; disabled_at?: string }[] } }).result.origins.find((o) => o.name === s.origin)!.disabled_at!);
+      const disabledAt = Date.parse(
+        (JSON.parse(res.body) as { result: { origins: { name: string; disabled_at?: string }[] } }).result.origins.find((o) => o.name === s.origin)!
+          .disabled_at!,
+      );
       expect(Math.abs(disabledAt - Date.now())).toBeLessThan(5000);
       await new Promise((r) => setTimeout(r, 2500)); // edges see a config write within 2 s
       expect(Date.now()).toBeLessThan(disabledAt + DRAIN_S * 1000 - 1000);
@@ -146,8 +166,12 @@ describe('header affinity', () => {
       method: 'POST',
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
       body: JSON.stringify({
-        name: 'header.e2e.test', default_pools: ['p'], fallback_pool: 'p', per_try_timeout: 2,
-        session_affinity: 'header', session_affinity_ttl: 600,
+        name: 'header.e2e.test',
+        default_pools: ['p'],
+        fallback_pool: 'p',
+        per_try_timeout: 2,
+        session_affinity: 'header',
+        session_affinity_ttl: 600,
         session_affinity_attributes: { headers: ['x-session'], zero_downtime_failover: 'temporary' },
       }),
     });

@@ -18,13 +18,20 @@ let origins: OriginServer[];
 let fallback: OriginServer;
 
 const admin = async <T>(path: string, method = 'GET', body?: unknown): Promise<T> => {
-  const res = await send(`${worker.url}/admin/v1${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await send(`${worker.url}/admin/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   if (res.status !== 200) throw new Error(`${method} ${path}: ${res.status} ${res.body}`);
   return (JSON.parse(res.body) as { result: T }).result;
 };
 type PoolHealth = { healthy: boolean; pop_health: { global: { origins: Record<string, { healthy: boolean; ejected_until: string | null }>[] } } };
 const originHealth = async (pool: string) =>
-  Object.assign({}, ...(await admin<PoolHealth>(`/pools/${pool}/health`)).pop_health.global.origins) as Record<string, { healthy: boolean; ejected_until: string | null }>;
+  Object.assign({}, ...(await admin<PoolHealth>(`/pools/${pool}/health`)).pop_health.global.origins) as Record<
+    string,
+    { healthy: boolean; ejected_until: string | null }
+  >;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -38,8 +45,12 @@ async function until(check: () => Promise<boolean>, limitMs: number, what: strin
     if (await check()) return Date.now();
     await sleep(200);
   }
-  const seen = await Promise.all([admin('/load_balancers/lb/events?limit=20'), admin('/load_balancers/lb/backend-stats')].map((p) => p.catch((e: unknown) => String(e))));
-  throw new Error(`${what}: not within ${limitMs} ms at ${new Date().toISOString()}\nevents: ${JSON.stringify(seen[0])}\nbackend-stats: ${JSON.stringify(seen[1])}\nwrangler (last 3,000 chars): ${worker.output().slice(-3000)}`);
+  const seen = await Promise.all(
+    [admin('/load_balancers/lb/events?limit=20'), admin('/load_balancers/lb/backend-stats')].map((p) => p.catch((e: unknown) => String(e))),
+  );
+  throw new Error(
+    `${what}: not within ${limitMs} ms at ${new Date().toISOString()}\nevents: ${JSON.stringify(seen[0])}\nbackend-stats: ${JSON.stringify(seen[1])}\nwrangler (last 3,000 chars): ${worker.output().slice(-3000)}`,
+  );
 }
 
 /** Steady GET load (4 at a time) until stopped; records status and serving origin. */
@@ -53,7 +64,13 @@ function steadyLoad() {
       await sleep(20);
     }
   });
-  return { seen, stop: async () => { running = false; await Promise.all(loops); } };
+  return {
+    seen,
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
 }
 
 beforeAll(async () => {
@@ -64,13 +81,24 @@ beforeAll(async () => {
   await admin('/config', 'PUT', {
     monitors: [{ id: 'mon', path: '/health', interval: INTERVAL, timeout: TIMEOUT, retries: 0, consecutive_down: 1, consecutive_up: 1 }],
     pools: [
-      { id: 'primary', name: 'primary', monitor: 'mon', origins: origins.map((o) => ({ name: o.name, address: '127.0.0.1', port: o.port })),
-        outlier_detection: { consecutive_5xx: 3, base_ejection_time: 6, max_ejection_percent: 34 } },
+      {
+        id: 'primary',
+        name: 'primary',
+        monitor: 'mon',
+        origins: origins.map((o) => ({ name: o.name, address: '127.0.0.1', port: o.port })),
+        outlier_detection: { consecutive_5xx: 3, base_ejection_time: 6, max_ejection_percent: 34 },
+      },
       { id: 'fallback', name: 'fallback', monitor: 'mon', origins: [{ name: 'fb', address: '127.0.0.1', port: fallback.port }] },
     ],
     load_balancers: [{ id: 'lb', name: HOST, default_pools: ['primary'], fallback_pool: 'fallback', per_try_timeout: 2 }],
   });
-  await until(async () => Object.values(await originHealth('primary')).every((o) => o.healthy) && (await admin<{ server_state: string }[]>('/load_balancers/lb/backend-stats')).every((s) => s.server_state === 'running'), 15_000, 'all origins probed healthy');
+  await until(
+    async () =>
+      Object.values(await originHealth('primary')).every((o) => o.healthy) &&
+      (await admin<{ server_state: string }[]>('/load_balancers/lb/backend-stats')).every((s) => s.server_state === 'running'),
+    15_000,
+    'all origins probed healthy',
+  );
 }, 60_000);
 
 afterAll(() => teardown(worker, [...(origins ?? []), fallback], state));

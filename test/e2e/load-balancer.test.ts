@@ -33,7 +33,8 @@ function config(lbExtra: object = {}) {
     monitors: [{ id: 'm1', type: 'http', path: '/health', interval: 10, timeout: 2 }],
     pools: [
       {
-        id: 'primary', name: 'primary',
+        id: 'primary',
+        name: 'primary',
         // These tests pin proxy and retry semantics; health (test/e2e/health.test.ts) would mark
         // down or eject the origins they make fail and change what later tests see: no monitor,
         // no outlier detection here.
@@ -77,7 +78,7 @@ beforeAll(async () => {
 afterAll(() => teardown(worker, [...(origins ?? []), fallback], state));
 
 describe('traffic', () => {
-  it("spreads requests over the origins in proportion to weight (chi-square, p > 0.001)", async () => {
+  it('spreads requests over the origins in proportion to weight (chi-square, p > 0.001)', async () => {
     const N = 1200;
     const results = await pool(N, 16, () => get('/spread'));
     expect(results.filter((r) => r.status !== 200)).toEqual([]);
@@ -91,9 +92,17 @@ describe('traffic', () => {
   it('forwards method, path, query, body and headers as a reverse proxy should', async () => {
     const body = JSON.stringify({ hello: 'world' });
     const res = await send(`${worker.url}/echo/x?y=1&z=%20`, {
-      method: 'POST', host: HOST, body,
+      method: 'POST',
+      host: HOST,
+      body,
       // (workerd consumes Connection itself, so fields it names are covered by the unit tests)
-      headers: { 'content-type': 'application/json', 'proxy-authorization': 'Basic c2VjcmV0', 'keep-alive': 'timeout=5', 'x-keep': 'yes', 'x-forwarded-for': '203.0.113.9' },
+      headers: {
+        'content-type': 'application/json',
+        'proxy-authorization': 'Basic c2VjcmV0',
+        'keep-alive': 'timeout=5',
+        'x-keep': 'yes',
+        'x-forwarded-for': '203.0.113.9',
+      },
     });
     expect(res.status).toBe(200);
     const seen = JSON.parse(res.body) as { method: string; path: string; body: string; headers: Record<string, string> };
@@ -183,7 +192,7 @@ describe('failures', () => {
       let n = 0;
       const timer = setInterval(() => {
         res.write(`chunk ${n}\n`);
-        if (++n === 5) clearInterval(timer), res.end('end\n');
+        if (++n === 5) (clearInterval(timer), res.end('end\n'));
       }, 600); // 3 s in all, per_try_timeout is 1 s
     });
     await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));

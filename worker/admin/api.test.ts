@@ -19,7 +19,11 @@ type Failure = { success: false; errors: { code: number; message: string; path?:
 describe('the OpenAPI document', () => {
   type Schema = { properties?: Record<string, Schema>; [k: string]: unknown };
   const document = async () =>
-    (await (await request('/openapi.json', { headers: auth })).json()) as { openapi: string; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, Schema> } };
+    (await (await request('/openapi.json', { headers: auth })).json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+      components: { schemas: Record<string, Schema> };
+    };
 
   it('documents exactly the routes the app serves', async () => {
     const doc = await document();
@@ -52,7 +56,8 @@ describe('the OpenAPI document', () => {
 
   it('shows the core schemas for bodies the ConfigStore validates, and references that resolve', async () => {
     const doc = await document();
-    const body = (path: string, method: string) => (doc.paths[path]![method] as { requestBody: { content: Record<string, { schema: unknown }> } }).requestBody.content;
+    const body = (path: string, method: string) =>
+      (doc.paths[path]![method] as { requestBody: { content: Record<string, { schema: unknown }> } }).requestBody.content;
     expect(body('/admin/v1/pools', 'post')['application/json']!.schema).toMatchObject({ allOf: [{ $ref: '#/components/schemas/PoolInput' }] });
     expect(body('/admin/v1/config', 'put')['application/json']!.schema).toMatchObject({ allOf: [{ $ref: '#/components/schemas/ConfigInput' }] });
     const refs = JSON.stringify(doc).match(/#\/components\/schemas\/[A-Za-z]+/g) ?? [];
@@ -64,11 +69,21 @@ describe('the OpenAPI document', () => {
 describe('auth (hono/bearer-auth)', () => {
   it('fails closed: without ADMIN_TOKEN every request is 401, whatever it sends, with the challenge and the envelope', async () => {
     for (const token of [undefined, '']) {
-      for (const [path, headers] of [['/config', {}], ['/config', { authorization: 'Bearer ' }], ['/pools', { authorization: `Bearer ${TOKEN}` }], ['/no/such/route', {}]] as const) {
+      for (const [path, headers] of [
+        ['/config', {}],
+        ['/config', { authorization: 'Bearer ' }],
+        ['/pools', { authorization: `Bearer ${TOKEN}` }],
+        ['/no/such/route', {}],
+      ] as const) {
         const res = await request(path, { headers }, { ...env, ADMIN_TOKEN: token });
         expect(res.status, `${path} ${JSON.stringify(headers)}`).toBe(401);
         expect(res.headers.get('www-authenticate')).toBe('Bearer realm="edge-lb admin"');
-        expect(await res.json()).toEqual({ success: false, errors: [{ code: 1006, message: 'the admin API is disabled: no ADMIN_TOKEN is configured' }], messages: [], result: null });
+        expect(await res.json()).toEqual({
+          success: false,
+          errors: [{ code: 1006, message: 'the admin API is disabled: no ADMIN_TOKEN is configured' }],
+          messages: [],
+          result: null,
+        });
       }
     }
   });
@@ -111,7 +126,9 @@ describe('hostile bodies', () => {
     const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
     const deep = await send('/config', 'PUT', `{"pools": ${nested(100_000)}}`);
     expect(deep.status).toBe(400);
-    expect((await deep.json<Failure>()).errors).toEqual([{ code: 1001, path: '', message: `the body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep (the limit)` }]);
+    expect((await deep.json<Failure>()).errors).toEqual([
+      { code: 1001, path: '', message: `the body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep (the limit)` },
+    ]);
     // At the limit, it is the store's to judge.
     const atLimit = await send('/config', 'PUT', `{"pools": ${nested(MAX_JSON_DEPTH - 1)}}`);
     expect(atLimit.status).toBe(400);
@@ -128,7 +145,13 @@ describe('hostile bodies', () => {
   });
 
   it('keeps 415 for a body that is not JSON and 400 for broken JSON, on every route with a body', async () => {
-    for (const [path, method] of [['/pools', 'POST'], ['/config', 'PUT'], ['/monitors/m/preview', 'POST'], ['/load_balancers/x/preview', 'POST'], ['/pools/p/origins/a', 'PATCH']]) {
+    for (const [path, method] of [
+      ['/pools', 'POST'],
+      ['/config', 'PUT'],
+      ['/monitors/m/preview', 'POST'],
+      ['/load_balancers/x/preview', 'POST'],
+      ['/pools/p/origins/a', 'PATCH'],
+    ]) {
       const text = await send(path!, method!, '{}', { 'content-type': 'text/plain' });
       expect(text.status, `${method} ${path}`).toBe(415);
       expect((await text.json<Failure>()).errors[0]!.message).toBe('the body must be JSON (Content-Type: application/json)');
@@ -157,10 +180,24 @@ describe('routing explainer input', () => {
   });
 
   it('routes valid facts, headers included', async () => {
-    const put = await send('/config', 'PUT', JSON.stringify({
-      pools: [{ id: 'p', name: 'p', origin_steering: { policy: 'hash', hash_key: { type: 'header', name: 'x-user' } }, origins: [{ name: 'a', address: '192.0.2.1' }, { name: 'b', address: '192.0.2.2' }] }],
-      load_balancers: [{ id: 'lb-x', name: 'explain.example.com', default_pools: ['p'], fallback_pool: 'p' }],
-    }));
+    const put = await send(
+      '/config',
+      'PUT',
+      JSON.stringify({
+        pools: [
+          {
+            id: 'p',
+            name: 'p',
+            origin_steering: { policy: 'hash', hash_key: { type: 'header', name: 'x-user' } },
+            origins: [
+              { name: 'a', address: '192.0.2.1' },
+              { name: 'b', address: '192.0.2.2' },
+            ],
+          },
+        ],
+        load_balancers: [{ id: 'lb-x', name: 'explain.example.com', default_pools: ['p'], fallback_pool: 'p' }],
+      }),
+    );
     expect(put.status).toBe(200);
     const res = await send('/load_balancers/lb-x/preview', 'POST', JSON.stringify({ headers: { 'X-User': 'alice', 'x-tab': 'a\tb' } }));
     expect(res.status).toBe(200);
@@ -171,7 +208,10 @@ describe('routing explainer input', () => {
 
 describe('hc<AdminApp> (hono/client)', () => {
   it('creates and reads a pool with types taken from the route definitions', async () => {
-    const client = hc<AdminApp>('http://localhost', { fetch: async (input: RequestInfo | URL, init?: RequestInit) => app.request(input, init, env), headers: auth });
+    const client = hc<AdminApp>('http://localhost', {
+      fetch: async (input: RequestInfo | URL, init?: RequestInit) => app.request(input, init, env),
+      headers: auth,
+    });
     const created = await client.admin.v1.pools.$post({ json: { name: 'typed', origins: [{ name: 'a', address: '192.0.2.10', weight: 0.5 }] } });
     expect(created.status).toBe(201);
     if (created.status !== 201) return;
@@ -183,9 +223,16 @@ describe('hc<AdminApp> (hono/client)', () => {
     const body = await read.json();
     expectTypeOf(body.success).toEqualTypeOf<true>();
     expectTypeOf(body.result.origins[0]!.weight).toEqualTypeOf<number>();
-    expectTypeOf(body.result.origin_steering.policy).toEqualTypeOf<'random' | 'hash' | 'least_outstanding_requests' | 'least_connections' | 'round_robin' | 'least_response_time' | 'first'>();
+    expectTypeOf(body.result.origin_steering.policy).toEqualTypeOf<
+      'random' | 'hash' | 'least_outstanding_requests' | 'least_connections' | 'round_robin' | 'least_response_time' | 'first'
+    >();
     expectTypeOf(body.result.created_on).toEqualTypeOf<string>();
-    expect(body.result).toMatchObject({ id: pool.id, name: 'typed', minimum_origins: 1, origins: [{ name: 'a', address: '192.0.2.10', weight: 0.5, port: 0 }] });
+    expect(body.result).toMatchObject({
+      id: pool.id,
+      name: 'typed',
+      minimum_origins: 1,
+      origins: [{ name: 'a', address: '192.0.2.10', weight: 0.5, port: 0 }],
+    });
 
     // @ts-expect-error: the client's body is the core schema's input, where weight is a number
     const wrong = await client.admin.v1.pools.$post({ json: { name: 'typed', origins: [{ name: 'a', address: '192.0.2.10', weight: 'heavy' }] } });
@@ -199,7 +246,9 @@ describe('hc<AdminApp> (hono/client)', () => {
 
 describe('affinity cookie key', () => {
   it('rotates through the admin API: a new config version carries the new key', async () => {
-    const before = await (await SELF.fetch('http://localhost/admin/v1/config', { headers: { authorization: 'Bearer test-admin-token' } })).json<{ result: { version: number } }>();
+    const before = await (
+      await SELF.fetch('http://localhost/admin/v1/config', { headers: { authorization: 'Bearer test-admin-token' } })
+    ).json<{ result: { version: number } }>();
     const res = await SELF.fetch('http://localhost/admin/v1/affinity_key/rotate', { method: 'POST', headers: { authorization: 'Bearer test-admin-token' } });
     expect(res.status).toBe(200);
     const body = await res.json<{ success: boolean; result: { version: number; keys: number } }>();

@@ -41,7 +41,8 @@ export function nestsDeeperThan(text: string, limit: number): boolean {
   for (let i = 0; i < text.length; i++) {
     const ch = text.charCodeAt(i);
     if (inString) {
-      if (ch === 0x5c /* \ */) i++; // the escaped character, whatever it is, is not a quote
+      if (ch === 0x5c /* \ */)
+        i++; // the escaped character, whatever it is, is not a quote
       else if (ch === 0x22 /* " */) inString = false;
     } else if (ch === 0x22) inString = true;
     else if (ch === 0x7b /* { */ || ch === 0x5b /* [ */) {
@@ -57,7 +58,9 @@ const readJson: MiddlewareHandler<AdminEnv> = async (c, next) => {
   }
   const text = await c.req.text();
   if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
-    return failure(c, 400, [{ code: ErrorCode.invalid, path: '', message: `the body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep (the limit)` }]);
+    return failure(c, 400, [
+      { code: ErrorCode.invalid, path: '', message: `the body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep (the limit)` },
+    ]);
   }
   try {
     JSON.parse(text);

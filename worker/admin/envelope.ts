@@ -55,7 +55,8 @@ export const REFUSALS = {
 
 /** Answers a refusal of the ConfigStore, holding it to the statuses the route documents (any other is a 500). */
 export function refuse<R extends Refusal>(c: Context, outcome: { status: Refusal; errors: ApiError[] }, refusals: readonly R[]) {
-  if (!(refusals as readonly Refusal[]).includes(outcome.status)) throw new Error(`the ConfigStore refused with ${outcome.status}, which this route does not document`);
+  if (!(refusals as readonly Refusal[]).includes(outcome.status))
+    throw new Error(`the ConfigStore refused with ${outcome.status}, which this route does not document`);
   return failure(c, outcome.status as R, outcome.errors);
 }
 

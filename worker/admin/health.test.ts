@@ -6,7 +6,10 @@ import { lbState } from '../rpc.ts';
 const ports = inject('probePorts');
 const TOKEN = 'test-admin-token';
 const call = (path: string, init: RequestInit = {}) =>
-  SELF.fetch(`http://localhost/admin/v1${path}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...init.headers } });
+  SELF.fetch(`http://localhost/admin/v1${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...init.headers },
+  });
 
 describe('health through the admin API', () => {
   it('the watchdog (scheduled handler) syncs every load balancer; probes feed pool health, backend-stats and events', async () => {
@@ -14,10 +17,18 @@ describe('health through the admin API', () => {
       method: 'PUT',
       body: JSON.stringify({
         monitors: [{ id: 'mon', path: '/ok', interval: 5, timeout: 1, retries: 0 }],
-        pools: [{ id: 'web', name: 'web', monitor: 'mon', minimum_origins: 2, origins: [
-          { name: 'good', address: '127.0.0.1', port: ports.http },
-          { name: 'bad', address: '127.0.0.1', port: ports.closed },
-        ] }],
+        pools: [
+          {
+            id: 'web',
+            name: 'web',
+            monitor: 'mon',
+            minimum_origins: 2,
+            origins: [
+              { name: 'good', address: '127.0.0.1', port: ports.http },
+              { name: 'bad', address: '127.0.0.1', port: ports.closed },
+            ],
+          },
+        ],
         load_balancers: [{ id: 'lb-h', name: 'health.example.com', default_pools: ['web'], fallback_pool: 'web' }],
       }),
     });
@@ -29,7 +40,17 @@ describe('health through the admin API', () => {
     await new Promise((r) => setTimeout(r, 1100));
     await runDurableObjectAlarm(env.LB_STATE.get(env.LB_STATE.idFromName('lb-h')));
 
-    const health = await (await call('/pools/web/health')).json<{ result: { pool_id: string; healthy: boolean; pop_health: { global: { origins: Record<string, { healthy: boolean; response_code: number | null; failure_reason: string | null; rtt: number | null }>[] } } } }>();
+    const health = await (
+      await call('/pools/web/health')
+    ).json<{
+      result: {
+        pool_id: string;
+        healthy: boolean;
+        pop_health: {
+          global: { origins: Record<string, { healthy: boolean; response_code: number | null; failure_reason: string | null; rtt: number | null }>[] };
+        };
+      };
+    }>();
     expect(health.result.pool_id).toBe('web');
     expect(health.result.healthy).toBe(false); // one usable origin, minimum_origins 2
     const [good, bad] = health.result.pop_health.global.origins;
@@ -37,13 +58,17 @@ describe('health through the admin API', () => {
     expect(bad!.bad).toMatchObject({ healthy: false, response_code: null });
     expect(bad!.bad!.failure_reason).toMatch(/^connection failed/);
 
-    const stats = await (await call('/load_balancers/lb-h/backend-stats')).json<{ result: { origin: string; server_state: string; last_health_check_status: string }[] }>();
+    const stats = await (
+      await call('/load_balancers/lb-h/backend-stats')
+    ).json<{ result: { origin: string; server_state: string; last_health_check_status: string }[] }>();
     expect(stats.result.map((s) => [s.origin, s.server_state, s.last_health_check_status])).toEqual([
       ['good', 'running', 'passed'],
       ['bad', 'stopped', 'failed'],
     ]);
 
-    const events = await (await call('/load_balancers/lb-h/events?limit=1')).json<{ result: { origin: string; to: string }[]; result_info: { next_before: number | null } }>();
+    const events = await (
+      await call('/load_balancers/lb-h/events?limit=1')
+    ).json<{ result: { origin: string; to: string }[]; result_info: { next_before: number | null } }>();
     expect(events.result).toHaveLength(1);
     // snake_case, like every answer of the admin API
     expect(Object.keys(events.result[0]!).sort()).toEqual(['at', 'from', 'id', 'origin', 'pool_id', 'reason', 'to']);
@@ -63,10 +88,17 @@ describe('maintenance operations', () => {
       method: 'PUT',
       body: JSON.stringify({
         monitors: [{ id: 'mon', path: '/ok', interval: 5, timeout: 1, retries: 0 }],
-        pools: [{ id: 'web', name: 'web', monitor: 'mon', origins: [
-          { name: 'a', address: '127.0.0.1', port: ports.http, weight: 0.5, header: { Host: ['a.internal'] } },
-          { name: 'b', address: '127.0.0.1', port: ports.http },
-        ] }],
+        pools: [
+          {
+            id: 'web',
+            name: 'web',
+            monitor: 'mon',
+            origins: [
+              { name: 'a', address: '127.0.0.1', port: ports.http, weight: 0.5, header: { Host: ['a.internal'] } },
+              { name: 'b', address: '127.0.0.1', port: ports.http },
+            ],
+          },
+        ],
         load_balancers: [{ id: 'lb-m', name: 'maint.example.com', default_pools: ['web'], fallback_pool: 'web' }],
       }),
     });
@@ -81,7 +113,16 @@ describe('maintenance operations', () => {
     const disabledAt = pool.origins[0]!.disabled_at!;
     expect(Math.abs(Date.parse(disabledAt) - Date.now())).toBeLessThan(10_000);
     expect(pool.origins).toEqual([
-      { name: 'a', address: '127.0.0.1', port: ports.http, weight: 0.5, enabled: false, drain: false, header: { Host: ['a.internal'] }, disabled_at: disabledAt },
+      {
+        name: 'a',
+        address: '127.0.0.1',
+        port: ports.http,
+        weight: 0.5,
+        enabled: false,
+        drain: false,
+        header: { Host: ['a.internal'] },
+        disabled_at: disabledAt,
+      },
       { name: 'b', address: '127.0.0.1', port: ports.http, weight: 1, enabled: true, drain: false, header: {} },
     ]);
     const bad = await call('/pools/web/origins/b', { method: 'PATCH', body: JSON.stringify({ weight: 2 }) });
@@ -103,13 +144,23 @@ describe('maintenance operations', () => {
 
   it('POST /monitors/:id/preview probes the given origins now', async () => {
     await setup();
-    const res = await call('/monitors/mon/preview', { method: 'POST', body: JSON.stringify({ origins: [{ address: '127.0.0.1', port: ports.http, name: 'up' }, { address: '127.0.0.1', port: ports.closed }] }) });
+    const res = await call('/monitors/mon/preview', {
+      method: 'POST',
+      body: JSON.stringify({
+        origins: [
+          { address: '127.0.0.1', port: ports.http, name: 'up' },
+          { address: '127.0.0.1', port: ports.closed },
+        ],
+      }),
+    });
     expect(res.status).toBe(200);
     const results = (await res.json<{ result: { name: string; healthy: boolean; response_code: number | null; failure_reason: string | null }[] }>()).result;
     expect(results[0]).toMatchObject({ name: 'up', healthy: true, response_code: 200, failure_reason: null });
     expect(results[1]).toMatchObject({ name: 'preview', healthy: false, response_code: null });
     const bad = await call('/monitors/mon/preview', { method: 'POST', body: JSON.stringify({ origins: [{ address: 'not valid!' }] }) });
     expect(bad.status).toBe(400);
-    expect((await bad.json<{ errors: { message: string }[] }>()).errors[0]!.message).toBe('origins[0].address: must be an IPv4 address, an IPv6 address or a hostname');
+    expect((await bad.json<{ errors: { message: string }[] }>()).errors[0]!.message).toBe(
+      'origins[0].address: must be an IPv4 address, an IPv6 address or a hostname',
+    );
   });
 });

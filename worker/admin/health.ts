@@ -89,25 +89,39 @@ const params = (noun: string) => z.object({ id: IdSchema.describe(`${noun} id`) 
 // ----------------------------------------------------------------------------------------- routes
 
 const poolHealth = createRoute({
-  method: 'get', path: '/pools/{id}/health', summary: "Pool health (Cloudflare's shape; one pop_health key, global)", request: { params: params('pool') },
+  method: 'get',
+  path: '/pools/{id}/health',
+  summary: "Pool health (Cloudflare's shape; one pop_health key, global)",
+  request: { params: params('pool') },
   responses: { 200: json(Envelope(PoolHealth), 'Health of the pool and its origins'), ...failures(400, 401, 404) },
 });
 const backendStats = createRoute({
-  method: 'get', path: '/load_balancers/{id}/backend-stats', summary: 'Per-origin state and traffic counts', request: { params: params('load balancer') },
+  method: 'get',
+  path: '/load_balancers/{id}/backend-stats',
+  summary: 'Per-origin state and traffic counts',
+  request: { params: params('load balancer') },
   responses: { 200: json(Envelope(z.array(BackendStat)), 'One row per origin of every pool the load balancer uses'), ...failures(400, 401, 404) },
 });
 const events = createRoute({
-  method: 'get', path: '/load_balancers/{id}/events', summary: 'Health event log, newest first', request: { params: params('load balancer'), query: EventsQuery },
+  method: 'get',
+  path: '/load_balancers/{id}/events',
+  summary: 'Health event log, newest first',
+  request: { params: params('load balancer'), query: EventsQuery },
   responses: {
     200: json(
-      Envelope(z.array(HealthEvent)).extend({ result_info: z.object({ count: z.int(), next_before: z.int().nullable().describe('pass as `before` for the next (older) page') }) }),
+      Envelope(z.array(HealthEvent)).extend({
+        result_info: z.object({ count: z.int(), next_before: z.int().nullable().describe('pass as `before` for the next (older) page') }),
+      }),
       'Events; result_info.next_before pages back',
     ),
     ...failures(400, 401, 404),
   },
 });
 const monitorPreview = createRoute({
-  method: 'post', path: '/monitors/{id}/preview', summary: 'Probe the given origins with this monitor now (nothing stored)', middleware: jsonBody(BODY_LIMIT),
+  method: 'post',
+  path: '/monitors/{id}/preview',
+  summary: 'Probe the given origins with this monitor now (nothing stored)',
+  middleware: jsonBody(BODY_LIMIT),
   request: { params: params('monitor'), body: { required: true, content: { 'application/json': { schema: MonitorPreviewBody } } } },
   responses: { 200: json(Envelope(z.array(ProbePreviewSchema)), 'What each probe saw'), ...failures(400, 401, 404, 413, 415) },
 });

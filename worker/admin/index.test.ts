@@ -58,10 +58,17 @@ describe('admin resources', () => {
 
     const stale = await call(`/pools/${pool.id}`, { method: 'PATCH', headers: { 'if-match': '"0000000000000000"' }, body: json({ description: 'x' }) });
     expect(stale.status).toBe(412);
-    const patched = await call(`/pools/${pool.id}`, { method: 'PATCH', headers: { 'if-match': etag, 'content-type': 'application/merge-patch+json' }, body: json({ description: 'x' }) });
+    const patched = await call(`/pools/${pool.id}`, {
+      method: 'PATCH',
+      headers: { 'if-match': etag, 'content-type': 'application/merge-patch+json' },
+      body: json({ description: 'x' }),
+    });
     expect(patched.status).toBe(200);
     expect(await patched.json()).toMatchObject({ result: { description: 'x', name: 'web' } });
-    const put = await call(`/pools/${pool.id}`, { method: 'PUT', body: json({ name: 'web2', origins: [{ name: 'b', address: 'origin.example.net', port: 8080 }] }) });
+    const put = await call(`/pools/${pool.id}`, {
+      method: 'PUT',
+      body: json({ name: 'web2', origins: [{ name: 'b', address: 'origin.example.net', port: 8080 }] }),
+    });
     expect(await put.json()).toMatchObject({ result: { id: pool.id, name: 'web2', description: '' } });
     expect((await call(`/pools/${pool.id}`, { method: 'DELETE' })).status).toBe(200);
     expect((await call(`/pools/${pool.id}`)).status).toBe(404);
@@ -70,14 +77,40 @@ describe('admin resources', () => {
   it('answers bad input with 400, every error naming its field, and stores nothing', async () => {
     const before = await config();
     const cases: [string, RequestInit, number, string][] = [
-      ['/pools', { method: 'POST', body: json({ name: 'p', origins: [{ name: 'a', address: '1.2.3.4', weight: 7 }] }) }, 400, 'origins[0].weight: Too big: expected number to be <=1'],
+      [
+        '/pools',
+        { method: 'POST', body: json({ name: 'p', origins: [{ name: 'a', address: '1.2.3.4', weight: 7 }] }) },
+        400,
+        'origins[0].weight: Too big: expected number to be <=1',
+      ],
       ['/pools', { method: 'POST', body: json({ name: 'p', origins: [] }) }, 400, 'origins: Too small: expected array to have >=1 items'],
       ['/monitors', { method: 'POST', body: json({ type: 'icmp' }) }, 400, 'type: Invalid option: expected one of "http"|"https"|"tcp"'],
-      ['/load_balancers', { method: 'POST', body: json({ name: 'a.example.com', default_pools: ['nope'], fallback_pool: 'nope' }) }, 400, 'default_pools[0]: unknown pool "nope"'],
-      ['/load_balancers', { method: 'POST', body: json({ name: 'a.example.com', default_pools: ['p'], fallback_pool: 'p', steering: 'x' }) }, 400, 'steering: unknown field'],
+      [
+        '/load_balancers',
+        { method: 'POST', body: json({ name: 'a.example.com', default_pools: ['nope'], fallback_pool: 'nope' }) },
+        400,
+        'default_pools[0]: unknown pool "nope"',
+      ],
+      [
+        '/load_balancers',
+        { method: 'POST', body: json({ name: 'a.example.com', default_pools: ['p'], fallback_pool: 'p', steering: 'x' }) },
+        400,
+        'steering: unknown field',
+      ],
       ['/pools', { method: 'POST', body: '{"name": ' }, 400, 'the body is not valid JSON'],
       ['/pools', { method: 'POST', body: json({}), headers: { 'content-type': 'text/plain' } }, 415, 'the body must be JSON'],
-      ['/config', { method: 'PUT', body: json({ pools: [{ name: 'p', origins: [{ name: 'a', address: '1.2.3.4' }] }], load_balancers: [{ name: 'b.example.com', default_pools: ['zz'], fallback_pool: 'zz' }] }) }, 400, 'load_balancers[0].default_pools[0]: unknown pool "zz"'],
+      [
+        '/config',
+        {
+          method: 'PUT',
+          body: json({
+            pools: [{ name: 'p', origins: [{ name: 'a', address: '1.2.3.4' }] }],
+            load_balancers: [{ name: 'b.example.com', default_pools: ['zz'], fallback_pool: 'zz' }],
+          }),
+        },
+        400,
+        'load_balancers[0].default_pools[0]: unknown pool "zz"',
+      ],
       ['/pools/nope', { method: 'PATCH', body: json({}) }, 404, 'pool nope not found'],
     ];
     for (const [path, init, status, message] of cases) {
@@ -92,8 +125,13 @@ describe('admin resources', () => {
 
   it('refuses to delete a referenced pool or monitor with 409 and deletes nothing', async () => {
     const mon = await (await call('/monitors', { method: 'POST', body: json({ type: 'tcp' }) })).json<{ result: { id: string } }>();
-    const pool = await (await call('/pools', { method: 'POST', body: json({ name: 'p', monitor: mon.result.id, origins: [{ name: 'a', address: '1.2.3.4' }] }) })).json<{ result: { id: string } }>();
-    const lb = await call('/load_balancers', { method: 'POST', body: json({ name: 'ref.example.com', default_pools: [pool.result.id], fallback_pool: pool.result.id }) });
+    const pool = await (
+      await call('/pools', { method: 'POST', body: json({ name: 'p', monitor: mon.result.id, origins: [{ name: 'a', address: '1.2.3.4' }] }) })
+    ).json<{ result: { id: string } }>();
+    const lb = await call('/load_balancers', {
+      method: 'POST',
+      body: json({ name: 'ref.example.com', default_pools: [pool.result.id], fallback_pool: pool.result.id }),
+    });
     expect(lb.status).toBe(201);
     const before = await config();
     const delPool = await call(`/pools/${pool.result.id}`, { method: 'DELETE' });
@@ -115,10 +153,28 @@ describe('admin resources', () => {
 
 describe('openapi.json', () => {
   it('is an OpenAPI 3.1 document generated from the schemas', async () => {
-    const doc = await (await call('/openapi.json')).json<{ openapi: string; paths: Record<string, object>; components: { schemas: Record<string, { properties: object }> } }>();
+    const doc = await (
+      await call('/openapi.json')
+    ).json<{ openapi: string; paths: Record<string, object>; components: { schemas: Record<string, { properties: object }> } }>();
     expect(doc.openapi).toBe('3.1.0');
-    for (const p of ['/admin/v1/pools', '/admin/v1/pools/{id}', '/admin/v1/monitors', '/admin/v1/load_balancers/{id}', '/admin/v1/config', '/admin/v1/pools/{id}/health', '/admin/v1/pools/{id}/origins/{name}', '/admin/v1/load_balancers/{id}/backend-stats', '/admin/v1/load_balancers/{id}/events', '/admin/v1/monitors/{id}/preview']) expect(doc.paths).toHaveProperty([p]);
-    expect(Object.keys(doc.components.schemas.PoolInput!.properties)).toEqual(expect.arrayContaining(['name', 'origins', 'minimum_origins', 'origin_steering']));
-    expect(Object.keys(doc.components.schemas.LoadBalancerInput!.properties)).toEqual(expect.arrayContaining(['default_pools', 'fallback_pool', 'steering_policy', 'session_affinity']));
+    for (const p of [
+      '/admin/v1/pools',
+      '/admin/v1/pools/{id}',
+      '/admin/v1/monitors',
+      '/admin/v1/load_balancers/{id}',
+      '/admin/v1/config',
+      '/admin/v1/pools/{id}/health',
+      '/admin/v1/pools/{id}/origins/{name}',
+      '/admin/v1/load_balancers/{id}/backend-stats',
+      '/admin/v1/load_balancers/{id}/events',
+      '/admin/v1/monitors/{id}/preview',
+    ])
+      expect(doc.paths).toHaveProperty([p]);
+    expect(Object.keys(doc.components.schemas.PoolInput!.properties)).toEqual(
+      expect.arrayContaining(['name', 'origins', 'minimum_origins', 'origin_steering']),
+    );
+    expect(Object.keys(doc.components.schemas.LoadBalancerInput!.properties)).toEqual(
+      expect.arrayContaining(['default_pools', 'fallback_pool', 'steering_policy', 'session_affinity']),
+    );
   });
 });

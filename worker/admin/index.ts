@@ -60,10 +60,7 @@ export function adminApp({ onWrite, explain }: AdminDeps) {
     return failure(c, 500, [{ code: 500, message: 'internal error' }]);
   });
 
-  const api = app
-    .route(API_PREFIX, configurationRoutes(onWrite))
-    .route(API_PREFIX, healthRoutes())
-    .route(API_PREFIX, explainerRoutes(explain));
+  const api = app.route(API_PREFIX, configurationRoutes(onWrite)).route(API_PREFIX, healthRoutes()).route(API_PREFIX, explainerRoutes(explain));
 
   // Generated once per app from the registered routes (not per request).
   let document: object | undefined;

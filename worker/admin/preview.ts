@@ -37,12 +37,21 @@ export type PreviewFacts = z.output<typeof PreviewFacts>;
 export type Explain = (env: AdminBindings, ctx: ExecutionContext, lbId: string, facts: PreviewFacts) => Promise<unknown | undefined>;
 
 const explainer = createRoute({
-  method: 'post', path: '/load_balancers/{id}/preview',
-  summary: 'Routing explainer: route hypothetical request facts through the same code as traffic', middleware: jsonBody(BODY_LIMIT),
-  request: { params: z.object({ id: IdSchema.describe('load balancer id') }), body: { required: true, content: { 'application/json': { schema: PreviewFacts } } } },
+  method: 'post',
+  path: '/load_balancers/{id}/preview',
+  summary: 'Routing explainer: route hypothetical request facts through the same code as traffic',
+  middleware: jsonBody(BODY_LIMIT),
+  request: {
+    params: z.object({ id: IdSchema.describe('load balancer id') }),
+    body: { required: true, content: { 'application/json': { schema: PreviewFacts } } },
+  },
   responses: {
     200: json(
-      Envelope(z.record(z.string(), z.unknown()).describe('steering_policy, pools considered (usable_origins, verdict), the chosen pool and origin, hash_key, candidates, result')),
+      Envelope(
+        z
+          .record(z.string(), z.unknown())
+          .describe('steering_policy, pools considered (usable_origins, verdict), the chosen pool and origin, hash_key, candidates, result'),
+      ),
       "The route this isolate's config and health would take",
     ),
     ...failures(400, 401, 404, 413, 415),

@@ -10,10 +10,7 @@
  */
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
-import {
-  IdSchema, LoadBalancerSchema, MonitorSchema, NOUN, PoolSchema, SCHEMAS,
-  type Kind, type Outcome, type Resource,
-} from '../../core/config/index.ts';
+import { IdSchema, LoadBalancerSchema, MonitorSchema, NOUN, PoolSchema, SCHEMAS, type Kind, type Outcome, type Resource } from '../../core/config/index.ts';
 import type { ConfigExport, Versioned } from '../../core/rpc/index.ts';
 import { configStore } from '../rpc.ts';
 import { BODY_LIMIT, CONFIG_BODY_LIMIT, jsonBody } from './body.ts';
@@ -119,34 +116,54 @@ function resourceRoutes<K extends Kind>(kind: K, onWrite: OnWrite) {
   };
 
   const list = createRoute({
-    method: 'get', path: base, summary: `List ${kind}`,
+    method: 'get',
+    path: base,
+    summary: `List ${kind}`,
     responses: { 200: { ...json(Many, `Every ${noun}`), headers: ETag }, ...failures(401) },
   });
   const create = createRoute({
-    method: 'post', path: base, summary: `Create a ${noun} (the server makes its id)`, middleware: jsonBody(BODY_LIMIT),
+    method: 'post',
+    path: base,
+    summary: `Create a ${noun} (the server makes its id)`,
+    middleware: jsonBody(BODY_LIMIT),
     request: { body: { required: true, content: { 'application/json': { schema: body } } } },
     responses: { 201: { ...json(One, `The ${noun} as stored`), headers: ETag }, ...failures(401, 413, 415, ...REFUSALS.create) },
   });
   const read = createRoute({
-    method: 'get', path, summary: `Read a ${noun}`, request: { params },
+    method: 'get',
+    path,
+    summary: `Read a ${noun}`,
+    request: { params },
     responses: { 200: { ...json(One, `The ${noun}`), headers: ETag }, ...failures(400, 401, ...REFUSALS.get) },
   });
   const replace = createRoute({
-    method: 'put', path, summary: `Replace a ${noun}`, middleware: jsonBody(BODY_LIMIT),
+    method: 'put',
+    path,
+    summary: `Replace a ${noun}`,
+    middleware: jsonBody(BODY_LIMIT),
     request: { params, headers: IfMatch, body: { required: true, content: { 'application/json': { schema: body } } } },
     responses: { 200: { ...json(One, `The ${noun} as stored`), headers: ETag }, ...failures(401, 413, 415, ...REFUSALS.replace) },
   });
   const patch = createRoute({
-    method: 'patch', path, summary: `Change some fields of a ${noun} (JSON Merge Patch, RFC 7396: null removes a field, arrays are replaced)`,
+    method: 'patch',
+    path,
+    summary: `Change some fields of a ${noun} (JSON Merge Patch, RFC 7396: null removes a field, arrays are replaced)`,
     middleware: jsonBody(BODY_LIMIT),
     request: {
-      params, headers: IfMatch,
-      body: { required: true, content: { 'application/merge-patch+json': { schema: mergePatchOf(`fields of the ${noun} to change; the result is validated as a whole`) } } },
+      params,
+      headers: IfMatch,
+      body: {
+        required: true,
+        content: { 'application/merge-patch+json': { schema: mergePatchOf(`fields of the ${noun} to change; the result is validated as a whole`) } },
+      },
     },
     responses: { 200: { ...json(One, `The ${noun} as stored`), headers: ETag }, ...failures(401, 413, 415, ...REFUSALS.replace) },
   });
   const remove = createRoute({
-    method: 'delete', path, summary: `Delete a ${noun} (409 while another object refers to it)`, request: { params, headers: IfMatch },
+    method: 'delete',
+    path,
+    summary: `Delete a ${noun} (409 while another object refers to it)`,
+    request: { params, headers: IfMatch },
     responses: { 200: json(Envelope(z.object({ id: z.string() })), 'Deleted'), ...failures(400, 401, ...REFUSALS.remove) },
   });
 
@@ -203,30 +220,57 @@ export function configurationRoutes(onWrite: OnWrite) {
 function wholeConfigRoutes(onWrite: OnWrite) {
   const app = new OpenAPIHono<AdminEnv>();
   const exportConfig = createRoute({
-    method: 'get', path: '/config', summary: 'Export the whole configuration',
+    method: 'get',
+    path: '/config',
+    summary: 'Export the whole configuration',
     responses: { 200: { ...json(Envelope(ConfigDocument), 'The configuration and its version'), headers: ETag }, ...failures(401) },
   });
   const importConfig = createRoute({
-    method: 'put', path: '/config', summary: 'Replace the whole configuration, all or nothing (objects keep the id they carry, or get one)',
+    method: 'put',
+    path: '/config',
+    summary: 'Replace the whole configuration, all or nothing (objects keep the id they carry, or get one)',
     middleware: jsonBody(CONFIG_BODY_LIMIT),
-    request: { headers: IfMatch, body: { required: true, content: { 'application/json': { schema: storeValidated<z.input<typeof ConfigInput>>(app, ConfigInput, 'the whole configuration, as GET /config exports it') } } } },
-    responses: { 200: { ...json(Envelope(ConfigDocument), 'The configuration as stored'), headers: ETag }, ...failures(401, 413, 415, ...REFUSALS.importConfig) },
+    request: {
+      headers: IfMatch,
+      body: {
+        required: true,
+        content: {
+          'application/json': { schema: storeValidated<z.input<typeof ConfigInput>>(app, ConfigInput, 'the whole configuration, as GET /config exports it') },
+        },
+      },
+    },
+    responses: {
+      200: { ...json(Envelope(ConfigDocument), 'The configuration as stored'), headers: ETag },
+      ...failures(401, 413, 415, ...REFUSALS.importConfig),
+    },
   });
   const patchOrigin = createRoute({
-    method: 'patch', path: '/pools/{id}/origins/{name}', summary: 'Change one origin of a pool (JSON Merge Patch), keeping every other field and origin',
+    method: 'patch',
+    path: '/pools/{id}/origins/{name}',
+    summary: 'Change one origin of a pool (JSON Merge Patch), keeping every other field and origin',
     middleware: jsonBody(BODY_LIMIT),
     request: {
       params: z.object({ id: IdSchema.describe('pool id'), name: z.string().describe('origin name') }),
       headers: IfMatch,
-      body: { required: true, content: { 'application/merge-patch+json': { schema: mergePatchOf('fields of the origin to change, e.g. {"enabled": false} or {"drain": true}') } } },
+      body: {
+        required: true,
+        content: { 'application/merge-patch+json': { schema: mergePatchOf('fields of the origin to change, e.g. {"enabled": false} or {"drain": true}') } },
+      },
     },
     responses: { 200: { ...json(Envelope(storedOf('pools')), 'The pool as stored'), headers: ETag }, ...failures(401, 413, 415, ...REFUSALS.replace) },
   });
 
   const rotateAffinityKey = createRoute({
-    method: 'post', path: '/affinity_key/rotate',
+    method: 'post',
+    path: '/affinity_key/rotate',
     summary: 'Make a new affinity cookie key (the previous one still reads cookies until the next rotation); ignored while AFFINITY_SECRET is set',
-    responses: { 200: json(Envelope(z.object({ version: z.int(), keys: z.int().describe('keys that read cookies: the new one and the previous one') })), 'The config version that carries the new key'), ...failures(401) },
+    responses: {
+      200: json(
+        Envelope(z.object({ version: z.int(), keys: z.int().describe('keys that read cookies: the new one and the previous one') })),
+        'The config version that carries the new key',
+      ),
+      ...failures(401),
+    },
   });
 
   return app

@@ -9,9 +9,7 @@
  * Whether a pin is honoured, and whether a response may create or move one, is decided in
  * core/affinity (judgePin, pinAfter) for both.
  */
-import {
-  AFFINITY_COOKIE, affinityTtl, readPin, sessionId, sessionKey, setCookieHeader, signPin, type Pin,
-} from '../../core/affinity/index.ts';
+import { AFFINITY_COOKIE, affinityTtl, readPin, sessionId, sessionKey, setCookieHeader, signPin, type Pin } from '../../core/affinity/index.ts';
 import type { LoadBalancer } from '../../core/config/index.ts';
 import type { Client, LbStateApi } from '../../core/rpc/index.ts';
 import type { Candidate } from '../../core/route/index.ts';
@@ -118,7 +116,9 @@ export class TableAffinity implements Affinity {
     if (!e || e.expiresAt <= now) {
       let lookup = this.#cache.inflight.get(id);
       if (!lookup) {
-        lookup = this.#table(lb.id).affinityGet(id).finally(() => this.#cache.inflight.delete(id));
+        lookup = this.#table(lb.id)
+          .affinityGet(id)
+          .finally(() => this.#cache.inflight.delete(id));
         this.#cache.inflight.set(id, lookup);
       }
       const row = await lookup;
@@ -153,14 +153,15 @@ export class TableAffinity implements Affinity {
   #put(lb: LoadBalancer, id: string, pin: Pin, replace: boolean): void {
     const ttlMs = affinityTtl(lb) * 1000;
     this.#background.waitUntil(
-      this.#table(lb.id).affinityPut(id, pin.poolId, pin.origin, ttlMs, replace).then(
-        (held) => {
-          const now = this.#now();
-          this.#cache.set(id, { ...held, expiresAt: now + ttlMs, refreshedAt: now });
-        },
-        (e: unknown) => console.error('affinity write failed', String(e)),
-      ),
+      this.#table(lb.id)
+        .affinityPut(id, pin.poolId, pin.origin, ttlMs, replace)
+        .then(
+          (held) => {
+            const now = this.#now();
+            this.#cache.set(id, { ...held, expiresAt: now + ttlMs, refreshedAt: now });
+          },
+          (e: unknown) => console.error('affinity write failed', String(e)),
+        ),
     );
   }
 }
-

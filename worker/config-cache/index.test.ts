@@ -11,7 +11,9 @@ function manualStore() {
     snapshot(known) {
       calls.push(known);
       const at = version;
-      return new Promise<SnapshotReply>((resolve) => waiting.push(() => resolve(known === at ? { version: at } : { version: at, doc: { monitors: [], pools: [], load_balancers: [] } })));
+      return new Promise<SnapshotReply>((resolve) =>
+        waiting.push(() => resolve(known === at ? { version: at } : { version: at, doc: { monitors: [], pools: [], load_balancers: [] } })),
+      );
     },
   };
   return { source, calls, bump: () => version++, release: () => waiting.shift()!() };

@@ -70,7 +70,12 @@ export class VersionedCache<R extends { version: number }, T extends { version: 
     const age = this.#now() - this.#fetchedAt;
     if (age <= this.#maxAgeMs) return cached;
     // Too old to serve: wait (up to the deadline), but keep serving the old one if the store cannot be reached.
-    if (age > this.#maxStaleMs) return this.#bounded(this.refresh(open(arg)).catch(() => cached), cached, background);
+    if (age > this.#maxStaleMs)
+      return this.#bounded(
+        this.refresh(open(arg)).catch(() => cached),
+        cached,
+        background,
+      );
     if (!this.#inflight) background.waitUntil(this.refresh(open(arg)).catch(() => cached));
     return cached;
   }

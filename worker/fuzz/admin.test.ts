@@ -16,8 +16,7 @@ const fuzzEnv = env as unknown as { FUZZ_RUNS?: string; FUZZ_SEED?: string };
 const RUNS = Number(fuzzEnv.FUZZ_RUNS || 1000);
 const SEED = Number(fuzzEnv.FUZZ_SEED || 20261121);
 
-const send = (i: AdminInput) =>
-  SELF.fetch(`${ADMIN}${i.path}`, { method: i.method, headers: { ...auth, 'content-type': i.contentType }, body: i.body });
+const send = (i: AdminInput) => SELF.fetch(`${ADMIN}${i.path}`, { method: i.method, headers: { ...auth, 'content-type': i.contentType }, body: i.body });
 const configText = async () => (await SELF.fetch(`${ADMIN}/config`, { headers: auth })).text();
 
 /** What one input did: its status, whether a 4xx came in the envelope, whether a refused write changed the config. */
@@ -61,10 +60,35 @@ describe('admin API fuzz', () => {
   it(`${RUNS} generated inputs: 0 × 5xx, every 4xx in the envelope, refused writes change nothing`, async () => {
     const tally = { inputs: 0, fiveXx: 0, partial: 0, broken: 0, statuses: new Map<number, number>() };
     // A load balancer the explainer inputs can name.
-    await send({ method: 'PUT', path: '/config', contentType: 'application/json', body: JSON.stringify({ pools: [{ id: 'p', name: 'p', origins: [{ name: 'o', address: '127.0.0.1' }] }], load_balancers: [{ id: 'fuzz-lb', name: 'fuzz.example.com', default_pools: ['p'], fallback_pool: 'p', session_affinity: 'header', session_affinity_attributes: { headers: ['x-s'] } }] }) });
-    await fc.assert(fc.asyncProperty(adminInput, (i) => probe(i, tally)), { numRuns: RUNS, seed: SEED });
-    await fc.assert(fc.asyncProperty(hugeInputs, (i) => probe(i, tally)), { numRuns: 2, seed: SEED });
-    console.log(`fuzz: ${tally.inputs} inputs (seed ${SEED}), ${tally.fiveXx} × 5xx, ${tally.partial} partial writes, ${tally.broken} load balancers broken by accepted config; statuses ${JSON.stringify(Object.fromEntries(tally.statuses))}`);
+    await send({
+      method: 'PUT',
+      path: '/config',
+      contentType: 'application/json',
+      body: JSON.stringify({
+        pools: [{ id: 'p', name: 'p', origins: [{ name: 'o', address: '127.0.0.1' }] }],
+        load_balancers: [
+          {
+            id: 'fuzz-lb',
+            name: 'fuzz.example.com',
+            default_pools: ['p'],
+            fallback_pool: 'p',
+            session_affinity: 'header',
+            session_affinity_attributes: { headers: ['x-s'] },
+          },
+        ],
+      }),
+    });
+    await fc.assert(
+      fc.asyncProperty(adminInput, (i) => probe(i, tally)),
+      { numRuns: RUNS, seed: SEED },
+    );
+    await fc.assert(
+      fc.asyncProperty(hugeInputs, (i) => probe(i, tally)),
+      { numRuns: 2, seed: SEED },
+    );
+    console.log(
+      `fuzz: ${tally.inputs} inputs (seed ${SEED}), ${tally.fiveXx} × 5xx, ${tally.partial} partial writes, ${tally.broken} load balancers broken by accepted config; statuses ${JSON.stringify(Object.fromEntries(tally.statuses))}`,
+    );
     expect(tally.fiveXx).toBe(0);
     expect(tally.broken).toBe(0);
     expect(tally.partial).toBe(0);

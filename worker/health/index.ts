@@ -53,7 +53,11 @@ export class HealthViews {
     let cache = this.#caches.get(lbId);
     if (!cache) {
       const now = this.#now;
-      cache = new VersionedCache<HealthReply, HealthView>((r) => compileHealth(r, now), () => EVERYTHING, { now, deadlineMs: this.#deadlineMs });
+      cache = new VersionedCache<HealthReply, HealthView>(
+        (r) => compileHealth(r, now),
+        () => EVERYTHING,
+        { now, deadlineMs: this.#deadlineMs },
+      );
       this.#caches.set(lbId, cache);
     }
     const view = cache.get(open, lbId, background);
@@ -106,7 +110,7 @@ export class OutcomeReports {
       const places = placesOf(sample.place);
       const lk = `${candidate.pool.id}\u0000${places.join(' ')}`;
       const l = b.latencies.get(lk);
-      if (l) (l.sumMs += sample.ms), l.count++;
+      if (l) ((l.sumMs += sample.ms), l.count++);
       else if (places.length) b.latencies.set(lk, { poolId: candidate.pool.id, places, sumMs: sample.ms, count: 1 });
     }
     const key = `${candidate.pool.id}\u0000${candidate.origin.name}`;
@@ -129,10 +133,13 @@ export class OutcomeReports {
       buffer.lastSent = this.#now();
       buffer.scheduled = false;
       if (!items.length) return undefined;
-      return target.lbState(lbId).report(items, latencies).then(
-        () => undefined,
-        (e: unknown) => console.error('outcome report failed', String(e)),
-      );
+      return target
+        .lbState(lbId)
+        .report(items, latencies)
+        .then(
+          () => undefined,
+          (e: unknown) => console.error('outcome report failed', String(e)),
+        );
     };
     target.waitUntil(wait <= 0 ? Promise.resolve().then(send) : this.#sleep(wait).then(send));
   }

@@ -111,7 +111,10 @@ export async function forward(x: Exchange, plan: Plan, deps: ForwardDeps): Promi
   }
   if (typeof result !== 'string') return { response: clientFacing(result), answeredBy, attempts };
   if (result === 'timeout' && !mayRetry(method, 'timeout', x.retryNonIdempotent)) {
-    return { response: plain(504, `The origin did not answer ${method} within per_try_timeout; not retried elsewhere: ${method} is not idempotent.\n`), attempts };
+    return {
+      response: plain(504, `The origin did not answer ${method} within per_try_timeout; not retried elsewhere: ${method} is not idempotent.\n`),
+      attempts,
+    };
   }
   return { response: plain(503, `No origin of load balancer ${x.lbName} answered (${attempts} tried).\n`, { 'retry-after': '5' }), attempts };
 }
@@ -155,7 +158,11 @@ async function attempt(x: Exchange, candidate: Candidate, deps: ForwardDeps): Pr
   const send = deps.fetch;
   try {
     const res = await send(originUrl(x.url, candidate.origin), {
-      method: x.request.method, headers, body: x.body.value, redirect: 'manual', signal: AbortSignal.timeout(x.timeoutMs),
+      method: x.request.method,
+      headers,
+      body: x.body.value,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(x.timeoutMs),
     });
     // Load and latency count until response headers (the body streams outside our view).
     const ms = started ? deps.now() - started : 0;

@@ -23,7 +23,12 @@ describe('retries', () => {
     expect(await res.text()).toContain('(3 tried)');
     expect(h.sent.map((s) => s.origin)).toEqual(['1', '2', '3']);
 
-    const two = harness(config({ adaptive_routing: { failover_across_pools: true } }, [{ id: 'a', ports: [1, 2, 3, 4] }, { id: 'b', ports: [5, 6, 7, 8] }]));
+    const two = harness(
+      config({ adaptive_routing: { failover_across_pools: true } }, [
+        { id: 'a', ports: [1, 2, 3, 4] },
+        { id: 'b', ports: [5, 6, 7, 8] },
+      ]),
+    );
     for (const p of [1, 2, 3, 4, 5, 6]) two.origin(p, 'refuse');
     const ok = await two.request('http://app.example.com/');
     expect(ok.headers.get('x-origin')).toBe('7');
@@ -172,10 +177,14 @@ describe('nothing takes effect twice', () => {
   it('a POST moves on when the connection failed (it never reached an origin), and on a timeout with retry_non_idempotent', async () => {
     const h = harness(config({ per_try_timeout: 0.1 }, [{ id: 'p', ports: [1, 2] }]));
     h.origin(1, 'refuse');
-    expect((await h.request('http://app.example.com/pay', { method: 'POST', body: 'x', headers: { 'content-length': '1' } })).headers.get('x-origin')).toBe('2');
+    expect((await h.request('http://app.example.com/pay', { method: 'POST', body: 'x', headers: { 'content-length': '1' } })).headers.get('x-origin')).toBe(
+      '2',
+    );
     const opted = harness(config({ per_try_timeout: 0.1, retry_non_idempotent: true }, [{ id: 'p', ports: [1, 2] }]));
     opted.origin(1, 'hang');
-    expect((await opted.request('http://app.example.com/pay', { method: 'POST', body: 'x', headers: { 'content-length': '1' } })).headers.get('x-origin')).toBe('2');
+    expect((await opted.request('http://app.example.com/pay', { method: 'POST', body: 'x', headers: { 'content-length': '1' } })).headers.get('x-origin')).toBe(
+      '2',
+    );
   });
 
   it('a GET still moves on after a timeout', async () => {
@@ -187,12 +196,20 @@ describe('nothing takes effect twice', () => {
 
 describe('pins are re-checked', () => {
   it('a cookie for a pool the load balancer no longer uses is not honoured', async () => {
-    const before = harness(config({ session_affinity: 'cookie' }, [{ id: 'old', ports: [1] }, { id: 'new', ports: [2] }]));
+    const before = harness(
+      config({ session_affinity: 'cookie' }, [
+        { id: 'old', ports: [1] },
+        { id: 'new', ports: [2] },
+      ]),
+    );
     const cookie = cookieOf(await before.request('http://app.example.com/'))!;
     expect(cookie).toBeTruthy();
     const after = harness({
       monitors: [],
-      pools: [{ id: 'old', name: 'old', origins: origins(1) }, { id: 'new', name: 'new', origins: origins(2) }],
+      pools: [
+        { id: 'old', name: 'old', origins: origins(1) },
+        { id: 'new', name: 'new', origins: origins(2) },
+      ],
       load_balancers: [{ id: 'lb', name: 'app.example.com', default_pools: ['new'], fallback_pool: 'new', session_affinity: 'cookie' }],
     });
     const res = await after.request('http://app.example.com/', { headers: { cookie: `__cflb=${cookie}` } });
@@ -245,7 +262,9 @@ describe('the affinity cookie key', () => {
 describe('header affinity lookups', () => {
   it('concurrent first requests of one session ask the table once', async () => {
     // An RPC takes a few ms, as a Durable Object's does: the requests overlap their lookups.
-    const h = harness(config({ session_affinity: 'header', session_affinity_attributes: { headers: ['x-session'] } }, [{ id: 'p', ports: [1, 2] }]), { rpcDelayMs: 5 });
+    const h = harness(config({ session_affinity: 'header', session_affinity_attributes: { headers: ['x-session'] } }, [{ id: 'p', ports: [1, 2] }]), {
+      rpcDelayMs: 5,
+    });
     await Promise.all(Array.from({ length: 8 }, () => h.request('http://app.example.com/', { headers: { 'x-session': 'same' } })));
     expect(h.calls.affinityGet).toBe(1);
   });

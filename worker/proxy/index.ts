@@ -49,9 +49,18 @@ export async function proxyRequest(request: Request, url: RequestTarget, deps: P
   const needs = steeringNeeds(lb);
   const done = await forward(
     {
-      request, url, body, lbId: lb.id, lbName: lb.name, timeoutMs: lb.per_try_timeout * 1000, clientIp: incoming.clientIp,
-      stripAffinityCookie: d.affinity?.stripsCookie ?? false, trackPools: needs.poolLoad, latencyPlace: needs.latency ? incoming.place : undefined,
-      retryNonIdempotent: lb.retry_non_idempotent, trustClientForwarded: lb.trust_client_forwarded,
+      request,
+      url,
+      body,
+      lbId: lb.id,
+      lbName: lb.name,
+      timeoutMs: lb.per_try_timeout * 1000,
+      clientIp: incoming.clientIp,
+      stripAffinityCookie: d.affinity?.stripsCookie ?? false,
+      trackPools: needs.poolLoad,
+      latencyPlace: needs.latency ? incoming.place : undefined,
+      retryNonIdempotent: lb.retry_non_idempotent,
+      trustClientForwarded: lb.trust_client_forwarded,
     },
     d.plan,
     deps,
@@ -86,8 +95,13 @@ export interface Decision {
 export async function decide(lb: LoadBalancer, incoming: Incoming, deps: ProxyDeps): Promise<Decision> {
   const health = await deps.health(lb.id);
   const inputs: RouteInputs = {
-    random: deps.random, usable: health.usable, facts: incoming, place: incoming.place,
-    stats: (pool) => deps.load.stats(pool.id, pool.origins.length), poolOutstanding: deps.poolOutstanding, poolLatency: health.poolLatency,
+    random: deps.random,
+    usable: health.usable,
+    facts: incoming,
+    place: incoming.place,
+    stats: (pool) => deps.load.stats(pool.id, pool.origins.length),
+    poolOutstanding: deps.poolOutstanding,
+    poolLatency: health.poolLatency,
   };
   const routed = route(deps.snapshot, lb, inputs);
   const affinity = deps.affinity(lb);
@@ -143,7 +157,9 @@ export async function explainRequest(lbId: string, facts: HypotheticalFacts, dep
   const out: RouteExplanation = explainRoute(deps.snapshot, lb, d.inputs, d.routed);
   if (!d.affinity) return out;
   const pin = d.pin ? { pool_id: d.pin.poolId, origin: d.pin.origin } : null;
-  const why = d.pinError ? `pin lookup failed (${d.pinError}): routed without it` : (d.pinVerdict?.why ?? (lb.session_affinity === 'ip_cookie' && facts.client_ip ? 'no pin: new session, picked by client IP' : 'no pin: new session'));
+  const why = d.pinError
+    ? `pin lookup failed (${d.pinError}): routed without it`
+    : (d.pinVerdict?.why ?? (lb.session_affinity === 'ip_cookie' && facts.client_ip ? 'no pin: new session, picked by client IP' : 'no pin: new session'));
   out.affinity = { session_affinity: lb.session_affinity, pin, honoured: !!d.pinVerdict?.candidate, why };
   if (d.plan && d.plan !== d.routed.plan) {
     out.origin = d.plan.first.origin.name;

@@ -11,7 +11,13 @@ const admin = (path: string, init: RequestInit) =>
 const via = async (host: string, cf: Record<string, unknown>) => (await SELF.fetch(`http://${host}/`, { cf } as RequestInit)).headers.get('x-origin');
 
 beforeAll(async () => {
-  const pool = (name: 'eu' | 'us' | 'asia', latitude: number, longitude: number) => ({ id: name, name, latitude, longitude, origins: [{ name, address: '127.0.0.1', port: ports[name] }] });
+  const pool = (name: 'eu' | 'us' | 'asia', latitude: number, longitude: number) => ({
+    id: name,
+    name,
+    latitude,
+    longitude,
+    origins: [{ name, address: '127.0.0.1', port: ports[name] }],
+  });
   const res = await admin('/config', {
     method: 'PUT',
     body: JSON.stringify({
@@ -22,15 +28,28 @@ beforeAll(async () => {
       pools: [
         { id: 'lat-us', name: 'lat-us', monitor: 'm-fast', origins: [{ name: 'us', address: '127.0.0.1', port: ports.us }] },
         { id: 'lat-eu', name: 'lat-eu', monitor: 'm-eu-40ms', origins: [{ name: 'eu', address: '127.0.0.1', port: ports.eu }] },
-        pool('us', 39.0, -77.5), pool('eu', 50.1, 8.7), pool('asia', 1.35, 103.8),
+        pool('us', 39.0, -77.5),
+        pool('eu', 50.1, 8.7),
+        pool('asia', 1.35, 103.8),
         {
-          id: 'all', name: 'all', origin_steering: { policy: 'hash', hash_key: { type: 'header', name: 'x-user' } },
+          id: 'all',
+          name: 'all',
+          origin_steering: { policy: 'hash', hash_key: { type: 'header', name: 'x-user' } },
           origins: (['eu', 'us', 'asia'] as const).map((name) => ({ name, address: '127.0.0.1', port: ports[name] })),
         },
         { id: 'all-random', name: 'all-random', origins: (['eu', 'us', 'asia'] as const).map((name) => ({ name, address: '127.0.0.1', port: ports[name] })) },
       ],
       load_balancers: [
-        { id: 'geo', name: 'geo.example.com', steering_policy: 'geo', default_pools: ['us'], fallback_pool: 'us', country_pools: { DE: ['eu'] }, region_pools: { SEAS: ['asia'] }, pop_pools: { NRT: ['asia'] } },
+        {
+          id: 'geo',
+          name: 'geo.example.com',
+          steering_policy: 'geo',
+          default_pools: ['us'],
+          fallback_pool: 'us',
+          country_pools: { DE: ['eu'] },
+          region_pools: { SEAS: ['asia'] },
+          pop_pools: { NRT: ['asia'] },
+        },
         { id: 'near', name: 'near.example.com', steering_policy: 'proximity', default_pools: ['us', 'eu', 'asia'], fallback_pool: 'us' },
         { id: 'hash', name: 'hash.example.com', default_pools: ['all'], fallback_pool: 'all' },
         { id: 'traced', name: 'traced.example.com', default_pools: ['eu'], fallback_pool: 'us', trace_header: true },
@@ -76,7 +95,9 @@ describe('dynamic_latency', () => {
     }
     await until(async () => (await poolFrom(AMS)) === 'lat-eu', 'AMS steered by its own measurements');
     expect(await poolFrom({ colo: 'FRA', country: 'DE' })).toBe('lat-eu'); // no figure from FRA: its region's (WEU)
-    const explained = await (await admin('/load_balancers/lat/preview', { method: 'POST', body: JSON.stringify(AMS) })).json<{ result: { pools: { id: string; latency_ms: number }[] } }>();
+    const explained = await (
+      await admin('/load_balancers/lat/preview', { method: 'POST', body: JSON.stringify(AMS) })
+    ).json<{ result: { pools: { id: string; latency_ms: number }[] } }>();
     const ms = Object.fromEntries(explained.result.pools.map((p) => [p.id, p.latency_ms]));
     expect(ms['lat-us']).toBeGreaterThan(ms['lat-eu']!);
     expect(ms['lat-eu']).toBeGreaterThanOrEqual(40);
