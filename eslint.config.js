@@ -21,7 +21,7 @@ const frameworkImports = [{ regex: '^(hono|@hono/[^/]+)(/|$)', message: 'HTTP ha
 const upperLayers = [{ regex: '^(\\.\\./)+(worker|durable-objects|test|scripts|bench)(/|$)', message: 'core/ must not import the layers built on it.' }];
 
 export default defineConfig(
-  { ignores: ['node_modules/', '.wrangler/', 'dist/', '.bench/', 'tmp/', 'worker-configuration.d.ts'] },
+  { ignores: ['node_modules/', '.wrangler/', 'dist/', '.bench/', '.bench-*/', 'tmp/', 'worker-configuration.d.ts'] },
   js.configs.recommended,
   tseslint.configs.recommended,
   {
