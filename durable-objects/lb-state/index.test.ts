@@ -1,9 +1,10 @@
-import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { T0, alarmAt, fakeClock, hook, query, stubOf } from '../../test/fixtures/lb-state.ts';
 import { describe, expect, inject, it } from 'vitest';
 import { MonitorSchema, PoolSchema, type Monitor, type Pool } from '../../core/config/index.ts';
 import type { HealthSnapshot, Targets } from '../../core/rpc/index.ts';
 import { migrate as runMigrations } from '../migrate.ts';
-import { TESTING, type LbState, type TestHooks } from './index.ts';
+import type { LbState } from './index.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 const ports = inject('probePorts');
@@ -29,23 +30,6 @@ const pool = () =>
     { name: 'third', port: ports.http },
   ]);
 const targets = (lbId: string, m: Monitor | undefined = monitor): Targets => ({ lbId, pools: [{ pool: pool(), monitor: m }] });
-
-/** Fake time far ahead of real time: alarms fire only when a test runs them (runDurableObjectAlarm). */
-const T0 = Date.UTC(2030, 0, 1);
-/** A clock the test moves by setting `t`; no jitter, so due times are exact. */
-const fakeClock = (t = T0) => ({
-  t,
-  now() {
-    return this.t;
-  },
-  random: () => 0,
-});
-const stubOf = (name: string) => env.LB_STATE.getByName(name);
-/** Installs test hooks in the object (and waits for deliveries under way). */
-const hook = (name: string, hooks: TestHooks = {}) => runInDurableObject(stubOf(name), (lb: LbState) => lb[TESTING](hooks));
-const query = <T extends Record<string, SqlStorageValue>>(name: string, sql: string, ...args: SqlStorageValue[]) =>
-  runInDurableObject(stubOf(name), (_: LbState, state) => state.storage.sql.exec<T>(sql, ...args).toArray());
-const alarmAt = (name: string) => runInDurableObject(stubOf(name), (_: LbState, state) => state.storage.getAlarm());
 
 describe('LbState', () => {
   it('arms its alarm on sync, probes when it fires, records transitions and bumps the version', async () => {

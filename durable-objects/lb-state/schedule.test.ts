@@ -1,9 +1,10 @@
-import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { T0, alarmAt, fakeClock, hook, query, stubOf } from '../../test/fixtures/lb-state.ts';
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { MonitorSchema, PoolSchema, type Monitor, type Pool } from '../../core/config/index.ts';
 import type { HealthEvent } from '../../core/health/index.ts';
 import type { Targets } from '../../core/rpc/index.ts';
-import { EVENTS_MAX, EVENTS_MAX_AGE_MS, PRUNE_EVERY_MS, TESTING, type LbState, type TestHooks } from './index.ts';
+import { EVENTS_MAX, EVENTS_MAX_AGE_MS, PRUNE_EVERY_MS, type LbState } from './index.ts';
 import type { Subscriber } from './outbox.ts';
 import { backoffMs } from './schedule.ts';
 
@@ -25,22 +26,6 @@ const pool = {
 } as Pool;
 const targets = (lbId: string): Targets => ({ lbId, pools: [{ pool, monitor }] });
 
-/** Fake time far ahead of real time: alarms fire only when a test runs them (runDurableObjectAlarm). */
-const T0 = Date.UTC(2030, 0, 1);
-/** A clock the test moves by setting `t`; no jitter, so due times are exact. */
-const fakeClock = (t = T0) => ({
-  t,
-  now() {
-    return this.t;
-  },
-  random: () => 0,
-});
-const stubOf = (name: string) => env.LB_STATE.getByName(name);
-/** Installs test hooks in the object, then waits for deliveries under way. */
-const hook = (name: string, hooks: TestHooks = {}) => runInDurableObject(stubOf(name), (lb: LbState) => lb[TESTING](hooks));
-const query = <T extends Record<string, SqlStorageValue>>(name: string, sql: string, ...args: SqlStorageValue[]) =>
-  runInDurableObject(stubOf(name), (_: LbState, state) => state.storage.sql.exec<T>(sql, ...args).toArray());
-const alarmAt = (name: string) => runInDurableObject(stubOf(name), (_: LbState, state) => state.storage.getAlarm());
 const outbox = (name: string) =>
   query<{ subscriber: string; event: string; due_at: number; attempts: number; last_error: string }>(
     name,
