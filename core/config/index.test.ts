@@ -75,6 +75,9 @@ describe('schemas', () => {
     );
     expect(errors('pools', { name: 'p', origins: [{ name: 'a\nb', address: '127.0.0.1' }] })[0]).toMatch(/^origins\[0\]\.name: must be 1-128 characters/);
     expect(errors('pools', { name: 'p', origins: [{ name: 'a|b', address: '127.0.0.1' }] })).toHaveLength(1);
+    expect(errors('pools', { name: 'p', origins: [{ name: '__proto__', address: '127.0.0.1' }] })).toEqual([
+      'origins[0].name: is a reserved name (__proto__, constructor, prototype)',
+    ]);
     expect(errors('monitors', { header: { 'x-probe': ['ok\r\nx-injected: 1'] } })[0]).toMatch(/^header\.x-probe\[0\]: must be a header value/);
   });
 

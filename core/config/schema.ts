@@ -105,7 +105,11 @@ export const MonitorSchema = z
 // ------------------------------------------------------------------------------------------- pool
 
 export const OriginSchema = z.strictObject({
-  name: z.string().trim().regex(ORIGIN_NAME, 'must be 1-128 characters of letters, digits, space and . _ - : @ ( ) / +'),
+  name: z
+    .string()
+    .trim()
+    .regex(ORIGIN_NAME, 'must be 1-128 characters of letters, digits, space and . _ - : @ ( ) / +')
+    .refine((s) => !RESERVED_IDS.has(s), 'is a reserved name (__proto__, constructor, prototype)'),
   address,
   port: z.int().min(0).max(65535).default(0).describe('0 = the default port of the request scheme'),
   weight: z.number().min(0).max(1).default(1),

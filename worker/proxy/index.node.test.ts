@@ -269,3 +269,13 @@ describe('header affinity lookups', () => {
     expect(h.calls.affinityGet).toBe(1);
   });
 });
+
+describe('response headers', () => {
+  it('hop-by-hop fields of the origin never reach the client: Proxy-Authenticate, Proxy-Connection, and names listed in Connection', async () => {
+    const h = harness(config({}, [{ id: 'p', ports: [1] }]));
+    h.origin(1, { connection: 'x-internal', 'x-internal': 'secret', 'proxy-authenticate': 'Basic', 'proxy-connection': 'keep-alive', 'x-app': 'kept' });
+    const res = await h.request('http://app.example.com/');
+    expect(res.headers.get('x-app')).toBe('kept');
+    for (const name of ['connection', 'x-internal', 'proxy-authenticate', 'proxy-connection']) expect(res.headers.get(name), name).toBeNull();
+  });
+});
