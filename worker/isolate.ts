@@ -6,7 +6,8 @@
  * Per request it hands the proxy a `ProxyDeps` bound to that request's Durable Object clients.
  */
 import { affinityKey } from '../core/affinity/index.ts';
-import type { LoadBalancer } from '../core/config/index.ts';
+import type { LoadBalancer, Pool } from '../core/config/index.ts';
+import type { LoadStats } from '../core/steer/index.ts';
 import type { Outcome } from '../core/health/index.ts';
 import type { Client, ConfigStoreApi, LbStateApi } from '../core/rpc/index.ts';
 import type { Candidate, Snapshot } from '../core/route/index.ts';
@@ -55,6 +56,7 @@ export class Isolate {
   readonly deadlineMs: number;
   /** Bound once: routing calls it unbound. */
   readonly poolOutstanding = (poolId: string) => this.load.poolOutstanding(poolId);
+  readonly loadStats = (pool: Pool) => this.load.stats(pool.id, pool.origins.length);
   #affinityKeys: { secrets: readonly string[]; keys: Promise<CryptoKey[]> } | undefined;
 
   constructor(options: IsolateOptions = {}) {
@@ -75,8 +77,8 @@ export class Isolate {
    */
   serve(request: Request, url: RequestTarget, backends: Backends): Promise<Response> {
     const snapshot = this.snapshot(backends);
-    if (!(snapshot instanceof Promise)) return proxyRequest(request, url, this.deps(snapshot, backends)).catch(failed);
-    return snapshot.then((s) => proxyRequest(request, url, this.deps(s, backends)).catch(failed), unavailable);
+    if (!(snapshot instanceof Promise)) return proxyRequest(request, url, this.deps(snapshot, backends));
+    return snapshot.then((s) => proxyRequest(request, url, this.deps(s, backends)), unavailable);
   }
 
   /** The current config snapshot (synchronously when cached; see VersionedCache). */
@@ -100,11 +102,6 @@ export class Isolate {
 
 const openConfig = (b: Backends) => b.config();
 
-function failed(e: unknown): Response {
-  console.error('proxy failure', e instanceof Error ? e.message : String(e));
-  return plain(502, 'The load balancer failed to handle this request.\n');
-}
-
 function unavailable(e: unknown): Response {
   console.error('config unavailable', e instanceof Error ? e.message : String(e));
   return plain(503, 'Load balancer configuration is unavailable; try again shortly.\n', { 'retry-after': '1' });
@@ -118,6 +115,7 @@ class RequestDeps implements ProxyDeps {
   readonly random: () => number;
   readonly load: LoadTracker;
   readonly poolOutstanding: (poolId: string) => number;
+  readonly loadStats: (pool: Pool) => LoadStats;
   readonly deadlineMs: number;
   readonly #isolate: Isolate;
   readonly #backends: Backends;
@@ -130,6 +128,7 @@ class RequestDeps implements ProxyDeps {
     this.random = isolate.random;
     this.load = isolate.load;
     this.poolOutstanding = isolate.poolOutstanding;
+    this.loadStats = isolate.loadStats;
     this.deadlineMs = isolate.deadlineMs;
   }
   health(lbId: string): HealthView | Promise<HealthView> {

@@ -77,6 +77,9 @@ describe('upstreamHeaders', () => {
     expect(hasHopByHop(res)).toBe(true);
     expect([...stripHopByHop(res).keys()]).toEqual(['content-type']);
     expect(hasHopByHop(new Headers({ 'content-type': 'text/plain' }))).toBe(false);
+    // The runtime itself drops Connection: keep-alive / close and Keep-Alive: no copy for those.
+    expect(hasHopByHop(new Headers({ connection: 'keep-alive', 'keep-alive': 'timeout=5' }))).toBe(false);
+    expect(hasHopByHop(new Headers({ connection: 'keep-alive, x-hop' }))).toBe(true);
   });
 
   it('keeps a WebSocket handshake and applies the origin Host', () => {

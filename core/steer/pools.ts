@@ -42,9 +42,14 @@ export interface PoolSteeringInputs {
 /** The effective policy: `""` means geo when any pool map is set, else off. */
 export function effectivePolicy(lb: LoadBalancer): Exclude<LoadBalancer['steering_policy'], ''> {
   if (lb.steering_policy) return lb.steering_policy;
-  const maps = [lb.pop_pools, lb.country_pools, lb.region_pools];
-  return maps.some((m) => Object.keys(m).length > 0) ? 'geo' : 'off';
+  let policy = implied.get(lb);
+  if (!policy) {
+    policy = [lb.pop_pools, lb.country_pools, lb.region_pools].some((m) => Object.keys(m).length > 0) ? 'geo' : 'off';
+    implied.set(lb, policy); // load balancers are immutable per config version: asked on every request, computed once
+  }
+  return policy;
 }
+const implied = new WeakMap<LoadBalancer, 'geo' | 'off'>();
 
 /** Pool steering policies that read per-pool load (requests under way from this isolate). */
 const POOL_LOAD_POLICIES: ReadonlySet<string> = new Set(['least_outstanding_requests', 'least_connections']);

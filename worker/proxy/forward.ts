@@ -126,7 +126,7 @@ function outcomeOfResult(result: Response | 'connect_error' | 'timeout'): Outcom
 
 /** The origin's response without hop-by-hop fields; untouched (no copy) when it has none, as nearly every response. */
 function clientFacing(res: Response): Response {
-  if (res.status === 101 || !hasHopByHop(res.headers)) return res;
+  if (res.status === 101 || !hasHopByHop(res.headers, res.status)) return res;
   const out = new Response(res.body, res);
   stripHopByHop(out.headers);
   return out;

@@ -5,14 +5,15 @@
  * what traffic would do, pin included. Never throws: every failure becomes a response.
  */
 import { failoverMode, ipCookiePlan, judgePin, pinAfter, pinnedPlan, type Pin, type PinVerdict } from '../../core/affinity/index.ts';
-import type { LoadBalancer } from '../../core/config/index.ts';
+import type { LoadBalancer, Pool } from '../../core/config/index.ts';
+import type { LoadStats } from '../../core/steer/index.ts';
 import type { RequestTarget } from '../../core/forward/index.ts';
 import { explainRoute, route, type Explanation, type Plan, type RouteInputs, type Routed, type Snapshot } from '../../core/route/index.ts';
 import { effectivePolicy, steeringNeeds } from '../../core/steer/pools.ts';
 import type { Affinity } from '../affinity/index.ts';
 import type { HealthView } from '../health/index.ts';
 import { ExplainedFacts, HttpFacts, type HypotheticalFacts, type Incoming } from './facts.ts';
-import { forward, plain, requestBody, type ForwardDeps, type Forwarded } from './forward.ts';
+import { NO_BODY, forward, plain, requestBody, type ForwardDeps, type Forwarded } from './forward.ts';
 
 export { MAX_ATTEMPTS_PER_POOL, MAX_BUFFERED_BODY } from './forward.ts';
 
@@ -25,55 +26,64 @@ export interface ProxyDeps extends ForwardDeps {
   health(lbId: string): HealthView | Promise<HealthView>;
   /** The session affinity in effect for `lb`; undefined when none is configured (or cookie affinity has no key). */
   affinity(lb: LoadBalancer): Affinity | undefined;
-  /** Per-pool requests under way from this isolate (least_* pool steering). */
+  /** Per-pool requests under way from this isolate (least_* pool steering), and per-origin load (least_* origin steering); called unbound. */
   poolOutstanding(poolId: string): number;
+  loadStats(pool: Pool): LoadStats;
   /** The longest a request waits on a Durable Object (ms): a pin lookup past it routes without the pin. */
   readonly deadlineMs: number;
 }
 
-/** Handles one load-balanced request; `url` is `request.url` split by core/forward splitUrl. */
+/**
+ * Handles one load-balanced request; `url` is `request.url` split by core/forward splitUrl. Never
+ * rejects and never answers 500: a failure of ours is a 502 with one line, logged once.
+ */
 export async function proxyRequest(request: Request, url: RequestTarget, deps: ProxyDeps): Promise<Response> {
-  // The load balancer, by Host.
-  const lb = deps.snapshot.lookup(url.hostname);
-  if (!lb || !lb.enabled) return plain(404, `No load balancer is ${lb ? 'enabled' : 'configured'} for host ${url.hostname}.\n`);
+  try {
+    // The load balancer, by Host.
+    const lb = deps.snapshot.lookup(url.hostname);
+    if (!lb || !lb.enabled) return plain(404, `No load balancer is ${lb ? 'enabled' : 'configured'} for host ${url.hostname}.\n`);
 
-  // Health, plan and the pin the request carries.
-  const incoming = new HttpFacts(request, url);
-  const d = await decide(lb, incoming, deps);
-  if (!d.plan) return plain(503, `No origin of load balancer ${lb.name} is available.\n`, { 'retry-after': '5' });
+    // Health, plan and the pin the request carries.
+    const incoming = new HttpFacts(request, url);
+    const d = await decide(lb, incoming, deps);
+    if (!d.plan) return plain(503, `No origin of load balancer ${lb.name} is available.\n`, { 'retry-after': '5' });
 
-  // The body: buffered (so it can be retried) when small and sized, else streamed to one attempt.
-  const body = await requestBody(request);
+    // The body: buffered (so it can be retried) when small and sized, else streamed to one attempt.
+    const body = request.body ? await requestBody(request) : NO_BODY;
 
-  // Forward along the plan.
-  const needs = steeringNeeds(lb);
-  const done = await forward(
-    {
-      request,
-      url,
-      body,
-      lbId: lb.id,
-      lbName: lb.name,
-      timeoutMs: lb.per_try_timeout * 1000,
-      clientIp: incoming.clientIp,
-      stripAffinityCookie: d.affinity?.stripsCookie ?? false,
-      trackPools: needs.poolLoad,
-      latencyPlace: needs.latency ? incoming.place : undefined,
-      retryNonIdempotent: lb.retry_non_idempotent,
-      trustClientForwarded: lb.trust_client_forwarded,
-    },
-    d.plan,
-    deps,
-  );
+    // Forward along the plan.
+    const needs = steeringNeeds(lb);
+    const done = await forward(
+      {
+        request,
+        url,
+        body,
+        lbId: lb.id,
+        lbName: lb.name,
+        timeoutMs: lb.per_try_timeout * 1000,
+        clientIp: incoming.clientIp,
+        stripAffinityCookie: d.affinity?.stripsCookie ?? false,
+        trackPools: needs.poolLoad,
+        latencyPlace: needs.latency ? incoming.place : undefined,
+        retryNonIdempotent: lb.retry_non_idempotent,
+        trustClientForwarded: lb.trust_client_forwarded,
+      },
+      d.plan,
+      deps,
+    );
 
-  // Affinity write: a new session, or one that moved (core/affinity pinAfter decides).
-  let response = done.response;
-  if (d.affinity && done.answeredBy && pinAfter(d.pinVerdict?.candidate, done.answeredBy, response.status, failoverMode(lb)) !== 'keep') {
-    response = await d.affinity.write(lb, incoming, done.answeredBy, response, url.protocol === 'https:', d.pin !== undefined);
+    // Affinity write: a new session, or one that moved (core/affinity pinAfter decides).
+    let response = done.response;
+    if (d.affinity && done.answeredBy && pinAfter(d.pinVerdict?.candidate, done.answeredBy, response.status, failoverMode(lb)) !== 'keep') {
+      response = await d.affinity.write(lb, incoming, done.answeredBy, response, url.protocol === 'https:', d.pin !== undefined);
+    }
+
+    // Trace.
+    return lb.trace_header && response.status !== 101 ? withTrace(response, lb, d, done) : response;
+  } catch (e) {
+    console.error('proxy failure', e instanceof Error ? e.message : String(e));
+    return plain(502, 'The load balancer failed to handle this request.\n');
   }
-
-  // Trace.
-  return lb.trace_header && response.status !== 101 ? withTrace(response, lb, d, done) : response;
 }
 
 /** A routing decision for one request, before anything is sent. */
@@ -91,21 +101,43 @@ export interface Decision {
   readonly pinError?: string;
 }
 
-/** Health → plan → affinity: what the proxy forwards along and the explainer reports. */
-export async function decide(lb: LoadBalancer, incoming: Incoming, deps: ProxyDeps): Promise<Decision> {
-  const health = await deps.health(lb.id);
+/**
+ * Health → plan → affinity: what the proxy forwards along and the explainer reports. Synchronous
+ * when health is cached and the load balancer has no affinity (nearly every request): no extra
+ * async frames on the hot path.
+ */
+export function decide(lb: LoadBalancer, incoming: Incoming, deps: ProxyDeps): Decision | Promise<Decision> {
+  const health = deps.health(lb.id);
+  return health instanceof Promise ? health.then((h) => decideWith(lb, incoming, deps, h)) : decideWith(lb, incoming, deps, health);
+}
+
+function decideWith(lb: LoadBalancer, incoming: Incoming, deps: ProxyDeps, health: HealthView): Decision | Promise<Decision> {
   const inputs: RouteInputs = {
     random: deps.random,
     usable: health.usable,
     facts: incoming,
     place: incoming.place,
-    stats: (pool) => deps.load.stats(pool.id, pool.origins.length),
+    stats: deps.loadStats,
     poolOutstanding: deps.poolOutstanding,
     poolLatency: health.poolLatency,
   };
   const routed = route(deps.snapshot, lb, inputs);
   const affinity = deps.affinity(lb);
   if (!routed.plan || !affinity) return { inputs, routed, plan: routed.plan };
+  return withPin(lb, incoming, deps, health, inputs, routed, routed.plan, affinity);
+}
+
+/** The affinity step of decide: read the pin, judge it, and plan around it (or ip_cookie's pick). */
+async function withPin(
+  lb: LoadBalancer,
+  incoming: Incoming,
+  deps: ProxyDeps,
+  health: HealthView,
+  inputs: RouteInputs,
+  routed: Routed,
+  base: Plan,
+  affinity: Affinity,
+): Promise<Decision> {
   let pin: Pin | undefined;
   try {
     pin = await withDeadline(affinity.read(lb, incoming), deps.deadlineMs);
@@ -113,7 +145,7 @@ export async function decide(lb: LoadBalancer, incoming: Incoming, deps: ProxyDe
     return { inputs, routed, plan: routed.plan, affinity, pinError: e instanceof Error ? e.message : String(e) };
   }
   const pinVerdict = pin && judgePin(deps.snapshot, lb, pin, health.usable, deps.now());
-  let plan = routed.plan;
+  let plan = base;
   if (pinVerdict?.candidate) plan = pinnedPlan(plan, pinVerdict.candidate, failoverMode(lb) !== 'none');
   else if (lb.session_affinity === 'ip_cookie' && incoming.clientIp) {
     plan = ipCookiePlan(plan, deps.snapshot.pools.get(plan.pool.id)!, incoming.clientIp, health.usable, deps.random);
