@@ -12,11 +12,10 @@
  *
  * Run: `node_modules/.bin/node bench/flood.ts` (Node >= 22; the system node may be older).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
-import { startOriginProcess } from './lib.ts';
+import { bundleWorker, startOriginProcess } from './lib.ts';
 import { startWorkerd } from './workerd.ts';
 
 const REQUESTS = Number(process.env.FLOOD_REQUESTS ?? 10_000);
@@ -29,13 +28,7 @@ const MB = 1024 * 1024;
 
 rmSync(DIR, { recursive: true, force: true });
 const outdir = join(DIR, 'lb');
-mkdirSync(outdir, { recursive: true });
-const bin = join(process.cwd(), 'node_modules', '.bin');
-const build = spawnSync(join(bin, 'wrangler'), ['deploy', '--dry-run', '--outdir', outdir], {
-  encoding: 'utf8',
-  env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, WRANGLER_SEND_METRICS: 'false' },
-});
-if (build.status !== 0) throw new Error(`bundling failed:\n${build.stdout}${build.stderr}`);
+bundleWorker(outdir);
 
 function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -1,6 +1,7 @@
 /** Shared helpers of the benchmarks: processes, load runs, statistics. */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 
 export interface LoadResult {
@@ -35,4 +36,15 @@ export async function startOriginProcess(name: string, cpu?: number): Promise<{ 
     child.once('exit', (code) => reject(new Error(`origin exited ${code}`)));
   });
   return { port, child, stop: () => child.kill('SIGTERM') };
+}
+
+/** Bundles the Worker as `wrangler deploy` would (`--dry-run`) into `outdir` (created); throws with wrangler's output when it fails. */
+export function bundleWorker(outdir: string): void {
+  mkdirSync(outdir, { recursive: true });
+  const bin = join(process.cwd(), 'node_modules', '.bin');
+  const build = spawnSync(join(bin, 'wrangler'), ['deploy', '--dry-run', '--outdir', outdir], {
+    encoding: 'utf8',
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, WRANGLER_SEND_METRICS: 'false' },
+  });
+  if (build.status !== 0) throw new Error(`bundling failed:\n${build.stdout}${build.stderr}`);
 }

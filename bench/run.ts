@@ -8,9 +8,9 @@
  * BENCH_CONNECTIONS (default 32); BENCH_PROFILE=1 prints a CPU profile of the load balancer instead.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { load, median, startOriginProcess, type LoadResult } from './lib.ts';
+import { bundleWorker, load, median, startOriginProcess, type LoadResult } from './lib.ts';
 import { profileWorker } from './profile.ts';
 import { startWorkerd } from './workerd.ts';
 import { freePort } from '../scripts/lib/wrangler-dev.ts';
@@ -22,13 +22,7 @@ const TOKEN = 'bench-token';
 const LB_HOST = 'app.bench';
 
 const outdir = join('.bench', 'lb');
-mkdirSync(outdir, { recursive: true });
-const bin = join(process.cwd(), 'node_modules', '.bin');
-const build = spawnSync(join(bin, 'wrangler'), ['deploy', '--dry-run', '--outdir', outdir], {
-  encoding: 'utf8',
-  env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, WRANGLER_SEND_METRICS: 'false' },
-});
-if (build.status !== 0) throw new Error(`bundling failed:\n${build.stdout}${build.stderr}`);
+bundleWorker(outdir);
 
 // Two cores: workerd on CPU 1, the origin and this load generator on CPU 0.
 const [GEN_CPU, WORKERD_CPU] = [0, 1];

@@ -12,14 +12,14 @@
  * largest gap, missed intervals; and the requests served and errors.
  *
  * Run: `node_modules/.bin/node bench/soak.ts` (Node >= 22; the system node may be older);
- * `SOAK_SECONDS=60` for a quick check of the harness. Not part of `npm run bench` (10 minutes).
+ * `SOAK_SECONDS=60` for a quick check of the harness. The last part of `npm run bench` (10 minutes).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { bundleWorker } from './lib.ts';
 import { startWorkerd } from './workerd.ts';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
@@ -34,13 +34,7 @@ const DIR = '.bench-soak';
 
 rmSync(DIR, { recursive: true, force: true });
 const outdir = join(DIR, 'lb');
-mkdirSync(outdir, { recursive: true });
-const bin = join(process.cwd(), 'node_modules', '.bin');
-const build = spawnSync(join(bin, 'wrangler'), ['deploy', '--dry-run', '--outdir', outdir], {
-  encoding: 'utf8',
-  env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, WRANGLER_SEND_METRICS: 'false' },
-});
-if (build.status !== 0) throw new Error(`bundling failed:\n${build.stdout}${build.stderr}`);
+bundleWorker(outdir);
 
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
