@@ -100,6 +100,8 @@ export class TableAffinity implements Affinity {
   readonly #table: (lbId: string) => Client<LbStateApi>;
   readonly #background: { waitUntil(p: Promise<unknown>): void };
   readonly #now: () => number;
+  /** The request's hashed session id, computed once by `read` and reused by `write` (one instance per request). */
+  #id: Promise<string | undefined> | undefined;
   constructor(cache: PinCache, table: (lbId: string) => Client<LbStateApi>, background: { waitUntil(p: Promise<unknown>): void }, now: () => number) {
     this.#cache = cache;
     this.#table = table;
@@ -107,10 +109,18 @@ export class TableAffinity implements Affinity {
     this.#now = now;
   }
 
+  /** The request's session id: SHA-256 of its session key, undefined when it carries none. */
+  #sessionId(lb: LoadBalancer, request: PinSource): Promise<string | undefined> {
+    if (!this.#id) {
+      const key = sessionKey(lb, request);
+      this.#id = key === undefined ? Promise.resolve(undefined) : sessionId(lb.id, key);
+    }
+    return this.#id;
+  }
+
   async read(lb: LoadBalancer, request: PinSource): Promise<Pin | undefined> {
-    const key = sessionKey(lb, request);
-    if (key === undefined) return undefined;
-    const id = await sessionId(lb.id, key);
+    const id = await this.#sessionId(lb, request);
+    if (id === undefined) return undefined;
     const now = this.#now();
     let e = this.#cache.get(id);
     if (!e || e.expiresAt <= now) {
@@ -139,9 +149,8 @@ export class TableAffinity implements Affinity {
   }
 
   async write(lb: LoadBalancer, request: PinSource, by: Candidate, response: Response, _https: boolean, replace: boolean): Promise<Response> {
-    const key = sessionKey(lb, request);
-    if (key === undefined) return response;
-    const id = await sessionId(lb.id, key);
+    const id = await this.#sessionId(lb, request);
+    if (id === undefined) return response;
     const now = this.#now();
     const e: CachedPin = { poolId: by.pool.id, origin: by.origin.name, expiresAt: now + affinityTtl(lb) * 1000, refreshedAt: now };
     this.#cache.set(id, e);

@@ -24,7 +24,7 @@ export interface ProxyDeps extends ForwardDeps {
   random(): number;
   /** The health view of a load balancer (all usable until known). */
   health(lbId: string): HealthView | Promise<HealthView>;
-  /** The session affinity in effect for `lb`; undefined when none is configured (or cookie affinity has no key). */
+  /** The session affinity in effect for `lb`, a new instance for this request; undefined when none is configured (or cookie affinity has no key). */
   affinity(lb: LoadBalancer): Affinity | undefined;
   /** Per-pool requests under way from this isolate (least_* pool steering), and per-origin load (least_* origin steering); called unbound. */
   poolOutstanding(poolId: string): number;
