@@ -18,7 +18,9 @@ const nodeImports = [
   { regex: `^(${builtinModules.filter((m) => !m.startsWith('_')).join('|')})(/|$)`, message: 'core/ runs on every runtime: use web-standard APIs.' },
 ];
 const frameworkImports = [{ regex: '^(hono|@hono/[^/]+)(/|$)', message: 'HTTP handling (Hono) belongs in worker/, not core/.' }];
-const upperLayers = [{ regex: '^(\\.\\./)+(worker|durable-objects|test|scripts|bench)(/|$)', message: 'core/ must not import the layers built on it.' }];
+const upperLayers = [
+  { regex: '^(\\.\\./)+(worker|durable-objects|test|scripts|bench|tcp-proxy)(/|$)', message: 'core/ and dns/ must not import the layers built on them.' },
+];
 
 export default defineConfig(
   { ignores: ['node_modules/', '.wrangler/', 'dist/', '.bench/', '.bench-*/', 'tmp/', 'worker-configuration.d.ts'] },
@@ -43,13 +45,13 @@ export default defineConfig(
   // The baseline Worker of the benchmarks runs in workerd, not Node.
   { files: ['bench/passthrough.js'], languageOptions: { globals: { ...globals.serviceworker } } },
   {
-    files: ['core/**/*.ts'],
-    ignores: ['core/**/*.test.ts'],
+    files: ['core/**/*.ts', 'dns/**/*.ts'],
+    ignores: ['core/**/*.test.ts', 'dns/**/*.test.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [...runtimeImports, ...nodeImports, ...frameworkImports, ...upperLayers] }] },
   },
   // core's tests run under Node (vitest's node project), so they may use Node's modules.
   {
-    files: ['core/**/*.test.ts'],
+    files: ['core/**/*.test.ts', 'dns/**/*.test.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [...runtimeImports, ...frameworkImports, ...upperLayers] }] },
   },
   // Durable Objects sit below the Worker; their workerd tests may still use the Worker's helpers.

@@ -13,7 +13,7 @@ export default defineConfig({
         test: {
           name: 'node',
           // worker/**/*.node.test.ts: the proxy driven through its dependencies in plain Node (fake fetch and clock).
-          include: ['core/**/*.test.ts', 'scripts/**/*.test.ts', 'test/**/*.test.ts', 'worker/**/*.node.test.ts'],
+          include: ['core/**/*.test.ts', 'dns/**/*.test.ts', 'scripts/**/*.test.ts', 'test/**/*.test.ts', 'worker/**/*.node.test.ts'],
           // One file at a time: each end-to-end file runs its own wrangler dev, and health timing
           // on 2 cores should not depend on what else happens to run.
           fileParallelism: false,
@@ -26,7 +26,14 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
             // FUZZ_*: `npm run fuzz` (worker/fuzz) runs more generated inputs than the suite's 1,000.
-            miniflare: { bindings: { ADMIN_TOKEN: 'test-admin-token', FUZZ_RUNS: process.env.FUZZ_RUNS ?? '', FUZZ_SEED: process.env.FUZZ_SEED ?? '' } },
+            miniflare: {
+              bindings: {
+                ADMIN_TOKEN: 'test-admin-token',
+                ADMIN_READ_TOKENS: 'test-read-token,test-read-token-2',
+                FUZZ_RUNS: process.env.FUZZ_RUNS ?? '',
+                FUZZ_SEED: process.env.FUZZ_SEED ?? '',
+              },
+            },
           }),
         ],
         test: {

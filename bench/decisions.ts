@@ -4,7 +4,7 @@
  * is planRoute + its first candidate, with health filtering on. Table builds (Maglev) are
  * measured separately. Target: under 2 µs per decision at 1,000 origins.
  */
-import { importDocument } from '../core/config/index.ts';
+import { emptyDocument, importDocument } from '../core/config/index.ts';
 import { compileSnapshot, planRoute } from '../core/route/index.ts';
 import { LoadTracker } from '../core/steer/load.ts';
 import { buildMaglev } from '../core/steer/policies.ts';
@@ -24,7 +24,7 @@ const MS = Number(process.env.BENCH_DECISION_MS ?? 300);
 
 function snapshotFor(n: number, steering: object) {
   const out = importDocument(
-    { monitors: [], pools: [], load_balancers: [] },
+    emptyDocument(),
     {
       pools: [
         {

@@ -15,11 +15,14 @@ declare global {
     ADMIN_TOKEN?: string;
     /** Secret that signs session affinity cookies; when unset, one is derived from ADMIN_TOKEN. */
     AFFINITY_SECRET?: string;
+    /** Secret read-only bearer tokens of the admin API, comma separated: they may GET, never write. */
+    ADMIN_READ_TOKENS?: string;
   }
   namespace Cloudflare {
     interface Env {
       ADMIN_TOKEN?: string;
       AFFINITY_SECRET?: string;
+      ADMIN_READ_TOKENS?: string;
     }
   }
 }

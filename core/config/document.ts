@@ -8,30 +8,50 @@ import { z } from 'zod';
 import { ErrorCode, type ApiError, type Outcome, fail, fieldError, fromZod } from './errors.ts';
 import { mergePatch } from './merge-patch.ts';
 import {
+  DnsZoneSchema,
   IdSchema,
   LoadBalancerSchema,
   MonitorSchema,
   PoolSchema,
   READ_ONLY_FIELDS,
+  WebhookSchema,
+  type DnsZone,
   type LoadBalancer,
   type Monitor,
   type Pool,
   type Stored,
+  type Webhook,
 } from './schema.ts';
 
 export interface ConfigDocument {
   monitors: Monitor[];
   pools: Pool[];
   load_balancers: LoadBalancer[];
+  dns_zones: DnsZone[];
+  webhooks: Webhook[];
 }
 export type Kind = keyof ConfigDocument;
 export type Resource<K extends Kind> = ConfigDocument[K][number];
-export const KINDS: readonly Kind[] = ['monitors', 'pools', 'load_balancers'];
-export const EMPTY_DOCUMENT: ConfigDocument = { monitors: [], pools: [], load_balancers: [] };
+export const KINDS: readonly Kind[] = ['monitors', 'pools', 'load_balancers', 'dns_zones', 'webhooks'];
+export const EMPTY_DOCUMENT: ConfigDocument = { monitors: [], pools: [], load_balancers: [], dns_zones: [], webhooks: [] };
+/** A new, empty document (its lists may be pushed to). */
+export const emptyDocument = (): ConfigDocument => ({ monitors: [], pools: [], load_balancers: [], dns_zones: [], webhooks: [] });
 
 /** Each kind's input schema, and its noun in messages and API summaries. */
-export const SCHEMAS = { monitors: MonitorSchema, pools: PoolSchema, load_balancers: LoadBalancerSchema } as const;
-export const NOUN: Readonly<Record<Kind, string>> = { monitors: 'monitor', pools: 'pool', load_balancers: 'load balancer' };
+export const SCHEMAS = {
+  monitors: MonitorSchema,
+  pools: PoolSchema,
+  load_balancers: LoadBalancerSchema,
+  dns_zones: DnsZoneSchema,
+  webhooks: WebhookSchema,
+} as const;
+export const NOUN: Readonly<Record<Kind, string>> = {
+  monitors: 'monitor',
+  pools: 'pool',
+  load_balancers: 'load balancer',
+  dns_zones: 'DNS zone',
+  webhooks: 'webhook',
+};
 
 /** What an operation needs from the outside world: a fresh id and the time (ISO 8601). */
 export interface WriteContext {
@@ -173,6 +193,8 @@ const ImportSchema = z.strictObject({
   monitors: z.array(z.unknown()).default([]),
   pools: z.array(z.unknown()).default([]),
   load_balancers: z.array(z.unknown()).default([]),
+  dns_zones: z.array(z.unknown()).default([]),
+  webhooks: z.array(z.unknown()).default([]),
 });
 const idField = z.object({ id: IdSchema.optional() });
 
@@ -186,7 +208,7 @@ export function importDocument(current: ConfigDocument, input: unknown, ctx: Wri
   if (!top.success) return fail(400, fromZod(top.error));
   const errors: ApiError[] = [];
   const now = ctx.now();
-  const next: ConfigDocument = { monitors: [], pools: [], load_balancers: [] };
+  const next = emptyDocument();
   for (const kind of KINDS) {
     const seen = new Set<string>();
     top.data[kind].forEach((raw, i) => {
@@ -235,6 +257,8 @@ function referrers(doc: ConfigDocument, kind: Kind, id: string): string[] {
   if (kind === 'pools') {
     return doc.load_balancers.filter((lb) => poolReferences(lb).some(([, p]) => p === id)).map((lb) => `load balancer ${lb.id} (${lb.name})`);
   }
+  if (kind === 'dns_zones') return doc.load_balancers.filter((lb) => lb.dns?.zone === id).map((lb) => `load balancer ${lb.id} (${lb.name})`);
+  if (kind === 'load_balancers') return doc.webhooks.filter((w) => w.load_balancers.includes(id)).map((w) => `webhook ${w.id} (${w.name})`);
   return [];
 }
 
@@ -247,6 +271,14 @@ function checkDocument(doc: ConfigDocument, documentPaths: boolean, only?: strin
   let status: 400 | 409 = 400;
   const at = (kind: Kind, i: number, rest: (string | number)[]) => (documentPaths ? [kind, i, ...rest] : rest);
   const pools = new Set(doc.pools.map((p) => p.id));
+  const zones = new Map(doc.dns_zones.map((z) => [z.id, z]));
+  const lbs = new Set(doc.load_balancers.map((lb) => lb.id));
+  doc.webhooks.forEach((w, i) => {
+    if (only && w.id !== only) return;
+    w.load_balancers.forEach((id, j) => {
+      if (!lbs.has(id)) errors.push(fieldError(ErrorCode.unknownReference, at('webhooks', i, ['load_balancers', j]), `unknown load balancer "${id}"`));
+    });
+  });
   const monitors = new Set(doc.monitors.map((m) => m.id));
   doc.pools.forEach((p, i) => {
     if (only && p.id !== only) return;
@@ -261,6 +293,7 @@ function checkDocument(doc: ConfigDocument, documentPaths: boolean, only?: strin
     for (const [path, p] of poolReferences(lb)) {
       if (!pools.has(p)) errors.push(fieldError(ErrorCode.unknownReference, at('load_balancers', i, path), `unknown pool "${p}"`));
     }
+    errors.push(...dnsProblems(lb, zones, (rest) => at('load_balancers', i, rest)));
     const clash = other ?? doc.load_balancers.find((x, j) => j > i && x.name === lb.name)?.id;
     if (clash && !errors.length) {
       status = 409;
@@ -268,4 +301,24 @@ function checkDocument(doc: ConfigDocument, documentPaths: boolean, only?: strin
     }
   });
   return { status, errors };
+}
+
+/**
+ * A published load balancer's problems: its zone exists, holds its name (the apex or below it),
+ * and the load balancer is DNS-only (a proxied one is answered by the Worker, not by records).
+ */
+function dnsProblems(lb: LoadBalancer, zones: ReadonlyMap<string, DnsZone>, at: (rest: (string | number)[]) => (string | number)[]): ApiError[] {
+  if (!lb.dns) return [];
+  const zone = zones.get(lb.dns.zone);
+  if (!zone) return [fieldError(ErrorCode.unknownReference, at(['dns', 'zone']), `unknown DNS zone "${lb.dns.zone}"`)];
+  const problems: ApiError[] = [];
+  const bare = lb.name.startsWith('*.') ? lb.name.slice(2) : lb.name;
+  if (bare !== zone.name && !bare.endsWith(`.${zone.name}`)) {
+    problems.push(fieldError(ErrorCode.invalid, at(['dns', 'zone']), `zone ${zone.name} does not contain the load balancer's name ${lb.name}`));
+  }
+  if (lb.proxied)
+    problems.push(
+      fieldError(ErrorCode.invalid, at(['proxied']), 'must be false to publish DNS records (dns): a proxied load balancer is answered by the Worker'),
+    );
+  return problems;
 }

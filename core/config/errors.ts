@@ -19,6 +19,7 @@ export const ErrorCode = {
   preconditionFailed: 1005,
   unauthorized: 1006,
   notAdminHost: 1007,
+  forbidden: 1008,
 } as const;
 
 /** The outcome of a config operation: a value, or an HTTP status with the errors that explain it. */

@@ -225,8 +225,8 @@ export const LoadBalancerSchema = z
     name: hostnameSchema(true),
     description: z.string().max(1024).default(''),
     enabled: z.boolean().default(true),
-    proxied: z.boolean().default(true).describe('always proxied; stored for compatibility'),
-    ttl: z.int().min(1).max(86400).default(30).describe('DNS-only TTL, stored, not yet active'),
+    proxied: z.boolean().default(true).describe('false: DNS-only, answered by DNS-over-HTTPS and published through `dns`, not proxied'),
+    ttl: z.int().min(1).max(86400).default(30).describe('seconds: TTL of the records a DNS-only load balancer publishes (dns) and of DoH answers'),
     default_pools: poolList,
     fallback_pool: id,
     region_pools: z.partialRecord(RegionSchema, poolList).default({}),
@@ -288,6 +288,13 @@ export const LoadBalancerSchema = z
       .describe(
         "our extension: pass the client's own Forwarded, X-Real-IP, True-Client-IP and X-Forwarded-Port on to origins (off: dropped; the client address comes from the runtime)",
       ),
+    dns: z
+      .strictObject({
+        zone: id.describe('the dns_zones object whose zone holds this name'),
+        max_records: z.int().min(1).max(64).default(8).describe('at most this many A/AAAA records are published'),
+      })
+      .optional()
+      .describe('our extension: publish this DNS-only load balancer (proxied: false) as records in a zone that follow health (dns/); absent: not published'),
     per_try_timeout: z
       .number()
       .min(0.1)
@@ -316,6 +323,69 @@ export const LoadBalancerSchema = z
   })
   .meta({ id: 'LoadBalancerInput' });
 
+// -------------------------------------------------------------------------- DNS zones, webhooks
+
+/** The name of a Worker secret binding (`wrangler secret put NAME`; `.dev.vars` locally): secrets are never in the config. */
+export const BINDING_NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
+const bindingName = z
+  .string()
+  .regex(BINDING_NAME, 'must name a Worker secret binding (A-Z, 0-9, _), such as DNS_TSIG_KEY; the secret itself never goes in the config');
+
+/**
+ * A DNS zone that DNS-only load balancers publish their records in (dns/), and how to reach its
+ * provider: Cloudflare's DNS API (an API token with Zone:DNS:Edit) or an RFC 2136 server taking
+ * TSIG-signed updates (RFC 8945). Credentials are named by binding, never stored.
+ */
+export const DnsZoneSchema = z
+  .strictObject({
+    ...readOnly,
+    name: hostnameSchema(false).describe('the zone apex, e.g. example.com'),
+    description: z.string().max(1024).default(''),
+    owner_id: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be 1-63 characters of a-z 0-9 -')
+      .default('edge-lb')
+      .describe("external-dns's txt-owner-id: marks the records this installation owns; records without it are never touched"),
+    provider: z.discriminatedUnion('type', [
+      z.strictObject({
+        type: z.literal('cloudflare'),
+        zone_id: z.string().regex(/^[0-9a-f]{32}$/, 'must be a Cloudflare zone id (32 hex digits)'),
+        api_token_secret: bindingName.describe('the Worker secret holding an API token with Zone:DNS:Edit on this zone'),
+        api_base: z
+          .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+          .default('https://api.cloudflare.com/client/v4')
+          .describe("Cloudflare's API; another base only for testing"),
+      }),
+      z.strictObject({
+        type: z.literal('rfc2136'),
+        server: address.describe('the primary name server taking dynamic updates (over TCP)'),
+        port: z.int().min(1).max(65535).default(53),
+        tsig_key_name: hostnameSchema(false).describe("the TSIG key's name, as in BIND's key statement"),
+        tsig_algorithm: z.enum(['hmac-sha256', 'hmac-sha512']).default('hmac-sha256'),
+        tsig_secret: bindingName.describe("the Worker secret holding the key's base64 secret"),
+      }),
+    ]),
+  })
+  .meta({ id: 'DnsZoneInput' });
+
+/** Health transitions a webhook can be sent (see durable-objects/lb-state notifications). */
+export const WEBHOOK_EVENTS = ['origin_health', 'pool_health', 'ejection', 'fallback'] as const;
+
+/** A webhook: health transitions delivered as signed JSON (HMAC-SHA256) or Slack messages. */
+export const WebhookSchema = z
+  .strictObject({
+    ...readOnly,
+    name: z.string().trim().min(1).max(128),
+    description: z.string().max(1024).default(''),
+    enabled: z.boolean().default(true),
+    url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048),
+    format: z.enum(['json', 'slack']).default('json').describe('json: our signed payload; slack: an incoming-webhook message'),
+    secret: bindingName.optional().describe('the Worker secret whose value signs each delivery (HMAC-SHA256); json only'),
+    events: z.array(z.enum(WEBHOOK_EVENTS)).max(WEBHOOK_EVENTS.length).default([]).describe('[] = every kind'),
+    load_balancers: z.array(id).max(LIMITS.poolMapEntries).default([]).describe('[] = every load balancer'),
+  })
+  .meta({ id: 'WebhookInput' });
+
 export type MonitorInput = z.input<typeof MonitorSchema>;
 export type PoolInput = z.input<typeof PoolSchema>;
 export type LoadBalancerInput = z.input<typeof LoadBalancerSchema>;
@@ -330,3 +400,5 @@ export type Monitor = z.output<typeof MonitorSchema> & Stored;
 export type Pool = z.output<typeof PoolSchema> & Stored;
 export type Origin = z.output<typeof OriginSchema>;
 export type LoadBalancer = z.output<typeof LoadBalancerSchema> & Stored;
+export type DnsZone = z.output<typeof DnsZoneSchema> & Stored;
+export type Webhook = z.output<typeof WebhookSchema> & Stored;

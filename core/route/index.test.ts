@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { importDocument, type ConfigDocument } from '../config/index.ts';
+import { emptyDocument, importDocument, type ConfigDocument } from '../config/index.ts';
 import { candidatesOf, compileSnapshot, explainRoute, planRoute, poolOrder, type Usable } from './index.ts';
 
 const ctx = { newId: () => 'x', now: () => '2026-01-01T00:00:00.000Z' };
@@ -7,7 +7,7 @@ const origins = (...names: string[]) => names.map((name, i) => ({ name, address:
 
 function doc(lbExtra: object = {}): ConfigDocument {
   const out = importDocument(
-    { monitors: [], pools: [], load_balancers: [] },
+    emptyDocument(),
     {
       pools: [
         { id: 'a', name: 'a', origins: origins('a1', 'a2', 'a3'), minimum_origins: 2 },

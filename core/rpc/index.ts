@@ -7,6 +7,7 @@
 import type { ConfigDocument, Kind, Monitor, Outcome as WriteOutcome, Pool, Resource } from '../config/index.ts';
 import type { HealthEvent, Outcome, OriginHealth } from '../health/index.ts';
 import type { LatencyTable } from '../health/latency.ts';
+import type { LbTargets } from '../health/targets.ts';
 
 /** A method may answer synchronously inside the Durable Object; RPC makes every answer a promise. */
 type Awaitable<T> = T | Promise<T>;
@@ -51,11 +52,11 @@ export interface ConfigStoreApi {
 
 // ---------------------------------------------------------------------------------------- LbState
 
-/** What an LbState is told to watch: the pools of one load balancer, with their monitors (core/health/targets). */
-export interface Targets {
-  lbId: string;
-  pools: { pool: Pool; monitor?: Monitor }[];
-}
+/**
+ * What an LbState is told: the pools of one load balancer with their monitors, the load balancer,
+ * its DNS zone and its webhooks (core/health/targets healthTargets).
+ */
+export type Targets = LbTargets;
 
 /** The part of health that decides routing, as edges cache it. Keys: pool id, then origin name. */
 export interface HealthSnapshot {

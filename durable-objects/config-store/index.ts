@@ -7,6 +7,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import {
   EMPTY_DOCUMENT,
+  emptyDocument,
   ErrorCode,
   KINDS,
   NOUN,
@@ -53,7 +54,7 @@ export class ConfigStore extends DurableObject<Env> implements ConfigStoreApi {
   }
 
   #load(): void {
-    const doc: ConfigDocument = { monitors: [], pools: [], load_balancers: [] };
+    const doc = emptyDocument();
     for (const row of this.#sql.exec<{ kind: Kind; body: string }>('SELECT kind, body FROM resources ORDER BY kind, position')) {
       (doc[row.kind] as unknown[]).push(JSON.parse(row.body));
     }

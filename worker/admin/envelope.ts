@@ -12,15 +12,19 @@ import type { ApiError } from '../../core/config/index.ts';
 export type AdminBindings = Env & {
   /** Secret bearer token; unset or empty means every admin request is refused (401). */
   ADMIN_TOKEN?: string;
+  /** Secret read-only bearer tokens, comma separated (auth.ts). */
+  ADMIN_READ_TOKENS?: string;
 };
-export type AdminEnv = { Bindings: AdminBindings };
+/** What a request's token may do: everything, or read (auth.ts). */
+export type Role = 'admin' | 'read';
+export type AdminEnv = { Bindings: AdminBindings; Variables: { role: Role } };
 export type AdminContext = Context<AdminEnv>;
 
 /** Every admin route lives under this prefix. */
 export const API_PREFIX = '/admin/v1';
 
 /** Statuses an admin failure is answered with. */
-export type FailureStatus = 400 | 401 | 404 | 409 | 412 | 413 | 415 | 500;
+export type FailureStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 500;
 
 /** A successful answer. */
 export function ok<T>(result: T) {
@@ -88,6 +92,7 @@ export function json<T extends z.ZodType>(schema: T, description: string) {
 const FAILURE_DESCRIPTIONS = {
   400: 'Invalid input: one error per problem, each naming its field path; nothing stored',
   401: 'Missing or wrong bearer token, or no ADMIN_TOKEN configured (the admin API is then disabled)',
+  403: 'A read-only token (ADMIN_READ_TOKENS) asked to write; nothing changed',
   404: 'Not found',
   409: 'Conflict: a hostname already in use, or still referenced; nothing changed',
   412: 'If-Match names a stale ETag; nothing changed',

@@ -178,3 +178,80 @@ describe('openapi.json', () => {
     );
   });
 });
+
+describe('read-only tokens (ADMIN_READ_TOKENS)', () => {
+  const READ = 'test-read-token-2';
+  it('read every resource, ask the explainer, and are refused every write with 403, nothing changed', async () => {
+    const before = await config();
+    for (const path of ['/config', '/pools', '/load_balancers', '/dns_zones', '/webhooks', '/openapi.json']) {
+      expect((await call(path, { token: READ })).status, path).toBe(200);
+    }
+    const writes: [string, string, unknown][] = [
+      ['POST', '/pools', { name: 'ro', origins: [{ name: 'a', address: '192.0.2.1' }] }],
+      ['PUT', '/config', { monitors: [] }],
+      ['POST', '/affinity_key/rotate', undefined],
+      ['POST', '/monitors/x/preview', {}],
+      ['DELETE', '/pools/x', undefined],
+    ];
+    for (const [method, path, body] of writes) {
+      const res = await call(path, { method, token: READ, body: body === undefined ? undefined : json(body) });
+      expect(res.status, `${method} ${path}`).toBe(403);
+      expect(await res.json()).toMatchObject({ success: false, errors: [{ code: 1008, message: expect.stringContaining('read-only token cannot') }] });
+    }
+    expect(await config()).toEqual(before);
+    const explain = await call('/load_balancers/nope/preview', { method: 'POST', token: READ, body: json({}) });
+    expect(explain.status).toBe(404);
+  });
+
+  it('are refused when no ADMIN_TOKEN is configured (fails closed)', async () => {
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(new Request(`${ADMIN}/config`, { headers: { authorization: `Bearer ${READ}` } }), { ...env, ADMIN_TOKEN: '' }, ctx);
+    expect(res.status).toBe(401);
+    await waitOnExecutionContext(ctx);
+  });
+});
+
+describe('DNS zones and webhooks', () => {
+  const pool = { name: 'dns-pool', origins: [{ name: 'a', address: '192.0.2.10' }] };
+  const zone = {
+    name: 'example.test',
+    provider: { type: 'rfc2136', server: '127.0.0.1', port: 5353, tsig_key_name: 'edge-lb.example.test', tsig_secret: 'DNS_TSIG_KEY' },
+  };
+
+  it('store a zone with its secret named by binding, and publish only DNS-only names inside it', async () => {
+    const z = await (await call('/dns_zones', { method: 'POST', body: json(zone) })).json<{ result: { id: string; owner_id: string } }>();
+    expect(z.result.owner_id).toBe('edge-lb');
+    const p = await (await call('/pools', { method: 'POST', body: json(pool) })).json<{ result: { id: string } }>();
+    const lb = (name: string, proxied: boolean) => ({ name, proxied, default_pools: [p.result.id], fallback_pool: p.result.id, dns: { zone: z.result.id } });
+
+    const outside = await call('/load_balancers', { method: 'POST', body: json(lb('www.other.test', false)) });
+    expect(outside.status).toBe(400);
+    expect(await outside.json()).toMatchObject({ errors: [{ path: 'dns.zone', message: expect.stringContaining('does not contain') }] });
+    const proxied = await call('/load_balancers', { method: 'POST', body: json(lb('app.example.test', true)) });
+    expect(proxied.status).toBe(400);
+    expect(await proxied.json()).toMatchObject({ errors: [{ path: 'proxied' }] });
+
+    const made = await call('/load_balancers', { method: 'POST', body: json(lb('app.example.test', false)) });
+    expect(made.status).toBe(201);
+    const { result } = await made.json<{ result: { id: string; dns: { max_records: number } } }>();
+    expect(result.dns.max_records).toBe(8);
+    const inUse = await call(`/dns_zones/${z.result.id}`, { method: 'DELETE' });
+    expect(inUse.status).toBe(409);
+    expect((await call(`/load_balancers/${result.id}`, { method: 'DELETE' })).status).toBe(200);
+    expect((await call(`/dns_zones/${z.result.id}`, { method: 'DELETE' })).status).toBe(200);
+  });
+
+  it('refuse a secret in place of a binding name and a webhook URL that is not http(s)', async () => {
+    const secret = await call('/dns_zones', { method: 'POST', body: json({ ...zone, provider: { ...zone.provider, tsig_secret: 'c2VjcmV0IGtleQ==' } }) });
+    expect(secret.status).toBe(400);
+    expect(await secret.json()).toMatchObject({ errors: [{ path: 'provider.tsig_secret', message: expect.stringContaining('secret binding') }] });
+    for (const url of ['ftp://hooks.example.com/x', 'javascript:alert(1)', 'not a url']) {
+      const res = await call('/webhooks', { method: 'POST', body: json({ name: 'ops', url }) });
+      expect(res.status, url).toBe(400);
+      expect(await res.json()).toMatchObject({ errors: [{ path: 'url', message: 'url: must be an http(s) URL' }] });
+    }
+    const ok = await call('/webhooks', { method: 'POST', body: json({ name: 'ops', url: 'https://hooks.example.com/x' }) });
+    expect(ok.status).toBe(201);
+    expect((await ok.json<{ result: { format: string } }>()).result.format).toBe('json');
+  });
+});

@@ -4,7 +4,7 @@
  * schemas validate requests, type the handlers and the `hono/client` of `AdminApp`, and make the
  * OpenAPI 3.1 document served at `/admin/v1/openapi.json`.
  *
- * - Auth: auth.ts (bearer token, fails closed). Bodies: body.ts (size, type, nesting, syntax).
+ * - Auth: auth.ts (bearer token, fails closed; read-only tokens may only read). Bodies: body.ts (size, type, nesting, syntax).
  * - Validation failures of a route's params, query, headers or body: 400, one error per problem
  *   naming its field path (core/config fromZod), through the app's `defaultHook`.
  * - Configuration writes are validated by the ConfigStore through core/config (resources.ts).
@@ -48,7 +48,7 @@ export function adminApp({ onWrite, explain }: AdminDeps) {
     },
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
-  app.use('*', adminAuth());
+  app.use('*', ...adminAuth());
   app.notFound((c) => failure(c, 404, [{ code: ErrorCode.notFound, message: `no admin route ${c.req.method} ${c.req.path}` }]));
   app.onError((err, c) => {
     if (err instanceof HTTPException) {

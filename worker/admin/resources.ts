@@ -1,5 +1,5 @@
 /**
- * Configuration routes: monitors, pools and load balancers (list, create, read, replace, merge
+ * Configuration routes: monitors, pools, load balancers, DNS zones and webhooks (list, create, read, replace, merge
  * patch, delete), one origin's merge patch, and the whole configuration (export, import).
  *
  * Bodies are validated by the ConfigStore through core/config, all or nothing, with errors that
@@ -10,7 +10,19 @@
  */
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
-import { IdSchema, LoadBalancerSchema, MonitorSchema, NOUN, PoolSchema, SCHEMAS, type Kind, type Outcome, type Resource } from '../../core/config/index.ts';
+import {
+  DnsZoneSchema,
+  IdSchema,
+  LoadBalancerSchema,
+  MonitorSchema,
+  NOUN,
+  PoolSchema,
+  SCHEMAS,
+  WebhookSchema,
+  type Kind,
+  type Outcome,
+  type Resource,
+} from '../../core/config/index.ts';
 import type { ConfigExport, Versioned } from '../../core/rpc/index.ts';
 import { configStore } from '../rpc.ts';
 import { BODY_LIMIT, CONFIG_BODY_LIMIT, jsonBody } from './body.ts';
@@ -55,6 +67,8 @@ const ConfigInput = z
     monitors: z.array(MonitorSchema).default([]),
     pools: z.array(PoolSchema).default([]),
     load_balancers: z.array(LoadBalancerSchema).default([]),
+    dns_zones: z.array(DnsZoneSchema).default([]),
+    webhooks: z.array(WebhookSchema).default([]),
   })
   .meta({ id: 'ConfigInput' });
 const ConfigDocument = z
@@ -63,6 +77,8 @@ const ConfigDocument = z
     monitors: z.array(storedOf('monitors')),
     pools: z.array(storedOf('pools')),
     load_balancers: z.array(storedOf('load_balancers')),
+    dns_zones: z.array(storedOf('dns_zones')),
+    webhooks: z.array(storedOf('webhooks')),
   })
   .meta({ id: 'ConfigDocument' }) as z.ZodType<ConfigExport>;
 
@@ -205,7 +221,7 @@ type KindStore<K extends Kind> = {
 };
 
 /**
- * Every configuration route: monitors, pools, load balancers, one origin's merge patch and the
+ * Every configuration route: monitors, pools, load balancers, DNS zones, webhooks, one origin's merge patch and the
  * whole configuration. (The generic `resourceRoutes` stays private: only its three concrete
  * instances have a type that declaration emit can write out.)
  */
@@ -213,7 +229,9 @@ export function configurationRoutes(onWrite: OnWrite) {
   return wholeConfigRoutes(onWrite)
     .route('/', resourceRoutes('monitors', onWrite))
     .route('/', resourceRoutes('pools', onWrite))
-    .route('/', resourceRoutes('load_balancers', onWrite));
+    .route('/', resourceRoutes('load_balancers', onWrite))
+    .route('/', resourceRoutes('dns_zones', onWrite))
+    .route('/', resourceRoutes('webhooks', onWrite));
 }
 
 /** The whole configuration (`/config`) and one origin's merge patch (`/pools/{id}/origins/{name}`). */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { emptyDocument } from '../../core/config/index.ts';
 import type { SnapshotReply } from '../../core/rpc/index.ts';
 import { SnapshotCache, type SnapshotSource } from './index.ts';
 
@@ -11,9 +12,7 @@ function manualStore() {
     snapshot(known) {
       calls.push(known);
       const at = version;
-      return new Promise<SnapshotReply>((resolve) =>
-        waiting.push(() => resolve(known === at ? { version: at } : { version: at, doc: { monitors: [], pools: [], load_balancers: [] } })),
-      );
+      return new Promise<SnapshotReply>((resolve) => waiting.push(() => resolve(known === at ? { version: at } : { version: at, doc: emptyDocument() })));
     },
   };
   return { source, calls, bump: () => version++, release: () => waiting.shift()!() };

@@ -5,6 +5,7 @@
  * Past `maxStaleMs` (an isolate that sat idle) the request waits for the refresh, so no request
  * sees a config older than that. An unchanged version costs one small RPC reply and no recompilation.
  */
+import { emptyDocument } from '../../core/config/index.ts';
 import { compileSnapshot, type Snapshot } from '../../core/route/index.ts';
 import type { SnapshotReply } from '../../core/rpc/index.ts';
 
@@ -123,7 +124,7 @@ export class SnapshotCache extends VersionedCache<SnapshotReply, Snapshot> {
   constructor(options: SnapshotCacheOptions = {}) {
     super(
       (reply) => (reply.doc ? compileSnapshot(reply.doc, reply.version, reply.affinityKeys) : undefined),
-      (version) => compileSnapshot({ monitors: [], pools: [], load_balancers: [] }, version),
+      (version) => compileSnapshot(emptyDocument(), version),
       options,
     );
   }
