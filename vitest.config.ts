@@ -13,7 +13,7 @@ export default defineConfig({
         test: {
           name: 'node',
           // worker/**/*.node.test.ts: the proxy driven through its dependencies in plain Node (fake fetch and clock).
-          include: ['core/**/*.test.ts', 'dns/**/*.test.ts', 'scripts/**/*.test.ts', 'test/**/*.test.ts', 'worker/**/*.node.test.ts'],
+          include: ['core/**/*.test.ts', 'dns/**/*.test.ts', 'scripts/**/*.test.ts', 'test/**/*.test.ts', 'worker/**/*.node.test.ts', 'tcp-proxy/**/*.test.ts'],
           // One file at a time: each end-to-end file runs its own wrangler dev, and health timing
           // on 2 cores should not depend on what else happens to run.
           fileParallelism: false,
@@ -32,6 +32,14 @@ export default defineConfig({
                 ADMIN_READ_TOKENS: 'test-read-token,test-read-token-2',
                 FUZZ_RUNS: process.env.FUZZ_RUNS ?? '',
                 FUZZ_SEED: process.env.FUZZ_SEED ?? '',
+                // Webhook signing secrets (durable-objects/lb-state/notify.test.ts): the Standard Webhooks test secret, and a malformed one.
+                WEBHOOK_TEST_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+                WEBHOOK_SHORT_SECRET: 'whsec_c2hvcnQ=',
+                // The API token of the Cloudflare zones in durable-objects/dns-zone tests (test/fixtures/cloudflare-control.ts).
+                CF_TEST_TOKEN: 'cf-test-token-5e2a',
+                // TLS certificates of TCP apps (worker/admin/certificates.test.ts): the key-encryption secret, and the read-only token that may fetch keys.
+                CERT_KEY_SECRET: 'test-cert-key-secret',
+                CERT_KEY_TOKENS: 'test-read-token-2',
               },
             },
           }),
@@ -40,7 +48,7 @@ export default defineConfig({
           name: 'workers',
           include: ['worker/**/*.test.ts', 'durable-objects/**/*.test.ts'],
           exclude: ['worker/**/*.node.test.ts'],
-          globalSetup: ['test/fixtures/probe-servers.ts'],
+          globalSetup: ['test/fixtures/probe-servers.ts', 'test/fixtures/webhook-receiver.ts', 'test/fixtures/cloudflare-control.ts'],
         },
       },
     ],

@@ -1,11 +1,15 @@
 /**
- * The Worker entry: requests to an admin hostname (ADMIN_HOSTS) go to the admin API; every other
- * hostname is load-balanced traffic, whatever its path. The cron trigger is the health watchdog.
+ * The Worker entry: requests to an admin hostname (ADMIN_HOSTS) go to the admin API (and under
+ * /dashboard to the operator's dashboard, worker/dashboard); every other
+ * hostname is load-balanced traffic, whatever its path, except /dns-query on a DOH_HOSTS hostname
+ * (DNS-over-HTTPS for DNS-only load balancers, worker/doh). The cron trigger is the health watchdog.
  * The isolate's state lives in one object (worker/isolate.ts).
  */
 import { splitUrl } from '../core/forward/index.ts';
 import { adminApp } from './admin/index.ts';
-import { isAdminHost } from './hosts.ts';
+import { dashboardApp, isDashboardPath } from './dashboard/index.tsx';
+import { serveDoh, isDohPath } from './doh/index.ts';
+import { isAdminHost, isDohHost } from './hosts.ts';
 import { Isolate } from './isolate.ts';
 import { explainRequest } from './proxy/index.ts';
 import { WorkerBackends } from './rpc.ts';
@@ -13,6 +17,7 @@ import { watchdog } from './scheduled.ts';
 
 export { ConfigStore } from '../durable-objects/config-store/index.ts';
 export { LbState } from '../durable-objects/lb-state/index.ts';
+export { DnsZoneWriter } from '../durable-objects/dns-zone/index.ts';
 
 const isolate = new Isolate();
 
@@ -23,11 +28,14 @@ const admin = adminApp({
     return explainRequest(lbId, facts, isolate.deps(await isolate.snapshot(backends), backends));
   },
 });
+const dashboard = dashboardApp({ admin });
 
 export default {
   fetch(request, env, ctx): Response | Promise<Response> {
     const url = splitUrl(request.url);
-    if (isAdminHost(env, url.hostname)) return admin.fetch(request, env, ctx);
+    // DNS-over-HTTPS first: a DoH host may also be an admin host (localhost), whose paths are /admin and /dashboard.
+    if (isDohPath(url) && isDohHost(env, url.hostname)) return serveDoh(request, isolate, new WorkerBackends(env, ctx));
+    if (isAdminHost(env, url.hostname)) return (isDashboardPath(url.path) ? dashboard : admin).fetch(request, env, ctx);
     return isolate.serve(request, url, new WorkerBackends(env, ctx));
   },
 

@@ -138,6 +138,9 @@ class RequestDeps implements ProxyDeps {
   observe(lbId: string, candidate: Candidate, outcome: Outcome, latencyMs?: number, place?: PlaceFacts): void {
     this.#isolate.reports.observe(lbId, candidate, outcome, latencyMs === undefined ? undefined : { ms: latencyMs, place }, this.#backends);
   }
+  count(lbId: string, candidate: Candidate, status: number, ms: number, sent: number, received: number, retry: boolean): void {
+    this.#isolate.reports.count(lbId, candidate, status, ms, sent, received, retry, this.#backends);
+  }
   affinity(lb: LoadBalancer): Affinity | undefined {
     const kind = lb.session_affinity;
     if (kind === 'cookie' || kind === 'ip_cookie') {

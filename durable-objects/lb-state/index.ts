@@ -19,12 +19,18 @@
  *   published (moved > 10%) or, if refreshed since, at most every 5 minutes, and read back on start.
  * - Header affinity (affinity.ts): at most 100,000 sessions per load balancer; at the cap the 1%
  *   that expire soonest (the least recently used) are evicted, and counted (`stats()`).
+ * - Traffic metrics (metrics.ts): edges' counts ride on `report`; totals since creation and a
+ *   10 s / 1 min series in bounded rings, written by the `metrics` job; `metrics()`, `series()`.
  * - Storage is opened on first use, so an instance only asked for monitor previews stores nothing.
+ * - Webhooks (notify.ts): one outbox subscriber per webhook in the targets, made again on every
+ *   change of targets; after every change of health or targets the pool and fallback transitions
+ *   are derived and emitted like the others (origin '' marks a pool's own event).
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { Monitor, Origin, Pool } from '../../core/config/index.ts';
+import type { DnsZone, Monitor, Origin, Pool, Webhook } from '../../core/config/index.ts';
 import { NEW_ORIGIN, applyOutcomes, applyProbe, healthUsable, type HealthEvent, type OriginHealth, type ProbeResult } from '../../core/health/index.ts';
 import type {
+  DnsStatus,
   EventsPage,
   HealthReply,
   LatencyReport,
@@ -35,11 +41,21 @@ import type {
   ProbePreview,
   ProbeTarget,
   SessionPin,
+  SubscriberStatus,
   Targets,
+  WebhookTestResult,
 } from '../../core/rpc/index.ts';
+import type { DnsProvider } from '../../dns/provider.ts';
+import { providerFor, type ProviderFactory } from '../dns/providers.ts';
 import { AffinityTable } from './affinity.ts';
+import { DnsJob } from './dns.ts';
 import { LatencyStore } from './latency.ts';
+import type { LbMetrics, SeriesReply } from '../../core/rpc/index.ts';
+import type { OriginTraffic } from '../../core/metrics/index.ts';
+import type { Resolution } from '../../core/metrics/series.ts';
+import { TrafficStore, lbMetrics } from './metrics.ts';
 import { migrate } from './migrations.ts';
+import { Notifier } from './notify.ts';
 import { OriginTable, keyOf, sameHealth, splitKey as split, type OriginEntry } from './origins.ts';
 import { DELIVERY_DEADLINE_MS, LEASE_MARGIN_MS, Outbox, deliverWithin, subscribersFor, type Batch, type Subscriber } from './outbox.ts';
 import { previewProbe, probeOrigin } from './probe.ts';
@@ -65,6 +81,8 @@ export interface TestHooks {
   runners?: Record<string, JobRunner>;
   affinityMaxRows?: number;
   deliveryDeadlineMs?: number;
+  /** The DNS provider of a zone (default durable-objects/dns/providers.ts providerFor over the Worker's secrets). */
+  dnsProvider?: (zone: DnsZone) => DnsProvider;
 }
 
 interface Watched {
@@ -78,7 +96,11 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 export class LbState extends DurableObject<Env> implements LbStateApi {
   #clock: Clock = SYSTEM_CLOCK;
-  #subscribers: Subscriber[];
+  #subscribers: Subscriber[] = [];
+  /** Set by the test hook: subscribers are then no longer made from the targets. */
+  #subscribersHooked = false;
+  /** Webhooks: subscribers, derived pool and fallback transitions, test sends (notify.ts). */
+  readonly #notifier: Notifier;
   #deliveryDeadlineMs = DELIVERY_DEADLINE_MS;
   readonly #sql: Sql;
   readonly #schedule: Schedule;
@@ -87,6 +109,8 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
   readonly #affinity: AffinityTable;
   /** dynamic_latency figures by place and pool (ms), stored so they outlive an eviction. */
   readonly #latency: LatencyStore;
+  /** Traffic totals and series (metrics.ts). */
+  readonly #traffic: TrafficStore;
   /** What each job kind does (schedule.ts runDue). */
   readonly #runners: Record<string, JobRunner> = {
     probe: (jobs, now) =>
@@ -96,7 +120,12 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
       ),
     deliver: (jobs, now) => jobs.map((j) => this.#startDelivery(j.key, now)),
     prune: (jobs, now) => jobs.map(() => this.#prune(now)),
+    metrics: (jobs, now) => jobs.map(() => this.ctx.storage.transactionSync(() => this.#traffic.flush(now))),
+    dns: (jobs, now) => jobs.map(() => this.#dns.start(now)),
   };
+  #dnsProvider: ProviderFactory;
+  /** DNS failover of a DNS-only load balancer (dns.ts). */
+  readonly #dns: DnsJob;
 
   #opened = false;
   #targets: Targets = { lbId: '', pools: [] };
@@ -116,7 +145,24 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
     this.#origins = new OriginTable(this.#sql);
     this.#affinity = new AffinityTable(this.#sql);
     this.#latency = new LatencyStore(this.#sql);
-    this.#subscribers = subscribersFor(env);
+    this.#traffic = new TrafficStore(this.#sql);
+    this.#notifier = new Notifier(this.#sql, env, { now: () => this.#clock.now(), deadlineMs: () => this.#deliveryDeadlineMs });
+    this.#dnsProvider = (zone) => providerFor(zone, env);
+    const clock = () => this.#clock;
+    this.#dns = new DnsJob(this.#sql, {
+      get clock() {
+        return clock();
+      },
+      schedule: this.#schedule,
+      targets: () => this.#targets,
+      usable: (now) => (pool, i) => healthUsable(this.#entries.get(keyOf(pool.id, pool.origins[i]!.name))?.health, now),
+      nextExpiry: (now) => [...this.#entries.values()].reduce((m, e) => (e.health.ejectedUntil > now ? Math.min(m, e.health.ejectedUntil) : m), Infinity),
+      provider: (zone) => this.#dnsProvider(zone),
+      log: (event) => this.#log(event),
+      transaction: (fn) => this.ctx.storage.transactionSync(fn),
+      arm: () => this.#arm(),
+      waitUntil: (p) => this.ctx.waitUntil(p),
+    });
   }
 
   /** Replaces what to watch (after a config write, and by the cron watchdog) and arms the alarm. */
@@ -125,9 +171,11 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
     const now = this.#clock.now();
     const json = JSON.stringify(targets);
     const probes = this.#schedule.of('probe');
+    const changed = json !== this.#targetsJson;
     this.#watch(targets);
     this.ctx.storage.transactionSync(() => {
-      if (json !== this.#targetsJson) this.#setMeta('targets', (this.#targetsJson = json));
+      if (changed) this.#setMeta('targets', (this.#targetsJson = json));
+      this.#dns.synced(changed, now);
       for (const [k, w] of this.#watched) {
         if (!this.#entries.has(k)) {
           const e = { health: NEW_ORIGIN, total: 0 };
@@ -147,8 +195,10 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
         if (this.#watched.has(k)) continue;
         this.#entries.delete(k);
         this.#origins.delete(k);
+        this.#traffic.forget(k);
       }
       for (const k of probes.keys()) if (!this.#watched.has(k)) this.#schedule.remove('probe', k);
+      this.#derive(now); // config changes move pools too (an origin disabled, minimum_origins)
     });
     return { origins: this.#watched.size, nextAlarm: await this.#arm() };
   }
@@ -170,9 +220,10 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
    * health), and request latencies per place (dynamic_latency). Unknown pools and origins are
    * ignored. Writes only the origins whose record changed.
    */
-  async report(outcomes: OutcomeReport[], latencies: LatencyReport[] = []): Promise<{ ejected: string[] }> {
+  async report(outcomes: OutcomeReport[], latencies: LatencyReport[] = [], traffic: OriginTraffic[] = []): Promise<{ ejected: string[] }> {
     this.#open();
     const now = this.#clock.now();
+    const flushAt = Array.isArray(traffic) ? this.#traffic.add(traffic, (k) => this.#entries.has(k), now) : undefined;
     const ejected: string[] = [];
     const events: HealthEvent[] = [];
     const dirty = new Set<string>();
@@ -229,14 +280,17 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
       }
     }
     const latencyWrites = this.#latency.unsaved;
-    if (!dirty.size && !latencyWrites && !moved) return { ejected };
+    if (!dirty.size && !latencyWrites && !moved && flushAt === undefined) return { ejected };
+    let derived = 0;
     this.ctx.storage.transactionSync(() => {
+      if (flushAt !== undefined) this.#schedule.soonest('metrics', 'flush', flushAt);
       for (const k of dirty) this.#origins.update(k, this.#entries.get(k)!);
       for (const e of events) this.#emit(e);
+      derived = this.#derive(now);
       this.#saveLatency(now);
       if (events.length || moved) this.#setMeta('version', String(++this.#version));
     });
-    if (events.length || latencyWrites) await this.#arm(); // deliver and prune jobs
+    if (events.length || derived || latencyWrites || flushAt !== undefined) await this.#arm(); // deliver, prune and metrics jobs
     return { ejected };
   }
 
@@ -302,6 +356,17 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
     });
   }
 
+  /** Sends a test notification to `webhook` now, signed like the real ones (notify.ts); stores nothing. */
+  testWebhook(webhook: Webhook): Promise<WebhookTestResult> {
+    return this.#notifier.test(webhook);
+  }
+
+  /** Outbox rows waiting for subscriber `name`: a webhook's delivery status (`webhook:<id>`). */
+  subscriberStatus(name: string): SubscriberStatus {
+    this.#open();
+    return this.#notifier.status(name);
+  }
+
   /** Counters for operators: affinity sessions and evictions, undelivered outbox rows, rows written. */
   stats(): LbStateStats {
     this.#open();
@@ -312,6 +377,24 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
     };
   }
 
+  /** DNS failover's status: desired and published records, last run, success and error, next run (dns.ts). */
+  dnsStatus(): DnsStatus {
+    this.#open();
+    return this.#dns.status(this.#clock.now(), this.#schedule.of('dns').get(this.#targets.lbId) ?? null);
+  }
+
+  /** Traffic totals since creation and health gauges, per watched origin (metrics.ts). */
+  metrics(): LbMetrics {
+    this.#open();
+    return lbMetrics(this.#targets, (k) => this.#entries.get(k)?.health, this.#traffic, this.#clock.now());
+  }
+
+  /** The traffic series at `resolution` from `since` (epoch ms), for charts (metrics.ts). Throws on a bad argument. */
+  series(resolution: Resolution, since?: number): SeriesReply {
+    this.#open();
+    return this.#traffic.series(resolution, since, this.#clock.now());
+  }
+
   /** Probes `origins` with `monitor` now (admin API preview; the Worker holds no probe code). Stores nothing. */
   previewMonitor(monitor: Monitor, origins: ProbeTarget[]): Promise<ProbePreview[]> {
     return Promise.all(origins.map((o) => previewProbe(monitor, o)));
@@ -320,11 +403,16 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
   /** Test hook (not reachable over RPC): applies `hooks`, then waits for deliveries under way. */
   async [TESTING](hooks: TestHooks = {}): Promise<void> {
     if (hooks.clock) this.#clock = hooks.clock;
-    if (hooks.subscribers) this.#subscribers = hooks.subscribers;
+    if (hooks.subscribers) {
+      this.#subscribers = hooks.subscribers;
+      this.#subscribersHooked = true;
+    }
     if (hooks.runners) Object.assign(this.#runners, hooks.runners);
     if (hooks.affinityMaxRows !== undefined) this.#affinity.maxRows = hooks.affinityMaxRows;
     if (hooks.deliveryDeadlineMs !== undefined) this.#deliveryDeadlineMs = hooks.deliveryDeadlineMs;
+    if (hooks.dnsProvider) this.#dnsProvider = hooks.dnsProvider;
     while (this.#deliveries.size) await Promise.all(this.#deliveries);
+    await this.#dns.idle();
   }
 
   // ------------------------------------------------------------------------------------- jobs
@@ -374,6 +462,7 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
         // Next probe one interval after this one started, plus up to 10% jitter.
         return now + p.monitor.interval * 1000 * (1 + this.#clock.random() * 0.1);
       });
+      this.#derive(done);
       this.#saveLatency(done);
       if (changed) this.#setMeta('version', String(++this.#version));
       return next;
@@ -440,8 +529,18 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
 
   // ---------------------------------------------------------------------------------- helpers
 
-  /** A health transition: its event-log row and one outbox row per subscriber. Call inside the transaction that writes the transition. */
+  /** A health transition: its event-log row, one outbox row per subscriber, a DNS run soon. Call inside the transaction that writes the transition. */
   #emit(event: HealthEvent): void {
+    const now = this.#clock.now();
+    this.#log(event);
+    const names = this.#subscribers.filter((s) => s.wants?.(event) ?? true).map((s) => s.name);
+    this.#outbox.add(event, names, now);
+    for (const name of names) this.#schedule.soonest('deliver', name, now);
+    this.#dns.touched(now);
+  }
+
+  /** An event-log row only (DNS failover's own events). Call inside a transaction. */
+  #log(event: HealthEvent): void {
     const now = this.#clock.now();
     this.#sql.run(
       'INSERT INTO health_events (at, pool_id, origin, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?, ?)',
@@ -452,9 +551,6 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
       event.to,
       event.reason,
     );
-    const names = this.#subscribers.map((s) => s.name);
-    this.#outbox.add(event, names, now);
-    for (const name of names) this.#schedule.soonest('deliver', name, now);
     this.#schedule.ensure('prune', 'retention', now + PRUNE_EVERY_MS);
   }
 
@@ -484,6 +580,7 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
     this.#entries = this.#origins.load();
     const now = this.#clock.now();
     this.#latency.load(now);
+    this.#traffic.load();
     // A subscriber registered again after a while without its job: its waiting rows go out again
     // (the alarm is armed by the next sync, at the latest the cron watchdog's).
     for (const s of this.#subscribers) if (this.#outbox.has(s.name)) this.#schedule.ensure('deliver', s.name, now);
@@ -492,9 +589,18 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
 
   #watch(targets: Targets): void {
     this.#targets = targets;
+    if (!this.#subscribersHooked) this.#subscribers = subscribersFor(targets, this.#notifier);
     this.#watched = new Map(
       targets.pools.flatMap(({ pool, monitor }) => pool.origins.map((origin) => [keyOf(pool.id, origin.name), { pool, monitor, origin }] as const)),
     );
+  }
+
+  /** Pool and fallback transitions since the last look (notify.ts), emitted; answers how many. Call inside a transaction. */
+  #derive(now: number): number {
+    const usable = (pool: Pool, i: number) => healthUsable(this.#entries.get(keyOf(pool.id, pool.origins[i]!.name))?.health, now);
+    const events = this.#notifier.derive(this.#targets, usable, now);
+    for (const e of events) this.#emit(e);
+    return events.length;
   }
 
   #setMeta(key: string, value: string): void {

@@ -5,7 +5,8 @@
  * - schedule (kind, key, due_at, attempts): the jobs the alarm runs (schedule.ts).
  * - outbox: health events waiting for one subscriber each (outbox.ts).
  * - health_events: the event log; meta: targets, version, counters; affinity: header sessions;
- *   latency: published dynamic_latency figures (ms).
+ *   latency: published dynamic_latency figures (ms); dns: DNS failover's state (dns.ts);
+ *   traffic_totals, traffic_series: traffic metrics (metrics.ts).
  */
 import { migrate as run } from '../migrate.ts';
 
@@ -70,6 +71,24 @@ export const MIGRATIONS: readonly string[] = [
      ms REAL NOT NULL,
      at INTEGER NOT NULL,
      PRIMARY KEY (place, pool_id)
+   ) WITHOUT ROWID;`,
+  // DNS failover (dns.ts): one row, key 'state', JSON of where our records are, what was
+  // published, the last run, success and error.
+  `CREATE TABLE dns (key TEXT PRIMARY KEY, state TEXT NOT NULL);`,
+  // Traffic metrics (metrics.ts): totals per origin since creation (core/metrics TrafficCounts as
+  // JSON), and the series as two rings of rows (res = step in ms; slot = interval number mod points).
+  `CREATE TABLE traffic_totals (
+     pool_id TEXT NOT NULL,
+     origin TEXT NOT NULL,
+     counts TEXT NOT NULL,
+     PRIMARY KEY (pool_id, origin)
+   ) WITHOUT ROWID;
+   CREATE TABLE traffic_series (
+     res INTEGER NOT NULL,
+     slot INTEGER NOT NULL,
+     at INTEGER NOT NULL,
+     point TEXT NOT NULL,
+     PRIMARY KEY (res, slot)
    ) WITHOUT ROWID;`,
 ];
 

@@ -31,12 +31,16 @@ export class OriginServer {
   /** Body of every answer: false for the benchmark, which wants the smallest possible origin. */
   readonly #record: boolean;
 
-  constructor(name: string, options: { record?: boolean } = {}) {
+  /** The loopback address it listens on (127.0.0.1 by default; any 127.x.y.z works on Linux). */
+  readonly host: string;
+
+  constructor(name: string, options: { record?: boolean; host?: string } = {}) {
     this.name = name;
     this.#record = options.record ?? true;
+    this.host = options.host ?? '127.0.0.1';
   }
 
-  /** Listens on 127.0.0.1 (`port` 0 = any free port; reuses the last port after a stop). */
+  /** Listens on `host` (`port` 0 = any free port; reuses the last port after a stop). */
   async start(port = this.port): Promise<this> {
     const server = createServer((req, res) => this.#handle(req, res));
     const wss = new WebSocketServer({ noServer: true });
@@ -50,7 +54,7 @@ export class OriginServer {
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
+      server.listen(port, this.host, () => resolve());
     });
     this.port = (server.address() as { port: number }).port;
     this.#server = server;

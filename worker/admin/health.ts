@@ -143,12 +143,16 @@ async function poolRecords(env: AdminBindings, poolId: string): Promise<Map<stri
   return best;
 }
 
-/** Scaleway's server_state of one origin: configuration first (disabled, draining), then health. */
+/**
+ * Scaleway's server_state of one origin: configuration first (disabled, draining), then health.
+ * With no probe verdict (an unmonitored pool, or not probed yet) traffic decides: `starting`
+ * until edges report requests to it, then running unless ejected.
+ */
 function serverState(pool: Pool, i: number, r: Seen | undefined, now: number): 'running' | 'stopping' | 'stopped' | 'starting' {
   const origin = pool.origins[i]!;
   if (!pool.enabled || !origin.enabled) return 'stopped';
   if (origin.drain) return 'stopping';
-  if (!r || r.health.verdict === 'unknown') return 'starting';
+  if (!r || (r.health.verdict === 'unknown' && !r.total)) return 'starting';
   return healthUsable(r.health, now) ? 'running' : 'stopped';
 }
 

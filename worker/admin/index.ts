@@ -13,10 +13,14 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
 import { ErrorCode, fromZod } from '../../core/config/index.ts';
 import { adminAuth } from './auth.ts';
+import { certificateRoutes } from './certificates.ts';
+import { dnsRoutes } from './dns.ts';
 import { API_PREFIX, failure, type AdminBindings, type AdminEnv, type FailureStatus } from './envelope.ts';
 import { healthRoutes } from './health.ts';
+import { metricsRoutes } from './metrics.ts';
 import { explainerRoutes, type PreviewFacts } from './preview.ts';
 import { configurationRoutes, type OnWrite } from './resources.ts';
+import { webhookRoutes } from './webhooks.ts';
 
 export { PreviewFacts } from './preview.ts';
 export type { OnWrite } from './resources.ts';
@@ -60,7 +64,14 @@ export function adminApp({ onWrite, explain }: AdminDeps) {
     return failure(c, 500, [{ code: 500, message: 'internal error' }]);
   });
 
-  const api = app.route(API_PREFIX, configurationRoutes(onWrite)).route(API_PREFIX, healthRoutes()).route(API_PREFIX, explainerRoutes(explain));
+  const api = app
+    .route(API_PREFIX, configurationRoutes(onWrite))
+    .route(API_PREFIX, healthRoutes())
+    .route(API_PREFIX, metricsRoutes())
+    .route(API_PREFIX, dnsRoutes())
+    .route(API_PREFIX, webhookRoutes())
+    .route(API_PREFIX, certificateRoutes())
+    .route(API_PREFIX, explainerRoutes(explain));
 
   // Generated once per app from the registered routes (not per request).
   let document: object | undefined;

@@ -3,10 +3,12 @@
  * - HealthViews: per load balancer, a cached LbState snapshot (same refresh rules as the config,
  *   see VersionedCache) turned into the `Usable` filter that routing applies. The rule itself is
  *   core's healthUsable.
- * - OutcomeReports: what attempts saw (passive health, dynamic_latency samples), batched and sent
- *   at most once a second per load balancer per isolate.
+ * - OutcomeReports: what attempts saw (passive health, dynamic_latency samples, traffic counts
+ *   for metrics), batched and sent at most once a second per load balancer per isolate.
  * Both belong to the isolate's state (worker/isolate.ts); clocks are injected.
  */
+import type { Pool } from '../../core/config/index.ts';
+import { TrafficBatch } from '../../core/metrics/index.ts';
 import type { Candidate, Usable } from '../../core/route/index.ts';
 import { healthUsable, type Outcome } from '../../core/health/index.ts';
 import type { Client, HealthReply, LatencyReport, LbStateApi, OutcomeReport } from '../../core/rpc/index.ts';
@@ -80,6 +82,8 @@ interface Buffer {
   order: OutcomeReport[];
   /** Per pool and place: samples summed until sent. */
   latencies: Map<string, { poolId: string; places: string[]; sumMs: number; count: number }>;
+  /** Traffic counts for metrics (core/metrics), per pool and origin. */
+  traffic: TrafficBatch<Pool>;
   lastSent: number;
   scheduled: boolean;
 }
@@ -104,8 +108,7 @@ export class OutcomeReports {
   }
 
   observe(lbId: string, candidate: Candidate, outcome: Outcome, sample: LatencySample | undefined, target: ReportTarget): void {
-    let b = this.#buffers.get(lbId);
-    if (!b) this.#buffers.set(lbId, (b = { runs: new Map(), order: [], latencies: new Map(), lastSent: -Infinity, scheduled: false }));
+    const b = this.#buffer(lbId);
     if (sample && outcome === 'success') {
       const places = placesOf(sample.place);
       const lk = `${candidate.pool.id}\u0000${places.join(' ')}`;
@@ -121,6 +124,31 @@ export class OutcomeReports {
       b.runs.set(key, run);
       b.order.push(run);
     }
+    this.#schedule(lbId, b, target);
+  }
+
+  /**
+   * Counts one attempt for metrics (core/metrics countAttempt: `status`, or CONNECT_ERROR /
+   * TIMEOUT; ms to response headers; body bytes sent and received, 0 = unknown; whether it was a
+   * retry). Allocates nothing once the origin has been counted in this batch.
+   */
+  count(lbId: string, candidate: Candidate, status: number, ms: number, sent: number, received: number, retry: boolean, target: ReportTarget): void {
+    const b = this.#buffer(lbId);
+    b.traffic.count(candidate.pool, candidate.originIndex, status, ms, sent, received, retry);
+    this.#schedule(lbId, b, target);
+  }
+
+  #buffer(lbId: string): Buffer {
+    let b = this.#buffers.get(lbId);
+    if (!b) {
+      b = { runs: new Map(), order: [], latencies: new Map(), traffic: new TrafficBatch(), lastSent: -Infinity, scheduled: false };
+      this.#buffers.set(lbId, b);
+    }
+    return b;
+  }
+
+  /** Sends `b` now if nothing went in the last MIN_REPORT_INTERVAL_MS, else when that has passed. */
+  #schedule(lbId: string, b: Buffer, target: ReportTarget): void {
     if (b.scheduled) return;
     b.scheduled = true;
     const wait = b.lastSent + MIN_REPORT_INTERVAL_MS - this.#now();
@@ -128,14 +156,15 @@ export class OutcomeReports {
     const send = () => {
       const items = buffer.order.splice(0);
       const latencies: LatencyReport[] = [...buffer.latencies.values()].map(({ sumMs, ...l }) => ({ ...l, meanMs: sumMs / l.count }));
+      const traffic = buffer.traffic.drain();
       buffer.runs.clear();
       buffer.latencies.clear();
       buffer.lastSent = this.#now();
       buffer.scheduled = false;
-      if (!items.length) return undefined;
+      if (!items.length && !traffic.length) return undefined;
       return target
         .lbState(lbId)
-        .report(items, latencies)
+        .report(items, latencies, traffic)
         .then(
           () => undefined,
           (e: unknown) => console.error('outcome report failed', String(e)),

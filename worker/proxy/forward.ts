@@ -12,10 +12,16 @@
  * streams for longer reaches the client whole (an end-to-end test holds us to it). Responses go
  * back as they came: the runtime's HTTP layer owns the client connection and does not pass an
  * origin's Connection, Keep-Alive or Transfer-Encoding on (the end-to-end tests check it).
+ *
+ * Metrics: every attempt is counted (`ForwardDeps.count`: status or failure, ms to response
+ * headers, body bytes by size or Content-Length, retry or not), a few numbers per attempt that ride
+ * on the outcome reports. A benchmark bundle built with
+ * `--define globalThis.EDGE_LB_METRICS_OFF:true` leaves the counting out (bench/metrics.ts).
  */
 import { AFFINITY_COOKIE, withoutCookie } from '../../core/affinity/index.ts';
 import { hasHopByHop, mayRetry, originUrl, stripHopByHop, upstreamHeaders, type RequestTarget } from '../../core/forward/index.ts';
 import { outcomeOf, type Outcome } from '../../core/health/index.ts';
+import { CONNECT_ERROR, TIMEOUT } from '../../core/metrics/index.ts';
 import type { Candidate, Plan } from '../../core/route/index.ts';
 import { tracksLoad } from '../../core/steer/index.ts';
 import type { LoadTracker } from '../../core/steer/load.ts';
@@ -26,6 +32,8 @@ import type { PlaceFacts } from '../../core/steer/pools.ts';
 export const MAX_ATTEMPTS_PER_POOL = 3;
 /** Request bodies up to this size (bytes, by Content-Length) are buffered so they can be retried. */
 export const MAX_BUFFERED_BODY = 1024 * 1024;
+/** False only in a benchmark bundle that compares against no counting (see the module's docstring). */
+const METRICS = (globalThis as { EDGE_LB_METRICS_OFF?: boolean }).EDGE_LB_METRICS_OFF !== true;
 
 /** What forwarding needs from the isolate. */
 export interface ForwardDeps {
@@ -36,6 +44,8 @@ export interface ForwardDeps {
   readonly load: LoadTracker;
   /** Told what each attempt saw (passive health); `latencyMs` (to response headers) when timed for dynamic_latency, from `place`. */
   observe(lbId: string, candidate: Candidate, outcome: Outcome, latencyMs?: number, place?: PlaceFacts): void;
+  /** Counts one attempt for metrics: `status`, or core/metrics CONNECT_ERROR / TIMEOUT; ms to response headers; body bytes sent and received (0 = unknown); `retry` when not the request's first attempt. */
+  count(lbId: string, candidate: Candidate, status: number, ms: number, sent: number, received: number, retry: boolean): void;
 }
 
 /** One request as forwarding sends it. */
@@ -86,7 +96,7 @@ export async function requestBody(request: Request): Promise<Body> {
 export async function forward(x: Exchange, plan: Plan, deps: ForwardDeps): Promise<Forwarded> {
   const method = x.request.method;
   let attempts = 1;
-  let result = await attempt(x, plan.first, deps);
+  let result = await attempt(x, plan.first, deps, false);
   let answeredBy = typeof result === 'string' ? undefined : plan.first;
   if (x.body.replayable && mayRetry(method, outcomeOfResult(result), x.retryNonIdempotent)) {
     let inPool = 1;
@@ -96,7 +106,7 @@ export async function forward(x: Exchange, plan: Plan, deps: ForwardDeps): Promi
       if (inPool === MAX_ATTEMPTS_PER_POOL) continue;
       inPool++;
       attempts++;
-      const next = await attempt(x, candidate, deps);
+      const next = await attempt(x, candidate, deps, true);
       if (typeof next === 'string') {
         // An answer we hold stands unless another origin answers; a failure that may not move on ends the walk.
         if (typeof result === 'string') result = next;
@@ -137,7 +147,7 @@ function clientFacing(res: Response): Response {
  * or it broke) or `timeout` (no response headers within the per-try timeout; the body of a
  * response that did come streams without a deadline).
  */
-async function attempt(x: Exchange, candidate: Candidate, deps: ForwardDeps): Promise<Response | 'connect_error' | 'timeout'> {
+async function attempt(x: Exchange, candidate: Candidate, deps: ForwardDeps, retry: boolean): Promise<Response | 'connect_error' | 'timeout'> {
   const headers = upstreamHeaders(x.request.headers, {
     clientIp: x.clientIp,
     proto: x.url.protocol === 'https:' ? 'https' : 'http',
@@ -154,7 +164,7 @@ async function attempt(x: Exchange, candidate: Candidate, deps: ForwardDeps): Pr
   const tracked = x.trackPools || tracksLoad(pool);
   const load = deps.load;
   if (tracked) load.start(pool.id, pool.origins.length, candidate.originIndex);
-  const started = tracked || x.latencyPlace ? deps.now() : 0;
+  const started = METRICS || tracked || x.latencyPlace ? deps.now() : 0;
   const send = deps.fetch;
   try {
     const res = await send(originUrl(x.url, candidate.origin), {
@@ -168,13 +178,22 @@ async function attempt(x: Exchange, candidate: Candidate, deps: ForwardDeps): Pr
     const ms = started ? deps.now() - started : 0;
     if (tracked) load.end(pool.id, pool.origins.length, candidate.originIndex, ms);
     deps.observe(x.lbId, candidate, outcomeOf(res.status), x.latencyPlace ? ms : undefined, x.latencyPlace);
+    if (METRICS) deps.count(x.lbId, candidate, res.status, ms, sentBytes(x), Number(res.headers.get('content-length')) || 0, retry);
     return res;
   } catch (e) {
     if (tracked) load.end(pool.id, pool.origins.length, candidate.originIndex);
     const failure = isTimeout(e) ? 'timeout' : 'connect_error';
     deps.observe(x.lbId, candidate, failure);
+    if (METRICS) deps.count(x.lbId, candidate, failure === 'timeout' ? TIMEOUT : CONNECT_ERROR, 0, sentBytes(x), 0, retry);
     return failure;
   }
+}
+
+/** The request body's size in bytes: buffered, or its Content-Length when streamed; 0 without a body or a known size. */
+function sentBytes(x: Exchange): number {
+  const body = x.body.value;
+  if (body === null) return 0;
+  return body instanceof ArrayBuffer ? body.byteLength : Number(x.request.headers.get('content-length')) || 0;
 }
 
 function isTimeout(e: unknown): boolean {

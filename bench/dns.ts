@@ -1,0 +1,163 @@
+/**
+ * `npm run bench` (DNS part): time and Cloudflare API requests to publish 1,000 DNS-only load
+ * balancers after one config import. The real Worker under wrangler dev (bench/dns-entry.ts: LbState
+ * reaching Cloudflare zones through the zone's DnsZoneWriter), a Cloudflare API contract server
+ * (test/fixtures/cloudflare-api.ts, Free plan batch limit 200) as the zone's `api_base`. One
+ * `PUT /admin/v1/config`: one zone, 1,000 pools of 2 or 3 address origins (no monitor: every origin
+ * usable), 1,000 load balancers `lb<i>.example.com` (`proxied: false`, `ttl: 60`, `dns: { zone }`).
+ * The import syncs every LbState, whose DNS job reads, plans and applies its name.
+ *
+ * Measured from the import's start: when every name holds exactly its origins' A records in the
+ * contract server, and the requests it counted (lists, batches) by then and 10 s later (a quiet
+ * period shows nothing more is sent). Cloudflare's limit: 1,200 requests per 5 minutes per user
+ * (https://developers.cloudflare.com/fundamentals/api/reference/limits/).
+ *
+ * BENCH_DNS_MODES (default "writer,direct"): `direct` runs the same with LbState calling the API
+ * itself (the tree's wiring before the writer), for comparison. BENCH_DNS_LBS (default 1000).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { freePort } from '../scripts/lib/wrangler-dev.ts';
+import { startCloudflareApi } from '../test/fixtures/cloudflare-api.ts';
+
+const MODES = (process.env.BENCH_DNS_MODES ?? 'writer,direct').split(',');
+const LBS = Number(process.env.BENCH_DNS_LBS ?? 1000);
+const TOKEN = 'bench-admin-token';
+const CF_TOKEN = 'bench-cf-token';
+const LIMIT = 1200;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Bundles bench/dns-entry.ts once (`wrangler deploy --dry-run`) into .bench/dns-build. */
+function bundle(): string {
+  const out = join('.bench', 'dns-build');
+  const bin = join(process.cwd(), 'node_modules', '.bin');
+  const build = spawnSync(join(bin, 'wrangler'), ['deploy', 'bench/dns-entry.ts', '--dry-run', '--outdir', out], {
+    encoding: 'utf8',
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, WRANGLER_SEND_METRICS: 'false' },
+  });
+  if (build.status !== 0) throw new Error(`bundling bench/dns-entry.ts failed:\n${build.stdout}${build.stderr}`);
+  return join(out, 'dns-entry.js');
+}
+const BUNDLE = bundle();
+
+/** The bundle in `workerd serve` with wrangler.toml's three Durable Object classes and fresh storage in `dir`. */
+async function startWorkerd(dir: string, mode: string) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'do'), { recursive: true });
+  copyFileSync(BUNDLE, join(dir, 'index.js'));
+  // Modules wrangler.toml's Text rules leave beside the bundle (the dashboard's assets).
+  const texts = readdirSync(dirname(BUNDLE)).filter((f) => f !== basename(BUNDLE) && !f.endsWith('.map') && f !== 'README.md');
+  for (const f of texts) copyFileSync(join(dirname(BUNDLE), f), join(dir, f));
+  const port = await freePort();
+  const classes = ['ConfigStore', 'LbState', 'DnsZoneWriter'];
+  const text = (name: string, value: string) => `(name = "${name}", text = "${value}")`;
+  writeFileSync(
+    join(dir, 'config.capnp'),
+    `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "lb", worker = .lb),
+    (name = "net", network = (allow = ["public", "private", "local"])),
+    (name = "do-disk", disk = (path = "${resolve(dir, 'do')}", writable = true)),
+  ],
+  sockets = [(name = "lb", address = "127.0.0.1:${port}", http = (), service = "lb")],
+);
+const lb :Workerd.Worker = (
+  modules = [(name = "index.js", esModule = embed "index.js")${texts.map((f) => `, (name = "${f}", text = embed "${f}")`).join('')}],
+  compatibilityDate = "2026-11-01",
+  bindings = [
+    ${[text('ADMIN_TOKEN', TOKEN), text('ADMIN_HOSTS', '127.0.0.1'), text('CF_BENCH_TOKEN', CF_TOKEN), text('BENCH_DNS_MODE', mode)].join(',\n    ')},
+    (name = "CONFIG_STORE", durableObjectNamespace = "ConfigStore"),
+    (name = "LB_STATE", durableObjectNamespace = "LbState"),
+    (name = "DNS_ZONE", durableObjectNamespace = "DnsZoneWriter"),
+  ],
+  durableObjectNamespaces = [${classes.map((c) => `(className = "${c}", uniqueKey = "edge-lb-bench-dns-${c}", enableSql = true)`).join(', ')}],
+  durableObjectStorage = (localDisk = "do-disk"),
+  globalOutbound = "net",
+);
+`,
+  );
+  const child = spawn(join('node_modules', '.bin', 'workerd'), ['serve', join(dir, 'config.capnp')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`workerd exited ${child.exitCode}`);
+    if (
+      await fetch(`${url}/admin/v1/config`, { signal: AbortSignal.timeout(1000) }).then(
+        () => true,
+        () => false,
+      )
+    )
+      return { url, kill: (s: NodeJS.Signals) => child.kill(s) };
+    await sleep(100);
+  }
+  child.kill('SIGKILL');
+  throw new Error('workerd did not start in 20 s');
+}
+
+async function run(mode: string) {
+  const api = await startCloudflareApi({ token: CF_TOKEN });
+  const worker = await startWorkerd(join('.bench', `dns-${mode}`), mode);
+  const { url } = worker;
+  try {
+    const pools = Array.from({ length: LBS }, (_, i) => ({
+      id: `p${i}`,
+      name: `p${i}`,
+      origins: Array.from({ length: i % 2 ? 3 : 2 }, (_, j) => ({ name: `o${j}`, address: `10.${i >> 8}.${i & 255}.${j + 1}` })),
+    }));
+    const expected = new Map(pools.map((p, i) => [`lb${i}.${api.zoneName}`, p.origins.length]));
+    const config = {
+      dns_zones: [
+        { id: 'zone', name: api.zoneName, provider: { type: 'cloudflare', zone_id: api.zoneId, api_token_secret: 'CF_BENCH_TOKEN', api_base: api.url } },
+      ],
+      pools,
+      load_balancers: pools.map((p, i) => ({
+        id: `lb${i}`,
+        name: `lb${i}.${api.zoneName}`,
+        proxied: false,
+        ttl: 60,
+        default_pools: [p.id],
+        fallback_pool: p.id,
+        dns: { zone: 'zone' },
+      })),
+    };
+    const started = Date.now();
+    const res = await fetch(`${url}/admin/v1/config`, {
+      method: 'PUT',
+      headers: { host: '127.0.0.1', authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(config),
+    });
+    if (!res.ok) throw new Error(`import: ${res.status} ${await res.text()}`);
+    const imported = Date.now() - started;
+    const published = () => {
+      const at = new Map<string, number>();
+      for (const r of api.records()) if (r.comment === `edge-lb:edge-lb:${r.name.split('.')[0]}`) at.set(r.name, (at.get(r.name) ?? 0) + 1);
+      return [...expected].filter(([name, n]) => at.get(name) === n).length;
+    };
+    let done = 0;
+    for (const deadline = started + 300_000; Date.now() < deadline; await sleep(100)) if ((done = published()) === LBS) break;
+    const elapsed = Date.now() - started;
+    const atDone = { ...api.calls };
+    await sleep(10_000);
+    const total = api.calls.list + api.calls.batch + api.calls.other;
+    const figures = {
+      mode,
+      loadBalancers: LBS,
+      records: [...expected.values()].reduce((a, b) => a + b, 0),
+      importMs: imported,
+      publishedNames: done,
+      allPublishedMs: done === LBS ? elapsed : null,
+      requestsWhenPublished: atDone,
+      requestsAfter10sQuiet: { ...api.calls },
+      requestsTotal: total,
+      withinCloudflareLimit: total <= LIMIT && elapsed < 300_000,
+    };
+    console.log(JSON.stringify(figures));
+    return figures;
+  } finally {
+    worker.kill('SIGTERM');
+    await api.close();
+  }
+}
+
+for (const mode of MODES) await run(mode);
