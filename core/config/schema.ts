@@ -129,6 +129,15 @@ export const OriginSchema = z.strictObject({
 
 export const RegionSchema = z.enum(REGIONS);
 
+/** Cloudflare's filter options for one kind of resource (pool or origin); null resets a field. */
+const FilterOptionsSchema = z.strictObject({
+  disable: z.boolean().nullish().describe('true: no notifications for this kind of resource'),
+  healthy: z.boolean().nullish().describe('true: only when it becomes healthy; false: only when it becomes unhealthy; null: both'),
+});
+/** Cloudflare's pool `notification_filter` (core/notify/filter.ts applies it). */
+export const NotificationFilterSchema = z.strictObject({ origin: FilterOptionsSchema.nullish(), pool: FilterOptionsSchema.nullish() });
+export type NotificationFilter = z.output<typeof NotificationFilterSchema>;
+
 export const PoolSchema = z
   .strictObject({
     ...readOnly,
@@ -146,7 +155,9 @@ export const PoolSchema = z
       .array(z.enum([...REGIONS, 'ALL_REGIONS']))
       .optional()
       .describe('stored, not yet active'),
-    notification_filter: z.unknown().optional().describe('stored, not yet active'),
+    notification_filter: NotificationFilterSchema.nullish().describe(
+      "Cloudflare's: which health notifications (webhooks) this pool's origins and the pool itself send; null = all",
+    ),
     origins: z.array(OriginSchema).min(1).max(LIMITS.originsPerPool),
     origin_steering: z
       .strictObject({
@@ -368,7 +379,7 @@ export const DnsZoneSchema = z
   })
   .meta({ id: 'DnsZoneInput' });
 
-/** Health transitions a webhook can be sent (see durable-objects/lb-state notifications). */
+/** Health transitions a webhook can be sent (core/notify/events.ts, durable-objects/lb-state/notify.ts). */
 export const WEBHOOK_EVENTS = ['origin_health', 'pool_health', 'ejection', 'fallback'] as const;
 
 /** A webhook: health transitions delivered as signed JSON (HMAC-SHA256) or Slack messages. */
@@ -380,9 +391,17 @@ export const WebhookSchema = z
     enabled: z.boolean().default(true),
     url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048),
     format: z.enum(['json', 'slack']).default('json').describe('json: our signed payload; slack: an incoming-webhook message'),
-    secret: bindingName.optional().describe('the Worker secret whose value signs each delivery (HMAC-SHA256); json only'),
+    secret: bindingName
+      .optional()
+      .describe(
+        'the Worker secret whose value (whsec_ + base64 of 24-64 random bytes) signs each delivery by Standard Webhooks (HMAC-SHA256); unset or malformed: nothing is delivered. Required for json; optional for slack, whose receivers authenticate by URL',
+      ),
     events: z.array(z.enum(WEBHOOK_EVENTS)).max(WEBHOOK_EVENTS.length).default([]).describe('[] = every kind'),
     load_balancers: z.array(id).max(LIMITS.poolMapEntries).default([]).describe('[] = every load balancer'),
+  })
+  .refine((w) => w.format === 'slack' || w.secret !== undefined, {
+    path: ['secret'],
+    message: 'is required for json webhooks: name the Worker secret that signs deliveries (receivers must be able to tell ours from forgeries)',
   })
   .meta({ id: 'WebhookInput' });
 

@@ -11,6 +11,8 @@
  * `prune` job drops rows older than the event log's retention (7 days).
  */
 import type { HealthEvent } from '../../core/health/index.ts';
+import type { Targets } from '../../core/rpc/index.ts';
+import type { Notifier } from './notify.ts';
 import { backoffMs } from './schedule.ts';
 import type { Sql } from './sql.ts';
 
@@ -20,15 +22,17 @@ import type { Sql } from './sql.ts';
  */
 export interface Subscriber {
   name: string;
+  /** Whether it takes `event` at all (asked inside the transition's transaction); absent: every event. */
+  wants?(event: HealthEvent): boolean;
   deliver(events: HealthEvent[]): Promise<void>;
 }
 
 /**
- * The one place subscribers are registered. None yet: the event log (health_events) is written
- * in the transition's own transaction, not delivered. DNS failover and webhooks come here.
+ * The one place subscribers are registered, again on every change of targets: one per webhook
+ * that applies to the load balancer (notify.ts). The event log (health_events) is not a subscriber.
  */
-export function subscribersFor(_env: Env): Subscriber[] {
-  return [];
+export function subscribersFor(targets: Targets, notifier: Notifier): Subscriber[] {
+  return notifier.subscribers(targets);
 }
 
 /** Events per delivery. */

@@ -250,7 +250,10 @@ describe('DNS zones and webhooks', () => {
       expect(res.status, url).toBe(400);
       expect(await res.json()).toMatchObject({ errors: [{ path: 'url', message: 'url: must be an http(s) URL' }] });
     }
-    const ok = await call('/webhooks', { method: 'POST', body: json({ name: 'ops', url: 'https://hooks.example.com/x' }) });
+    const unsigned = await call('/webhooks', { method: 'POST', body: json({ name: 'ops', url: 'https://hooks.example.com/x' }) });
+    expect(unsigned.status).toBe(400);
+    expect(await unsigned.json()).toMatchObject({ errors: [{ path: 'secret', message: expect.stringContaining('is required for json webhooks') }] });
+    const ok = await call('/webhooks', { method: 'POST', body: json({ name: 'ops', url: 'https://hooks.example.com/x', secret: 'WEBHOOK_SECRET' }) });
     expect(ok.status).toBe(201);
     expect((await ok.json<{ result: { format: string } }>()).result.format).toBe('json');
   });
