@@ -3,6 +3,7 @@
  * Used by `npm start` and by the end-to-end tests; stop() ends only the process it started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -19,6 +20,8 @@ export interface WranglerDevOptions {
   cwd?: string;
   /** Print wrangler's output. */
   inheritOutput?: boolean;
+  /** Serve HTTPS (`--local-protocol https`, wrangler's self-signed certificate): `url` is then https://. Default false. */
+  https?: boolean;
 }
 
 export interface WranglerDev {
@@ -46,6 +49,7 @@ export async function startWranglerDev(options: WranglerDevOptions = {}): Promis
   const args = ['dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(await freePort()), '--show-interactive-dev-session=false'];
   if (options.persistTo) args.push('--persist-to', options.persistTo);
   for (const [k, v] of Object.entries(options.vars ?? {})) args.push('--var', `${k}:${v}`);
+  if (options.https) args.push('--local-protocol', 'https');
   args.push(...(options.args ?? []));
   const bin = join(cwd, 'node_modules', '.bin');
   const child = spawn(join(bin, 'wrangler'), args, {
@@ -68,13 +72,13 @@ export async function startWranglerDev(options: WranglerDevOptions = {}): Promis
   };
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.https ? 'https' : 'http'}://127.0.0.1:${port}`;
   const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`wrangler dev exited (${code}):\n${log}`))));
   const ready = (async () => {
     for (let i = 0; i < 600; i++) {
       if (/Ready on/.test(log)) {
         try {
-          await fetch(`${url}/`, { headers: { host: 'readiness.invalid' }, signal: AbortSignal.timeout(2000) });
+          await (options.https ? probeInsecure(`${url}/`) : fetch(`${url}/`, { headers: { host: 'readiness.invalid' }, signal: AbortSignal.timeout(2000) }));
           return;
         } catch {
           /* not yet */
@@ -117,4 +121,16 @@ export async function startWranglerDev(options: WranglerDevOptions = {}): Promis
         }, 5000).unref();
       }),
   };
+}
+
+/** One GET over HTTPS that accepts wrangler's self-signed certificate; resolves on any answer. */
+function probeInsecure(url: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = httpsGet(url, { headers: { host: 'readiness.invalid' }, rejectUnauthorized: false, timeout: 2000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve());
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
 }

@@ -1,0 +1,173 @@
+/**
+ * DNS-over-HTTPS answers per second: the load balancer's /dns-query (parse, snapshot, health,
+ * route, encode) beside a Worker that returns one fixed DNS answer, both in one plain workerd
+ * process (as bench/run.ts: no wrangler or Miniflare layers), scenarios interleaved over rounds,
+ * medians reported with the per-round ratio (target >= 0.8).
+ *
+ * The query: GET /dns-query?dns=<base64url> for an A record of a DNS-only load balancer whose
+ * pool has three weighted origins (random origin steering), as RFC 8484 clients send it (ID 0).
+ *
+ * Environment: BENCH_SECONDS (per scenario and round, default 5), BENCH_ROUNDS (default 3),
+ * BENCH_CONNECTIONS (default 32); BENCH_PROFILE=1 prints a CPU profile of the load balancer's DoH instead.
+ */
+import * as dnsPacket from '@dnsquery/dns-packet';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { bundleWorker, load, median, type LoadResult } from './lib.ts';
+import { profileWorker } from './profile.ts';
+import { freePort } from '../scripts/lib/wrangler-dev.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const TOKEN = 'bench-token';
+const NAME = 'dns.bench';
+const dir = join('.bench', 'doh');
+
+const query = dnsPacket.encode({ type: 'query', id: 0, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name: NAME }] });
+const b64url = (b: Uint8Array) => Buffer.from(b).toString('base64url');
+// The answer the load balancer gives when it picks origin a: what the fixed Worker always returns.
+const fixed = dnsPacket.encode({
+  type: 'response',
+  id: 0,
+  flags: dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_DESIRED,
+  questions: [{ type: 'A', name: NAME, class: 'IN' }],
+  answers: [{ type: 'A', name: NAME, ttl: 30, class: 'IN', data: '192.0.2.1' }],
+});
+
+bundleWorker(join(dir, 'lb'));
+// The bundle's other modules are the Text modules of wrangler.toml's [[rules]] (the dashboard's assets).
+const textModules = readdirSync(join(dir, 'lb'))
+  .filter((f) => !['index.js', 'index.js.map', 'README.md'].includes(f))
+  .map((f) => `, (name = "${f}", text = embed "lb/${f}")`)
+  .join('');
+mkdirSync(join(dir, 'do'), { recursive: true });
+writeFileSync(
+  join(dir, 'fixed.js'),
+  `// The baseline: a Worker that answers every request with one fixed DNS message.
+const ANSWER = Uint8Array.from(atob(${JSON.stringify(Buffer.from(fixed).toString('base64'))}), (c) => c.charCodeAt(0));
+export default {
+  fetch() {
+    return new Response(ANSWER, { headers: { 'content-type': 'application/dns-message', 'cache-control': 'max-age=30' } });
+  },
+};
+`,
+);
+const [lbPort, fixedPort] = [await freePort(), await freePort()];
+writeFileSync(
+  join(dir, 'config.capnp'),
+  `using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    (name = "lb", worker = .lb),
+    (name = "fixed", worker = .fixed),
+    (name = "net", network = (allow = ["public", "private", "local"])),
+    (name = "do-disk", disk = (path = "${resolve(dir, 'do')}", writable = true)),
+  ],
+  sockets = [
+    (name = "lb", address = "127.0.0.1:${lbPort}", http = (), service = "lb"),
+    (name = "fixed", address = "127.0.0.1:${fixedPort}", http = (), service = "fixed"),
+  ],
+);
+
+const lb :Workerd.Worker = (
+  modules = [(name = "index.js", esModule = embed "lb/index.js")${textModules}],
+  compatibilityDate = "2026-11-01",
+  bindings = [
+    (name = "ADMIN_TOKEN", text = "${TOKEN}"),
+    (name = "ADMIN_HOSTS", text = "127.0.0.1"),
+    (name = "DOH_HOSTS", text = "127.0.0.1"),
+    (name = "CONFIG_STORE", durableObjectNamespace = "ConfigStore"),
+    (name = "LB_STATE", durableObjectNamespace = "LbState"),
+  ],
+  durableObjectNamespaces = [
+    (className = "ConfigStore", uniqueKey = "edge-lb-bench-doh-config", enableSql = true),
+    (className = "LbState", uniqueKey = "edge-lb-bench-doh-lb-state", enableSql = true),
+  ],
+  durableObjectStorage = (localDisk = "do-disk"),
+  globalOutbound = "net",
+);
+
+const fixed :Workerd.Worker = (
+  modules = [(name = "fixed.js", esModule = embed "fixed.js")],
+  compatibilityDate = "2026-11-01",
+);
+`,
+);
+
+// Two cores: workerd on CPU 1, this load generator on CPU 0 (as bench/run.ts).
+const taskset = existsSync('/usr/bin/taskset');
+if (taskset) spawnSync('/usr/bin/taskset', ['-pc', '0', String(process.pid)]);
+const bin = join('node_modules', '.bin', 'workerd');
+const args = ['serve', join(dir, 'config.capnp')];
+const inspectorPort = process.env.BENCH_PROFILE === '1' ? await freePort() : undefined;
+if (inspectorPort) args.push(`--inspector-addr=127.0.0.1:${inspectorPort}`);
+const workerd = taskset ? spawn('/usr/bin/taskset', ['-c', '1', bin, ...args], { stdio: 'inherit' }) : spawn(bin, args, { stdio: 'inherit' });
+const lbUrl = `http://127.0.0.1:${lbPort}`;
+class Profiled extends Error {}
+
+try {
+  for (let i = 0; ; i++) {
+    if (workerd.exitCode !== null || i > 200) throw new Error('workerd did not start');
+    const ok = await fetch(`${lbUrl}/admin/v1/config`, { signal: AbortSignal.timeout(1000) }).then(
+      () => true,
+      () => false,
+    );
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const seed = await fetch(`${lbUrl}/admin/v1/config`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      pools: [{ id: 'p', name: 'p', origins: ['a', 'b', 'c'].map((name, i) => ({ name, address: `192.0.2.${i + 1}`, weight: [1, 0.5, 0.5][i] })) }],
+      load_balancers: [{ name: NAME, proxied: false, ttl: 30, default_pools: ['p'], fallback_pool: 'p' }],
+    }),
+  });
+  if (!seed.ok) throw new Error(`seeding failed: ${seed.status} ${await seed.text()}`);
+  const path = `/dns-query?dns=${b64url(query)}`;
+  const check = dnsPacket.decode(new Uint8Array(await (await fetch(`${lbUrl}${path}`)).arrayBuffer()));
+  if (check.rcode !== 'NOERROR' || check.answers?.[0]?.type !== 'A') throw new Error(`unexpected answer: ${JSON.stringify(check)}`);
+
+  if (inspectorPort) {
+    const entries = await profileWorker(inspectorPort, 'lb', () => load(`${lbUrl}${path}`, undefined, SECONDS, CONNECTIONS));
+    console.log('self time of the load balancer Worker answering DoH:');
+    for (const e of entries.slice(0, 30)) console.log(`${e.percent.toFixed(1).padStart(6)}%  ${e.name}`);
+  }
+  const scenarios: [name: string, url: string][] = inspectorPort
+    ? []
+    : [
+        ['fixed-answer Worker', `http://127.0.0.1:${fixedPort}${path}`],
+        ['load balancer DoH', `${lbUrl}${path}`],
+      ];
+  const runs = new Map<string, LoadResult[]>(scenarios.map(([n]) => [n, []]));
+  for (const [, url] of scenarios) await load(url, undefined, 4, CONNECTIONS); // warm-up (JIT)
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, url] of scenarios) {
+      const r = await load(url, undefined, SECONDS, CONNECTIONS);
+      if (r.errors || r.non2xx) throw new Error(`${name}: ${r.errors} errors, ${r.non2xx} non-2xx`);
+      runs.get(name)!.push(r);
+      console.error(`round ${round + 1} ${name}: ${r.rps.toFixed(0)} answers/s p50 ${r.p50} ms p99 ${r.p99} ms`);
+    }
+  }
+  if (!scenarios.length) throw new Profiled();
+  const summary = scenarios.map(([name]) => {
+    const rs = runs.get(name)!;
+    return { name, rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)) };
+  });
+  console.log(`\n${ROUNDS} rounds x ${SECONDS} s, ${CONNECTIONS} connections, medians; node ${process.version}, ${new Date().toISOString().slice(0, 10)}\n`);
+  console.log('| scenario | answers/s | p50 ms | p99 ms | vs fixed answer |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const s of summary) console.log(`| ${s.name} | ${s.rps.toFixed(0)} | ${s.p50} | ${s.p99} | ${(s.rps / summary[0]!.rps).toFixed(3)} |`);
+  const lb = runs.get('load balancer DoH')!;
+  const ratios = runs.get('fixed-answer Worker')!.map((f, i) => lb[i]!.rps / f.rps);
+  const ratio = median(ratios);
+  console.log(`\nDoH / fixed answer, per round: ${ratios.map((r) => r.toFixed(3)).join(', ')}`);
+  console.log(`median of per-round ratios = ${ratio.toFixed(3)} (target >= 0.80): ${ratio >= 0.8 ? 'met' : 'NOT met'}`);
+} catch (e) {
+  if (!(e instanceof Profiled)) throw e;
+} finally {
+  workerd.kill('SIGTERM');
+}
