@@ -87,7 +87,10 @@ describe('webhook notifications from the outbox', () => {
     const clock = fakeClock();
     await hook(name, { clock });
     const lb = stubOf(name);
-    const hooks = [webhook('notify-json', { secret: 'WEBHOOK_TEST_SECRET' }), webhook('notify-slack', { format: 'slack', events: ['pool_health'], secret: undefined })];
+    const hooks = [
+      webhook('notify-json', { secret: 'WEBHOOK_TEST_SECRET' }),
+      webhook('notify-slack', { format: 'slack', events: ['pool_health'], secret: undefined }),
+    ];
     await lb.sync(targets(name, ports.closed, hooks));
     await alarmAt(name, clock, T0); // probes: b fails, p1 falls below minimum_origins, the fallback takes over
     await alarmAt(name, clock, T0 + 1); // deliveries
