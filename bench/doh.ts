@@ -12,7 +12,8 @@
  */
 import * as dnsPacket from '@dnsquery/dns-packet';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { bundleModules } from './workerd.ts';
 import { join, resolve } from 'node:path';
 import { bundleWorker, load, median, type LoadResult } from './lib.ts';
 import { profileWorker } from './profile.ts';
@@ -37,11 +38,6 @@ const fixed = dnsPacket.encode({
 });
 
 bundleWorker(join(dir, 'lb'));
-// The bundle's other modules are the Text modules of wrangler.toml's [[rules]] (the dashboard's assets).
-const textModules = readdirSync(join(dir, 'lb'))
-  .filter((f) => !['index.js', 'index.js.map', 'README.md'].includes(f))
-  .map((f) => `, (name = "${f}", text = embed "lb/${f}")`)
-  .join('');
 mkdirSync(join(dir, 'do'), { recursive: true });
 writeFileSync(
   join(dir, 'fixed.js'),
@@ -73,7 +69,7 @@ const config :Workerd.Config = (
 );
 
 const lb :Workerd.Worker = (
-  modules = [(name = "index.js", esModule = embed "lb/index.js")${textModules}],
+  modules = [${bundleModules(dir)}],
   compatibilityDate = "2026-11-01",
   bindings = [
     (name = "ADMIN_TOKEN", text = "${TOKEN}"),

@@ -11,7 +11,8 @@
  * BENCH_CONNECTIONS (default 32).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { bundleModules } from './workerd.ts';
 import { join, resolve } from 'node:path';
 import { freePort } from '../scripts/lib/wrangler-dev.ts';
 import { bundleWorker, load, median, startOriginProcess } from './lib.ts';
@@ -28,8 +29,7 @@ async function startWorkerd(dir: string, opts: { originHost: string; token: stri
   mkdirSync(join(dir, 'do'), { recursive: true });
   copyFileSync('bench/passthrough.js', join(dir, 'passthrough.js'));
   const main = readFileSync(join(dir, 'lb', 'index.js'), 'utf8');
-  const texts = readdirSync(join(dir, 'lb')).filter((f) => f !== 'index.js' && !f.endsWith('.map') && f !== 'README.md');
-  const modules = [`(name = "index.js", esModule = embed "lb/index.js")`, ...texts.map((f) => `(name = "${f}", text = embed "lb/${f}")`)];
+
   const classes = ['ConfigStore', 'LbState', 'DnsZoneWriter'].filter((c) => new RegExp(`\\b${c}\\b`).test(main.slice(main.lastIndexOf('export {'))));
   writeFileSync(
     join(dir, 'config.capnp'),
@@ -46,7 +46,7 @@ const config :Workerd.Config = (
   ],
 );
 const lb :Workerd.Worker = (
-  modules = [${modules.join(', ')}],
+  modules = [${bundleModules(dir)}],
   compatibilityDate = "${opts.compatibilityDate}",
   bindings = [
     (name = "ADMIN_TOKEN", text = "${opts.token}"), (name = "ADMIN_HOSTS", text = "127.0.0.1"),

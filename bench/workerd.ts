@@ -4,7 +4,7 @@
  * origins need the network service to allow "local".
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from '../scripts/lib/wrangler-dev.ts';
 
@@ -13,6 +13,15 @@ export interface Workerd {
   passUrl: string;
   stop(): void;
   process: ChildProcess;
+}
+
+/**
+ * The workerd `modules` list of a wrangler bundle in `dir`/lb: index.js and the Text modules of
+ * wrangler.toml's [[rules]] (the dashboard's assets), which the bundle imports by file name.
+ */
+export function bundleModules(dir: string): string {
+  const texts = readdirSync(join(dir, 'lb')).filter((f) => f !== 'index.js' && !f.endsWith('.map') && f !== 'README.md');
+  return [`(name = "index.js", esModule = embed "lb/index.js")`, ...texts.map((f) => `(name = "${f}", text = embed "lb/${f}")`)].join(', ');
 }
 
 /** `dir` holds lb/index.js (the wrangler bundle); the config and DO storage are written there. */
@@ -41,7 +50,7 @@ const config :Workerd.Config = (
 );
 
 const lb :Workerd.Worker = (
-  modules = [(name = "index.js", esModule = embed "lb/index.js")],
+  modules = [${bundleModules(dir)}],
   compatibilityDate = "${opts.compatibilityDate}",
   bindings = [
     (name = "ADMIN_TOKEN", text = "${opts.token}"),
