@@ -246,7 +246,7 @@ describe('DNS zones and webhooks', () => {
     expect(secret.status).toBe(400);
     expect(await secret.json()).toMatchObject({ errors: [{ path: 'provider.tsig_secret', message: expect.stringContaining('secret binding') }] });
     for (const url of ['ftp://hooks.example.com/x', 'javascript:alert(1)', 'not a url']) {
-      const res = await call('/webhooks', { method: 'POST', body: json({ name: 'ops', url }) });
+      const res = await call('/webhooks', { method: 'POST', body: json({ name: 'ops', url, secret: 'WEBHOOK_SECRET' }) });
       expect(res.status, url).toBe(400);
       expect(await res.json()).toMatchObject({ errors: [{ path: 'url', message: 'url: must be an http(s) URL' }] });
     }
