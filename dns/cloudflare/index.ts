@@ -29,9 +29,8 @@
  * 'invalid'. The SDK's own retries are off (`maxRetries: 0`): the reconcile loop owns retry and
  * backoff, honours `retry-after`, and re-plans from a fresh read, which a blind retry of a batch would not.
  */
-import { APIConnectionError, APIError } from 'cloudflare/core/error';
-import { BaseRecords, type RecordResponse } from 'cloudflare/resources/dns/records';
-import { createClient } from 'cloudflare/tree-shakable';
+import type { RecordResponse } from 'cloudflare/resources/dns/records';
+import { dnsClient, providerError as toProviderError } from './client.ts';
 import { ProviderError, type ChangeSet, type DnsProvider, type DnsRecord, type NameState, type Owner, type RecordType } from '../provider.ts';
 
 export interface CloudflareProviderOptions {
@@ -52,8 +51,6 @@ export interface CloudflareProviderOptions {
 }
 
 const TYPES: ReadonlySet<string> = new Set<RecordType>(['A', 'AAAA', 'CNAME']);
-/** Cloudflare's error codes for a missing, malformed or refused credential. */
-const AUTH_CODES: ReadonlySet<number> = new Set([9106, 9109, 10000]);
 /** A guard against a listing that never ends (a name holds a handful of records). */
 const MAX_PAGES = 1000;
 /** Longest comment a Free zone accepts (paid plans: 500). */
@@ -62,45 +59,13 @@ const MAX_COMMENT = 100;
 /** The comment that marks a record as the load balancer's: `edge-lb:<ownerId>:<lbId>`, ids URI-encoded. */
 export const ownerMark = (owner: Owner) => `edge-lb:${encodeURIComponent(owner.ownerId)}:${encodeURIComponent(owner.lbId)}`;
 
-/** Milliseconds to wait from a `retry-after` value (delay-seconds or HTTP-date); undefined when absent or unreadable. */
-export function retryAfterMs(value: string | null | undefined, now: number): number | undefined {
-  if (!value) return undefined;
-  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
+export { retryAfterMs } from './client.ts';
 
 export function cloudflareProvider(options: CloudflareProviderOptions): DnsProvider {
   const { zoneId, apiToken, now = Date.now, perPage = 100 } = options;
-  const client = createClient({
-    resources: [BaseRecords],
-    apiToken,
-    // Explicit nulls: the SDK would otherwise read CLOUDFLARE_API_KEY / _EMAIL / _API_USER_SERVICE_KEY from the environment.
-    apiKey: null,
-    apiEmail: null,
-    userServiceKey: null,
-    baseURL: options.baseURL ?? 'https://api.cloudflare.com/client/v4',
-    ...(options.fetch && { fetch: options.fetch }),
-    maxRetries: 0,
-    timeout: options.timeoutMs ?? 30_000,
-    logLevel: 'off',
-  });
+  const client = dnsClient({ apiToken, baseURL: options.baseURL, fetch: options.fetch, timeoutMs: options.timeoutMs });
 
-  /** Maps anything the SDK throws to a ProviderError whose message cannot contain the token. */
-  function providerError(e: unknown, what: string): ProviderError {
-    if (e instanceof ProviderError) return e;
-    const scrub = (s: string) => (apiToken ? s.split(apiToken).join('[token]') : s);
-    if (e instanceof APIError && !(e instanceof APIConnectionError) && e.status !== undefined) {
-      const errors = (e.errors as { code?: number; message?: string }[]).map((x) => `${x.code ?? '?'}: ${x.message ?? ''}`).join('; ');
-      const message = scrub(`${what}: Cloudflare answered ${e.status}${errors ? ` (${errors})` : ''}`);
-      if (e.status === 401 || e.status === 403 || (e.status < 500 && e.errors.some((x: { code?: number }) => AUTH_CODES.has(x.code ?? 0))))
-        return new ProviderError('auth', message);
-      if (e.status === 429) return new ProviderError('rate_limited', message, retryAfterMs(e.headers?.get('retry-after'), now()));
-      if (e.status >= 500) return new ProviderError('unreachable', message);
-      return new ProviderError('invalid', message);
-    }
-    return new ProviderError('unreachable', scrub(`${what}: ${e instanceof Error ? e.message : String(e)}`));
-  }
+  const providerError = (e: unknown, what: string) => toProviderError(e, what, apiToken, now());
 
   /** Every A/AAAA/CNAME record at `name`, all pages. */
   async function listAt(name: string): Promise<RecordResponse[]> {

@@ -16,11 +16,9 @@
  * 'rate_limited' with `retryAfterMs`; 5xx and transport failures → 'unreachable'; other 4xx →
  * 'invalid'. Messages name `what` and Cloudflare's error codes, never the token.
  */
-import { APIConnectionError, APIError } from 'cloudflare/core/error';
-import { BaseRecords } from 'cloudflare/resources/dns/records';
-import { createClient } from 'cloudflare/tree-shakable';
+import { dnsClient, providerError as toProviderError } from './client.ts';
 import { ProviderError, type ChangeSet, type DnsRecord, type NameState, type Owner, type RecordType } from '../provider.ts';
-import { ownerMark, retryAfterMs, type CloudflareProviderOptions } from './index.ts';
+import { ownerMark, type CloudflareProviderOptions } from './index.ts';
 
 /** One record of the zone as listed: `name` lower-case, CNAME content lower-case; `type` any DNS type. */
 export interface ZoneRecord extends Omit<Required<DnsRecord>, 'type'> {
@@ -52,7 +50,6 @@ export interface CloudflareZoneOptions extends Omit<CloudflareProviderOptions, '
 }
 
 const TYPES: ReadonlySet<string> = new Set<RecordType>(['A', 'AAAA', 'CNAME']);
-const AUTH_CODES: ReadonlySet<number> = new Set([9106, 9109, 10000]);
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 
 /** What the zone holds at `name` for `owner`, exactly as the single-name provider's `read` answers it. */
@@ -91,33 +88,9 @@ export function refusal(listing: ZoneListing, changes: ChangeSet, zone: string):
 
 export function cloudflareZone(options: CloudflareZoneOptions): CloudflareZone {
   const { zoneId, apiToken, now = Date.now, perPage = 5000, maxRecords = 50_000 } = options;
-  const client = createClient({
-    resources: [BaseRecords],
-    apiToken,
-    apiKey: null,
-    apiEmail: null,
-    userServiceKey: null,
-    baseURL: options.baseURL ?? 'https://api.cloudflare.com/client/v4',
-    ...(options.fetch && { fetch: options.fetch }),
-    maxRetries: 0,
-    timeout: options.timeoutMs ?? 30_000,
-    logLevel: 'off',
-  });
+  const client = dnsClient({ apiToken, baseURL: options.baseURL, fetch: options.fetch, timeoutMs: options.timeoutMs });
 
-  function providerError(e: unknown, what: string): ProviderError {
-    if (e instanceof ProviderError) return e;
-    const scrub = (s: string) => (apiToken ? s.split(apiToken).join('[token]') : s);
-    if (e instanceof APIError && !(e instanceof APIConnectionError) && e.status !== undefined) {
-      const errors = (e.errors as { code?: number; message?: string }[]).map((x) => `${x.code ?? '?'}: ${x.message ?? ''}`).join('; ');
-      const message = scrub(`${what}: Cloudflare answered ${e.status}${errors ? ` (${errors})` : ''}`);
-      if (e.status === 401 || e.status === 403 || (e.status < 500 && e.errors.some((x: { code?: number }) => AUTH_CODES.has(x.code ?? 0))))
-        return new ProviderError('auth', message);
-      if (e.status === 429) return new ProviderError('rate_limited', message, retryAfterMs(e.headers?.get('retry-after'), now()));
-      if (e.status >= 500) return new ProviderError('unreachable', message);
-      return new ProviderError('invalid', message);
-    }
-    return new ProviderError('unreachable', scrub(`${what}: ${e instanceof Error ? e.message : String(e)}`));
-  }
+  const providerError = (e: unknown, what: string) => toProviderError(e, what, apiToken, now());
 
   return {
     async list() {
