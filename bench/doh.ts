@@ -11,10 +11,10 @@
  * BENCH_CONNECTIONS (default 32); BENCH_PROFILE=1 prints a CPU profile of the load balancer's DoH instead.
  */
 import * as dnsPacket from '@dnsquery/dns-packet';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { bundleModules } from './workerd.ts';
-import { join, resolve } from 'node:path';
+import { startWorkerd } from './workerd.ts';
+import { join } from 'node:path';
 import { bundleWorker, load, median, type LoadResult } from './lib.ts';
 import { profileWorker } from './profile.ts';
 import { freePort } from '../scripts/lib/wrangler-dev.ts';
@@ -50,70 +50,21 @@ export default {
 };
 `,
 );
-const [lbPort, fixedPort] = [await freePort(), await freePort()];
-writeFileSync(
-  join(dir, 'config.capnp'),
-  `using Workerd = import "/workerd/workerd.capnp";
-
-const config :Workerd.Config = (
-  services = [
-    (name = "lb", worker = .lb),
-    (name = "fixed", worker = .fixed),
-    (name = "net", network = (allow = ["public", "private", "local"])),
-    (name = "do-disk", disk = (path = "${resolve(dir, 'do')}", writable = true)),
-  ],
-  sockets = [
-    (name = "lb", address = "127.0.0.1:${lbPort}", http = (), service = "lb"),
-    (name = "fixed", address = "127.0.0.1:${fixedPort}", http = (), service = "fixed"),
-  ],
-);
-
-const lb :Workerd.Worker = (
-  modules = [${bundleModules(dir)}],
-  compatibilityDate = "2026-11-01",
-  bindings = [
-    (name = "ADMIN_TOKEN", text = "${TOKEN}"),
-    (name = "ADMIN_HOSTS", text = "127.0.0.1"),
-    (name = "DOH_HOSTS", text = "127.0.0.1"),
-    (name = "CONFIG_STORE", durableObjectNamespace = "ConfigStore"),
-    (name = "LB_STATE", durableObjectNamespace = "LbState"),
-  ],
-  durableObjectNamespaces = [
-    (className = "ConfigStore", uniqueKey = "edge-lb-bench-doh-config", enableSql = true),
-    (className = "LbState", uniqueKey = "edge-lb-bench-doh-lb-state", enableSql = true),
-  ],
-  durableObjectStorage = (localDisk = "do-disk"),
-  globalOutbound = "net",
-);
-
-const fixed :Workerd.Worker = (
-  modules = [(name = "fixed.js", esModule = embed "fixed.js")],
-  compatibilityDate = "2026-11-01",
-);
-`,
-);
-
 // Two cores: workerd on CPU 1, this load generator on CPU 0 (as bench/run.ts).
-const taskset = existsSync('/usr/bin/taskset');
-if (taskset) spawnSync('/usr/bin/taskset', ['-pc', '0', String(process.pid)]);
-const bin = join('node_modules', '.bin', 'workerd');
-const args = ['serve', join(dir, 'config.capnp')];
+if (existsSync('/usr/bin/taskset')) spawnSync('/usr/bin/taskset', ['-pc', '0', String(process.pid)]);
 const inspectorPort = process.env.BENCH_PROFILE === '1' ? await freePort() : undefined;
-if (inspectorPort) args.push(`--inspector-addr=127.0.0.1:${inspectorPort}`);
-const workerd = taskset ? spawn('/usr/bin/taskset', ['-c', '1', bin, ...args], { stdio: 'inherit' }) : spawn(bin, args, { stdio: 'inherit' });
-const lbUrl = `http://127.0.0.1:${lbPort}`;
+const workerd = await startWorkerd(dir, {
+  token: TOKEN,
+  compatibilityDate: '2026-11-01',
+  baseline: join(dir, 'fixed.js'),
+  vars: { DOH_HOSTS: '127.0.0.1' },
+  inspectorPort,
+  cpu: 1,
+});
+const { lbUrl, passUrl: fixedUrl } = workerd;
 class Profiled extends Error {}
 
 try {
-  for (let i = 0; ; i++) {
-    if (workerd.exitCode !== null || i > 200) throw new Error('workerd did not start');
-    const ok = await fetch(`${lbUrl}/admin/v1/config`, { signal: AbortSignal.timeout(1000) }).then(
-      () => true,
-      () => false,
-    );
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
   const seed = await fetch(`${lbUrl}/admin/v1/config`, {
     method: 'PUT',
     headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
@@ -135,7 +86,7 @@ try {
   const scenarios: [name: string, url: string][] = inspectorPort
     ? []
     : [
-        ['fixed-answer Worker', `http://127.0.0.1:${fixedPort}${path}`],
+        ['fixed-answer Worker', `${fixedUrl}${path}`],
         ['load balancer DoH', `${lbUrl}${path}`],
       ];
   const runs = new Map<string, LoadResult[]>(scenarios.map(([n]) => [n, []]));
@@ -165,5 +116,5 @@ try {
 } catch (e) {
   if (!(e instanceof Profiled)) throw e;
 } finally {
-  workerd.kill('SIGTERM');
+  workerd.stop();
 }

@@ -2,85 +2,18 @@
  * `node bench/metrics.ts`: what per-request traffic counting costs. Two bundles of the same tree,
  * one as deployed and one built with `--define globalThis.EDGE_LB_METRICS_OFF:true` (esbuild
  * replaces the flag, so worker/proxy/forward.ts counts nothing), each in its own plain workerd
- * (configured here like bench/workerd.ts, but with every module of the bundle, text modules and
- * Durable Object classes included) beside its own pass-through Worker, all on CPU 1. Each round runs
+ * (bench/workerd.ts) beside its own pass-through Worker, all on CPU 1. Each round runs
  * pass-through and load balancer of both back to back; the figure is the median per-round ratio
  * load balancer / pass-through, with and without metrics (issue #11: within 3% of each other).
  *
  * Environment: BENCH_SECONDS (per scenario and round, default 5), BENCH_ROUNDS (default 5),
  * BENCH_CONNECTIONS (default 32).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { bundleModules } from './workerd.ts';
-import { join, resolve } from 'node:path';
-import { freePort } from '../scripts/lib/wrangler-dev.ts';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { startWorkerd, type Workerd } from './workerd.ts';
+import { join } from 'node:path';
 import { bundleWorker, load, median, startOriginProcess } from './lib.ts';
-
-interface Workerd {
-  lbUrl: string;
-  passUrl: string;
-  stop(): void;
-}
-
-/** Plain workerd on `cpu` serving `dir`/lb (a wrangler bundle: index.js and its text modules) and the pass-through Worker. */
-async function startWorkerd(dir: string, opts: { originHost: string; token: string; compatibilityDate: string; cpu: number }): Promise<Workerd> {
-  const [lbPort, passPort] = [await freePort(), await freePort()];
-  mkdirSync(join(dir, 'do'), { recursive: true });
-  copyFileSync('bench/passthrough.js', join(dir, 'passthrough.js'));
-  const main = readFileSync(join(dir, 'lb', 'index.js'), 'utf8');
-
-  const classes = ['ConfigStore', 'LbState', 'DnsZoneWriter'].filter((c) => new RegExp(`\\b${c}\\b`).test(main.slice(main.lastIndexOf('export {'))));
-  writeFileSync(
-    join(dir, 'config.capnp'),
-    `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "lb", worker = .lb), (name = "pass", worker = .pass),
-    (name = "net", network = (allow = ["public", "private", "local"])),
-    (name = "do-disk", disk = (path = "${resolve(dir, 'do')}", writable = true)),
-  ],
-  sockets = [
-    (name = "lb", address = "127.0.0.1:${lbPort}", http = (), service = "lb"),
-    (name = "pass", address = "127.0.0.1:${passPort}", http = (), service = "pass"),
-  ],
-);
-const lb :Workerd.Worker = (
-  modules = [${bundleModules(dir)}],
-  compatibilityDate = "${opts.compatibilityDate}",
-  bindings = [
-    (name = "ADMIN_TOKEN", text = "${opts.token}"), (name = "ADMIN_HOSTS", text = "127.0.0.1"),
-    ${classes.map((c) => `(name = "${c === 'ConfigStore' ? 'CONFIG_STORE' : c === 'LbState' ? 'LB_STATE' : 'DNS_ZONE'}", durableObjectNamespace = "${c}")`).join(', ')},
-  ],
-  durableObjectNamespaces = [${classes.map((c) => `(className = "${c}", uniqueKey = "edge-lb-bench-metrics-${c}", enableSql = true)`).join(', ')}],
-  durableObjectStorage = (localDisk = "do-disk"),
-  globalOutbound = "net",
-);
-const pass :Workerd.Worker = (
-  modules = [(name = "passthrough.js", esModule = embed "passthrough.js")],
-  compatibilityDate = "${opts.compatibilityDate}",
-  bindings = [(name = "ORIGIN", text = "${opts.originHost}")],
-  globalOutbound = "net",
-);
-`,
-  );
-  const args = [join('node_modules', '.bin', 'workerd'), 'serve', join(dir, 'config.capnp')];
-  const child = existsSync('/usr/bin/taskset')
-    ? spawn('/usr/bin/taskset', ['-c', String(opts.cpu), ...args], { stdio: ['ignore', 'inherit', 'inherit'] })
-    : spawn(args[0]!, args.slice(1), { stdio: ['ignore', 'inherit', 'inherit'] });
-  const lbUrl = `http://127.0.0.1:${lbPort}`;
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`workerd exited ${child.exitCode}`);
-    try {
-      await fetch(`${lbUrl}/admin/v1/config`, { signal: AbortSignal.timeout(1000) });
-      return { lbUrl, passUrl: `http://127.0.0.1:${passPort}`, stop: () => child.kill('SIGTERM') };
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  child.kill('SIGKILL');
-  throw new Error('workerd did not start in 20 s');
-}
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);

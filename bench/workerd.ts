@@ -4,8 +4,8 @@
  * origins need the network service to allow "local".
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { freePort } from '../scripts/lib/wrangler-dev.ts';
 
 export interface Workerd {
@@ -24,14 +24,37 @@ export function bundleModules(dir: string): string {
   return [`(name = "index.js", esModule = embed "lb/index.js")`, ...texts.map((f) => `(name = "${f}", text = embed "lb/${f}")`)].join(', ');
 }
 
-/** `dir` holds lb/index.js (the wrangler bundle); the config and DO storage are written there. */
-export async function startWorkerd(
-  dir: string,
-  opts: { originHost: string; token: string; compatibilityDate: string; inspectorPort?: number; cpu?: number },
-): Promise<Workerd> {
+/** Durable Object classes the bundle may export, and the binding each is reached by. */
+const DO_BINDINGS: Readonly<Record<string, string>> = { ConfigStore: 'CONFIG_STORE', LbState: 'LB_STATE', DnsZoneWriter: 'DNS_ZONE' };
+
+export interface WorkerdOptions {
+  token: string;
+  compatibilityDate: string;
+  /** The baseline Worker beside the load balancer: bench/passthrough.js (default, forwarding to `originHost`) or another module's path. */
+  baseline?: string;
+  /** Host the pass-through forwards to (its ORIGIN binding). */
+  originHost?: string;
+  /** More text bindings of the load balancer (ADMIN_TOKEN and ADMIN_HOSTS=127.0.0.1 are always set). */
+  vars?: Record<string, string>;
+  inspectorPort?: number;
+  cpu?: number;
+}
+
+/**
+ * `dir` holds lb/ (a wrangler bundle: index.js and its text modules); the config and Durable
+ * Object storage are written there. Every Durable Object class the bundle exports is bound.
+ * `passUrl` is the baseline Worker's address.
+ */
+export async function startWorkerd(dir: string, opts: WorkerdOptions): Promise<Workerd> {
   const [lbPort, passPort] = [await freePort(), await freePort()];
   mkdirSync(join(dir, 'do'), { recursive: true });
-  copyFileSync('bench/passthrough.js', join(dir, 'passthrough.js'));
+  const baseline = basename(opts.baseline ?? 'passthrough.js');
+  const source = opts.baseline ?? 'bench/passthrough.js';
+  if (resolve(source) !== resolve(dir, baseline)) copyFileSync(source, join(dir, baseline));
+  const main = readFileSync(join(dir, 'lb', 'index.js'), 'utf8');
+  const exported = main.slice(main.lastIndexOf('export {'));
+  const classes = Object.keys(DO_BINDINGS).filter((c) => new RegExp(`\\b${c}\\b`).test(exported));
+  const vars = { ADMIN_TOKEN: opts.token, ADMIN_HOSTS: '127.0.0.1', ...opts.vars };
   writeFileSync(
     join(dir, 'config.capnp'),
     `using Workerd = import "/workerd/workerd.capnp";
@@ -53,23 +76,20 @@ const lb :Workerd.Worker = (
   modules = [${bundleModules(dir)}],
   compatibilityDate = "${opts.compatibilityDate}",
   bindings = [
-    (name = "ADMIN_TOKEN", text = "${opts.token}"),
-    (name = "ADMIN_HOSTS", text = "127.0.0.1"),
-    (name = "CONFIG_STORE", durableObjectNamespace = "ConfigStore"),
-    (name = "LB_STATE", durableObjectNamespace = "LbState"),
+    ${[
+      ...Object.entries(vars).map(([k, v]) => `(name = "${k}", text = "${v}")`),
+      ...classes.map((c) => `(name = "${DO_BINDINGS[c]}", durableObjectNamespace = "${c}")`),
+    ].join(',\n    ')},
   ],
-  durableObjectNamespaces = [
-    (className = "ConfigStore", uniqueKey = "edge-lb-bench-config", enableSql = true),
-    (className = "LbState", uniqueKey = "edge-lb-bench-lb-state", enableSql = true),
-  ],
+  durableObjectNamespaces = [${classes.map((c) => `(className = "${c}", uniqueKey = "edge-lb-bench-${c}", enableSql = true)`).join(', ')}],
   durableObjectStorage = (localDisk = "do-disk"),
   globalOutbound = "net",
 );
 
 const pass :Workerd.Worker = (
-  modules = [(name = "passthrough.js", esModule = embed "passthrough.js")],
+  modules = [(name = "${baseline}", esModule = embed "${baseline}")],
   compatibilityDate = "${opts.compatibilityDate}",
-  bindings = [(name = "ORIGIN", text = "${opts.originHost}")],
+  bindings = [(name = "ORIGIN", text = "${opts.originHost ?? ''}")],
   globalOutbound = "net",
 );
 `,
