@@ -35,6 +35,9 @@ export default defineConfig({
                 // Webhook signing secrets (durable-objects/lb-state/notify.test.ts): the Standard Webhooks test secret, and a malformed one.
                 WEBHOOK_TEST_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
                 WEBHOOK_SHORT_SECRET: 'whsec_c2hvcnQ=',
+                // TSIG keys the admin tests name (worker/admin): one usable, one that is not base64.
+                DNS_TSIG_ADMIN_TEST: 'EB6mfbJuL3ADgC69Ph/hTzm5jUR1BrZOmsHVVa5ZDsI=',
+                DNS_TSIG_MALFORMED: 'not base64!',
                 // The API token of the Cloudflare zones in durable-objects/dns-zone tests (test/fixtures/cloudflare-control.ts).
                 CF_TEST_TOKEN: 'cf-test-token-5e2a',
                 // TLS certificates of TCP apps (worker/admin/certificates.test.ts): the key-encryption secret, and the read-only token that may fetch keys.

@@ -53,10 +53,15 @@ export const NOUN: Readonly<Record<Kind, string>> = {
   webhooks: 'webhook',
 };
 
-/** What an operation needs from the outside world: a fresh id and the time (ISO 8601). */
+/**
+ * What an operation needs from the outside world: a fresh id, the time (ISO 8601) and, where the
+ * runtime can tell, whether a Worker secret binding is set (a non-empty string). Without
+ * `hasSecret` (pure tests, tools) secret bindings are not checked at write time.
+ */
 export interface WriteContext {
   newId(): string;
   now(): string;
+  hasSecret?(name: string): boolean;
 }
 
 /** Validates one resource body (read-only fields are ignored). Errors name fields under `prefix`. */
@@ -104,7 +109,7 @@ export function createResource<K extends Kind>(
   if (!parsed.ok) return parsed;
   const now = ctx.now();
   const item = stored(kind, undefined, { id: ctx.newId(), ...parsed.value, created_on: now, modified_on: now } as Resource<K>, now);
-  return commit(withItems(doc, kind, [...(doc[kind] as Resource<K>[]), item]), item);
+  return commit(withItems(doc, kind, [...(doc[kind] as Resource<K>[]), item]), item, ctx);
 }
 
 /** Replaces a resource's body (PUT); `id` and `created_on` are kept. 404 when absent. */
@@ -123,7 +128,7 @@ export function replaceResource<K extends Kind>(
   const old = items[index]!;
   const now = ctx.now();
   const item = stored(kind, old, { id, ...parsed.value, created_on: old.created_on, modified_on: now } as Resource<K>, now);
-  return commit(withItems(doc, kind, items.with(index, item)), item);
+  return commit(withItems(doc, kind, items.with(index, item)), item, ctx);
 }
 
 /** Applies a JSON Merge Patch (RFC 7396) to a resource, then validates the result as a whole. */
@@ -226,13 +231,13 @@ export function importDocument(current: ConfigDocument, input: unknown, ctx: Wri
     });
   }
   if (errors.length) return fail(400, errors);
-  const problems = checkDocument(next, true);
+  const problems = checkDocument(next, true, ctx);
   if (problems.errors.length) return fail(problems.status, problems.errors);
   return { ok: true, value: next };
 }
 
-function commit<K extends Kind>(doc: ConfigDocument, item: Resource<K>): Outcome<{ doc: ConfigDocument; item: Resource<K> }> {
-  const problems = checkDocument(doc, false, item.id);
+function commit<K extends Kind>(doc: ConfigDocument, item: Resource<K>, ctx: WriteContext): Outcome<{ doc: ConfigDocument; item: Resource<K> }> {
+  const problems = checkDocument(doc, false, ctx, item.id);
   if (problems.errors.length) return fail(problems.status, problems.errors);
   return { ok: true, value: { doc, item } };
 }
@@ -263,13 +268,36 @@ function referrers(doc: ConfigDocument, kind: Kind, id: string): string[] {
 }
 
 /**
- * Cross-object rules: references resolve (400) and hostnames are unique (409). With `only`, only
- * that object's problems are reported, with paths relative to it; otherwise paths are document paths.
+ * Cross-object rules: references resolve (400), secret bindings are set (400, when
+ * `ctx.hasSecret` can tell) and hostnames are unique (409). With `only`, only that object's
+ * problems are reported, with paths relative to it; otherwise paths are document paths.
  */
-function checkDocument(doc: ConfigDocument, documentPaths: boolean, only?: string): { status: 400 | 409; errors: ApiError[] } {
+function checkDocument(doc: ConfigDocument, documentPaths: boolean, ctx: WriteContext, only?: string): { status: 400 | 409; errors: ApiError[] } {
   const errors: ApiError[] = [];
   let status: 400 | 409 = 400;
   const at = (kind: Kind, i: number, rest: (string | number)[]) => (documentPaths ? [kind, i, ...rest] : rest);
+  const unset = (path: (string | number)[], name: string | undefined) => {
+    if (name !== undefined && ctx.hasSecret && !ctx.hasSecret(name)) {
+      errors.push(
+        fieldError(
+          ErrorCode.unknownReference,
+          path,
+          `no Worker secret named ${name} is set: \`wrangler secret put ${name}\` (locally .dev.vars), then write this again`,
+        ),
+      );
+    }
+  };
+  doc.dns_zones.forEach((z, i) => {
+    if (only && z.id !== only) return;
+    const p = z.provider;
+    unset(
+      at('dns_zones', i, ['provider', p.type === 'cloudflare' ? 'api_token_secret' : 'tsig_secret']),
+      p.type === 'cloudflare' ? p.api_token_secret : p.tsig_secret,
+    );
+  });
+  doc.webhooks.forEach((w, i) => {
+    if (!only || w.id === only) unset(at('webhooks', i, ['secret']), w.secret);
+  });
   const pools = new Set(doc.pools.map((p) => p.id));
   const zones = new Map(doc.dns_zones.map((z) => [z.id, z]));
   const lbs = new Set(doc.load_balancers.map((lb) => lb.id));

@@ -161,6 +161,22 @@ describe('references', () => {
     const out = createResource(doc, 'load_balancers', lb('A.example.com', [doc.pools[0]!.id]), ctx);
     expect(!out.ok && out.status).toBe(409);
   });
+
+  it('refuse a secret binding the runtime says is not set, naming the field; unchecked without hasSecret', () => {
+    const bound: WriteContext = { ...ctx, hasSecret: (name) => name === 'TSIG_KEY' };
+    const zone = (secret: string) => ({ name: 'example.com', provider: { type: 'rfc2136', server: '192.0.2.53', tsig_key_name: 'k', tsig_secret: secret } });
+    expect(createResource(EMPTY_DOCUMENT, 'dns_zones', zone('TSIG_KEY'), bound).ok).toBe(true);
+    const out = createResource(EMPTY_DOCUMENT, 'dns_zones', zone('TSIG_GONE'), bound);
+    expect(!out.ok && [out.status, out.errors.map((e) => e.message)]).toEqual([
+      400,
+      ['provider.tsig_secret: no Worker secret named TSIG_GONE is set: `wrangler secret put TSIG_GONE` (locally .dev.vars), then write this again'],
+    ]);
+    expect(createResource(EMPTY_DOCUMENT, 'dns_zones', zone('TSIG_GONE'), ctx).ok).toBe(true);
+    const imported = importDocument(EMPTY_DOCUMENT, { webhooks: [{ name: 'w', url: 'https://h.example/x', secret: 'HOOK' }] }, bound);
+    expect(!imported.ok && imported.errors.map((e) => e.path)).toEqual(['webhooks[0].secret']);
+    const slack = importDocument(EMPTY_DOCUMENT, { webhooks: [{ name: 'w', url: 'https://h.example/x', format: 'slack' }] }, bound);
+    expect(slack.ok).toBe(true);
+  });
 });
 
 describe('writes', () => {

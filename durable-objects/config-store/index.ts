@@ -42,6 +42,10 @@ export class ConfigStore extends DurableObject<Env> implements ConfigStoreApi {
   readonly #clock: WriteContext = {
     newId: () => crypto.randomUUID().replaceAll('-', ''),
     now: () => new Date().toISOString(),
+    hasSecret: (name) => {
+      const value: unknown = (this.env as unknown as Record<string, unknown>)[name];
+      return typeof value === 'string' && value.length > 0;
+    },
   };
 
   constructor(ctx: DurableObjectState, env: Env) {

@@ -38,7 +38,7 @@ describe('GET /load_balancers/{id}/dns', () => {
           {
             id: 'dz',
             name: 'example.com',
-            provider: { type: 'rfc2136', server: '127.0.0.1', tsig_key_name: 'edge-lb', tsig_secret: 'DNS_TSIG_UNSET' },
+            provider: { type: 'rfc2136', server: '127.0.0.1', tsig_key_name: 'edge-lb', tsig_secret: 'DNS_TSIG_MALFORMED' },
           },
         ],
         load_balancers: [
@@ -51,7 +51,7 @@ describe('GET /load_balancers/{id}/dns', () => {
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ cron: '* * * * *' }), env, ctx); // syncs every LbState
     await waitOnExecutionContext(ctx);
-    // The DNS run: the secret binding is not set, so nothing is sent and the status says why.
+    // The DNS run: the secret binding holds no usable key, so nothing is sent and the status says why.
     await runDurableObjectAlarm(env.LB_STATE.getByName('lb-dns'));
 
     // The run goes on after the alarm answered (a slow provider never delays probes).
@@ -67,7 +67,7 @@ describe('GET /load_balancers/{id}/dns', () => {
       { name: 'dns.example.com', type: 'A', content: '192.0.2.1', ttl: 45 },
       { name: 'dns.example.com', type: 'AAAA', content: '2001:db8::1', ttl: 45 },
     ]);
-    expect(result.last_error).toMatchObject({ kind: 'auth', failures: 1, message: expect.stringContaining('secret binding DNS_TSIG_UNSET') });
+    expect(result.last_error).toMatchObject({ kind: 'auth', failures: 1, message: expect.stringContaining('TSIG key edge-lb is unusable') });
     expect(Date.parse(result.next_due_at!)).toBeGreaterThan(0);
 
     const proxied = await (await call('/load_balancers/lb-proxied/dns')).json<{ result: Status }>();

@@ -215,7 +215,7 @@ describe('DNS zones and webhooks', () => {
   const pool = { name: 'dns-pool', origins: [{ name: 'a', address: '192.0.2.10' }] };
   const zone = {
     name: 'example.test',
-    provider: { type: 'rfc2136', server: '127.0.0.1', port: 5353, tsig_key_name: 'edge-lb.example.test', tsig_secret: 'DNS_TSIG_KEY' },
+    provider: { type: 'rfc2136', server: '127.0.0.1', port: 5353, tsig_key_name: 'edge-lb.example.test', tsig_secret: 'DNS_TSIG_ADMIN_TEST' },
   };
 
   it('store a zone with its secret named by binding, and publish only DNS-only names inside it', async () => {
@@ -246,15 +246,53 @@ describe('DNS zones and webhooks', () => {
     expect(secret.status).toBe(400);
     expect(await secret.json()).toMatchObject({ errors: [{ path: 'provider.tsig_secret', message: expect.stringContaining('secret binding') }] });
     for (const url of ['ftp://hooks.example.com/x', 'javascript:alert(1)', 'not a url']) {
-      const res = await call('/webhooks', { method: 'POST', body: json({ name: 'ops', url, secret: 'WEBHOOK_SECRET' }) });
+      const res = await call('/webhooks', { method: 'POST', body: json({ name: 'ops', url, secret: 'WEBHOOK_TEST_SECRET' }) });
       expect(res.status, url).toBe(400);
       expect(await res.json()).toMatchObject({ errors: [{ path: 'url', message: 'url: must be an http(s) URL' }] });
     }
     const unsigned = await call('/webhooks', { method: 'POST', body: json({ name: 'ops', url: 'https://hooks.example.com/x' }) });
     expect(unsigned.status).toBe(400);
     expect(await unsigned.json()).toMatchObject({ errors: [{ path: 'secret', message: expect.stringContaining('is required for json webhooks') }] });
-    const ok = await call('/webhooks', { method: 'POST', body: json({ name: 'ops', url: 'https://hooks.example.com/x', secret: 'WEBHOOK_SECRET' }) });
+    const ok = await call('/webhooks', { method: 'POST', body: json({ name: 'ops', url: 'https://hooks.example.com/x', secret: 'WEBHOOK_TEST_SECRET' }) });
     expect(ok.status).toBe(201);
     expect((await ok.json<{ result: { format: string } }>()).result.format).toBe('json');
+  });
+
+  it('refuse a secret binding that is not set, on every path of writing, and store nothing', async () => {
+    const before = await (await call('/config')).json<{ result: object }>();
+    const cloudflare = { type: 'cloudflare', zone_id: 'a'.repeat(32), api_token_secret: 'CF_UNSET_TOKEN' };
+    const cases: [string, RequestInit, string][] = [
+      ['/dns_zones', { method: 'POST', body: json({ ...zone, provider: { ...zone.provider, tsig_secret: 'DNS_TSIG_UNSET' } }) }, 'provider.tsig_secret'],
+      ['/dns_zones', { method: 'POST', body: json({ ...zone, provider: cloudflare }) }, 'provider.api_token_secret'],
+      ['/webhooks', { method: 'POST', body: json({ name: 'ops', url: 'https://hooks.example.com/x', secret: 'WEBHOOK_UNSET' }) }, 'secret'],
+      [
+        '/config',
+        { method: 'PUT', body: json({ ...before.result, webhooks: [{ name: 'ops', url: 'https://hooks.example.com/x', secret: 'WEBHOOK_UNSET' }] }) },
+        'webhooks[0].secret',
+      ],
+    ];
+    for (const [path, init, field] of cases) {
+      const res = await call(path, init);
+      expect(res.status, field).toBe(400);
+      const body = await res.json<{ errors: { path: string; message: string }[] }>();
+      expect(body.errors, field).toEqual([
+        {
+          code: expect.any(Number),
+          path: field,
+          message: expect.stringMatching(/^[a-z_.[\]0-9]+: no Worker secret named [A-Z_]+ is set: `wrangler secret put/),
+        },
+      ]);
+    }
+    const made = await (
+      await call('/webhooks', { method: 'POST', body: json({ name: 'ops', url: 'https://hooks.example.com/x', secret: 'WEBHOOK_TEST_SECRET' }) })
+    ).json<{ result: { id: string } }>();
+    const patched = await call(`/webhooks/${made.result.id}`, { method: 'PATCH', body: json({ secret: 'WEBHOOK_UNSET' }) });
+    expect(patched.status).toBe(400);
+    expect((await (await call(`/webhooks/${made.result.id}`)).json<{ result: { secret: string } }>()).result.secret).toBe('WEBHOOK_TEST_SECRET');
+    expect((await call(`/webhooks/${made.result.id}`, { method: 'DELETE' })).status).toBe(200);
+    // Nothing of the refused writes is stored (the version moved only for the webhook made and deleted here).
+    const { version: _, ...after } = (await (await call('/config')).json<{ result: { version: number } }>()).result;
+    const { version: __, ...was } = before.result as { version: number };
+    expect(after).toEqual(was);
   });
 });
