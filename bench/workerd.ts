@@ -11,6 +11,8 @@ import { freePort } from '../scripts/lib/wrangler-dev.ts';
 export interface Workerd {
   lbUrl: string;
   passUrl: string;
+  /** The address of each alternate bundle (WorkerdOptions.alternates), by name. */
+  alternateUrls: Record<string, string>;
   stop(): void;
   process: ChildProcess;
 }
@@ -19,9 +21,9 @@ export interface Workerd {
  * The workerd `modules` list of a wrangler bundle in `dir`/lb: index.js and the Text modules of
  * wrangler.toml's [[rules]] (the dashboard's assets), which the bundle imports by file name.
  */
-export function bundleModules(dir: string): string {
-  const texts = readdirSync(join(dir, 'lb')).filter((f) => f !== 'index.js' && !f.endsWith('.map') && f !== 'README.md');
-  return [`(name = "index.js", esModule = embed "lb/index.js")`, ...texts.map((f) => `(name = "${f}", text = embed "lb/${f}")`)].join(', ');
+export function bundleModules(dir: string, sub = 'lb'): string {
+  const texts = readdirSync(join(dir, sub)).filter((f) => f !== 'index.js' && !f.endsWith('.map') && f !== 'README.md');
+  return [`(name = "index.js", esModule = embed "${sub}/index.js")`, ...texts.map((f) => `(name = "${f}", text = embed "${sub}/${f}")`)].join(', ');
 }
 
 /** Durable Object classes the bundle may export, and the binding each is reached by. */
@@ -38,6 +40,12 @@ export interface WorkerdOptions {
   vars?: Record<string, string>;
   inspectorPort?: number;
   cpu?: number;
+  /**
+   * Further load balancer bundles in `dir`/<name>/ (e.g. built with other --define flags), each
+   * served by the same process on its own socket with its own Durable Objects and the same vars:
+   * variants compared in one process share its CPU, heap limits and scheduling (bench/metrics.ts).
+   */
+  alternates?: string[];
 }
 
 /**
@@ -55,25 +63,10 @@ export async function startWorkerd(dir: string, opts: WorkerdOptions): Promise<W
   const exported = main.slice(main.lastIndexOf('export {'));
   const classes = Object.keys(DO_BINDINGS).filter((c) => new RegExp(`\\b${c}\\b`).test(exported));
   const vars = { ADMIN_TOKEN: opts.token, ADMIN_HOSTS: '127.0.0.1', ...opts.vars };
-  writeFileSync(
-    join(dir, 'config.capnp'),
-    `using Workerd = import "/workerd/workerd.capnp";
-
-const config :Workerd.Config = (
-  services = [
-    (name = "lb", worker = .lb),
-    (name = "pass", worker = .pass),
-    (name = "net", network = (allow = ["public", "private", "local"])),
-    (name = "do-disk", disk = (path = "${resolve(dir, 'do')}", writable = true)),
-  ],
-  sockets = [
-    (name = "lb", address = "127.0.0.1:${lbPort}", http = (), service = "lb"),
-    (name = "pass", address = "127.0.0.1:${passPort}", http = (), service = "pass"),
-  ],
-);
-
-const lb :Workerd.Worker = (
-  modules = [${bundleModules(dir)}],
+  const alternates: { name: string; port: number }[] = [];
+  for (const name of opts.alternates ?? []) alternates.push({ name, port: await freePort() });
+  const lbWorker = (sub: string, key: string) => `(
+  modules = [${bundleModules(dir, sub)}],
   compatibilityDate = "${opts.compatibilityDate}",
   bindings = [
     ${[
@@ -81,10 +74,31 @@ const lb :Workerd.Worker = (
       ...classes.map((c) => `(name = "${DO_BINDINGS[c]}", durableObjectNamespace = "${c}")`),
     ].join(',\n    ')},
   ],
-  durableObjectNamespaces = [${classes.map((c) => `(className = "${c}", uniqueKey = "edge-lb-bench-${c}", enableSql = true)`).join(', ')}],
+  durableObjectNamespaces = [${classes.map((c) => `(className = "${c}", uniqueKey = "${key}-${c}", enableSql = true)`).join(', ')}],
   durableObjectStorage = (localDisk = "do-disk"),
   globalOutbound = "net",
+)`;
+  writeFileSync(
+    join(dir, 'config.capnp'),
+    `using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    (name = "lb", worker = .lb),
+    ${alternates.map((a) => `(name = "alt-${a.name}", worker = .alt${alternates.indexOf(a)}),`).join('\n    ')}
+    (name = "pass", worker = .pass),
+    (name = "net", network = (allow = ["public", "private", "local"])),
+    (name = "do-disk", disk = (path = "${resolve(dir, 'do')}", writable = true)),
+  ],
+  sockets = [
+    (name = "lb", address = "127.0.0.1:${lbPort}", http = (), service = "lb"),
+    (name = "pass", address = "127.0.0.1:${passPort}", http = (), service = "pass"),
+    ${alternates.map((a) => `(name = "alt-${a.name}", address = "127.0.0.1:${a.port}", http = (), service = "alt-${a.name}"),`).join('\n    ')}
+  ],
 );
+
+const lb :Workerd.Worker = ${lbWorker('lb', 'edge-lb-bench')};
+${alternates.map((a, i) => `const alt${i} :Workerd.Worker = ${lbWorker(a.name, `edge-lb-bench-${a.name}`)};`).join('\n')}
 
 const pass :Workerd.Worker = (
   modules = [(name = "${baseline}", esModule = embed "${baseline}")],
@@ -108,7 +122,8 @@ const pass :Workerd.Worker = (
     if (child.exitCode !== null) throw new Error(`workerd exited ${child.exitCode}`);
     try {
       await fetch(`${lbUrl}/admin/v1/config`, { signal: AbortSignal.timeout(1000) });
-      return { lbUrl, passUrl: `http://127.0.0.1:${passPort}`, process: child, stop: () => child.kill('SIGTERM') };
+      const alternateUrls = Object.fromEntries(alternates.map((a) => [a.name, `http://127.0.0.1:${a.port}`]));
+      return { lbUrl, passUrl: `http://127.0.0.1:${passPort}`, alternateUrls, process: child, stop: () => child.kill('SIGTERM') };
     } catch {
       await new Promise((r) => setTimeout(r, 100));
     }
