@@ -1,0 +1,199 @@
+/**
+ * `node bench/tail.ts`: the load balancer beside the pass-through Worker the way a user compares
+ * them (issue #13), all in one plain workerd on CPU 1 (bench/workerd.ts), load generator and
+ * origin on CPU 0:
+ * - closed loop at saturation, 8 and 50 connections: requests/s and p99 per variant;
+ * - open loop at fixed offered rates, 50% and 80% of the pass-through's saturated requests/s at
+ *   50 connections (autocannon `overallRate`), so queueing at saturation does not hide where the
+ *   tail comes from: p50, p99, p99.9;
+ * - RSS after a sustained run: a workerd serving the load balancer against one serving the
+ *   pass-through (each also holds one idle pass-through isolate).
+ * Variants, each its own load balancer over its own three-origin pool: random and round_robin
+ * origin steering, hash (by client IP), cookie affinity on a first visit (a cookie signed on every
+ * response) and returning (the cookie of one earlier response sent back), and a pool with a 5 s
+ * HTTP monitor. Every figure is the median over rounds; ratios are to the pass-through of the
+ * same round and connection count. Scenario order rotates per round.
+ *
+ * Environment: BENCH_SECONDS (per scenario and round, default 5), BENCH_ROUNDS (default 3),
+ * BENCH_SUSTAIN (seconds of the RSS run, default 30).
+ */
+import autocannon from 'autocannon';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { get } from 'node:http';
+import { join } from 'node:path';
+import { bundleWorker, median, startOriginProcess } from './lib.ts';
+import { startWorkerd, type Workerd } from './workerd.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SUSTAIN = Number(process.env.BENCH_SUSTAIN ?? 30);
+const TOKEN = 'bench-token';
+const [GEN_CPU, WORKERD_CPU] = [0, 1];
+const dir = join('.bench', 'tail');
+
+interface Variant {
+  name: string;
+  pool?: object;
+  lb?: object;
+  /** Sends back the affinity cookie of one earlier response. */
+  returning?: boolean;
+}
+const VARIANTS: Variant[] = [
+  { name: 'random' },
+  { name: 'round_robin', pool: { origin_steering: { policy: 'round_robin' } } },
+  { name: 'hash', pool: { origin_steering: { policy: 'hash' } } },
+  { name: 'cookie (first visit)', lb: { session_affinity: 'cookie' } },
+  { name: 'cookie (returning)', lb: { session_affinity: 'cookie' }, returning: true },
+  { name: 'monitored (5 s)', pool: { monitor: 'm' } },
+];
+const hostOf = (i: number) => `v${i}.bench`;
+
+interface Run {
+  rps: number;
+  p50: number;
+  p99: number;
+  p999: number;
+}
+interface Target {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+}
+
+async function run(t: Target, connections: number, seconds: number, overallRate?: number): Promise<Run> {
+  const r = await autocannon({ url: t.url, duration: seconds, connections, pipelining: 1, headers: t.headers, ...(overallRate ? { overallRate } : {}) });
+  if (r.errors || r.timeouts || r.non2xx) throw new Error(`${t.name}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`);
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, p999: r.latency.p99_9 };
+}
+
+/** Runs every target for `ROUNDS` rounds in rotating order; per target, its runs. */
+async function rounds(targets: Target[], connections: number, rate?: number): Promise<Map<string, Run[]>> {
+  const out = new Map<string, Run[]>(targets.map((t) => [t.name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
+    for (const t of order) {
+      const r = await run(t, connections, SECONDS, rate);
+      out.get(t.name)!.push(r);
+      console.error(
+        `${rate ? `${rate} req/s offered` : `${connections} connections`}, round ${round + 1}, ${t.name}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} p99 ${r.p99} p99.9 ${r.p999} ms`,
+      );
+    }
+  }
+  return out;
+}
+
+const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+const f = (x: number, digits = 0) => x.toFixed(digits);
+
+bundleWorker(join(dir, 'lb'));
+if (existsSync('/usr/bin/taskset')) spawnSync('/usr/bin/taskset', ['-pc', String(GEN_CPU), String(process.pid)]);
+const origins = await Promise.all(['a', 'b', 'c'].map((n) => startOriginProcess(`tail-${n}`, GEN_CPU)));
+const originHost = `127.0.0.1:${origins[0]!.port}`;
+const started: Workerd[] = [];
+try {
+  const workerd = await startWorkerd(dir, { originHost, token: TOKEN, compatibilityDate: '2026-11-01', cpu: WORKERD_CPU });
+  started.push(workerd);
+  const poolOrigins = origins.map((o, i) => ({ name: `o${i}`, address: '127.0.0.1', port: o.port }));
+  const seed = await fetch(`${workerd.lbUrl}/admin/v1/config`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      monitors: [{ id: 'm', type: 'http', path: '/', interval: 5, timeout: 2, expected_codes: '200' }],
+      pools: VARIANTS.map((v, i) => ({ id: `p${i}`, name: `p${i}`, origins: poolOrigins, ...v.pool })),
+      load_balancers: VARIANTS.map((v, i) => ({ name: hostOf(i), default_pools: [`p${i}`], fallback_pool: `p${i}`, ...v.lb })),
+    }),
+  });
+  if (!seed.ok) throw new Error(`seeding failed: ${seed.status} ${await seed.text()}`);
+  const targets: Target[] = [{ name: 'pass-through', url: `${workerd.passUrl}/`, headers: {} }];
+  for (const [i, v] of VARIANTS.entries()) {
+    const headers: Record<string, string> = { host: hostOf(i) };
+    if (v.returning) {
+      // node:http, since fetch does not send a Host header of ours.
+      const setCookie = await new Promise<string[] | undefined>((resolve, reject) =>
+        get(`${workerd.lbUrl}/`, { headers }, (res) => (res.resume(), resolve(res.headers['set-cookie']))).once('error', reject),
+      );
+      const cookie = setCookie?.[0]?.split(';')[0];
+      if (!cookie) throw new Error(`${v.name}: the first response set no affinity cookie`);
+      headers.cookie = cookie;
+    }
+    targets.push({ name: v.name, url: `${workerd.lbUrl}/`, headers });
+  }
+  for (const t of targets) await run(t, 32, 3); // warm-up (JIT, health, monitor)
+
+  const table = (title: string, runs: Map<string, Run[]>, tail: boolean) => {
+    const pass = runs.get('pass-through')!;
+    console.log(`\n${title}\n`);
+    console.log(
+      tail
+        ? '| variant | req/s | p50 ms | p99 ms | p99.9 ms | p99 vs pass-through |'
+        : '| variant | req/s | p99 ms | req/s vs pass-through | p99 vs pass-through |',
+    );
+    console.log(tail ? '|---|---:|---:|---:|---:|---:|' : '|---|---:|---:|---:|---:|');
+    for (const [name, rs] of runs) {
+      const ratio = (pick: (r: Run) => number) => median(rs.map((r, i) => pick(r) / Math.max(pick(pass[i]!), 1e-9)));
+      const m = (pick: (r: Run) => number) => median(rs.map(pick));
+      console.log(
+        tail
+          ? `| ${name} | ${f(m((r) => r.rps))} | ${m((r) => r.p50)} | ${m((r) => r.p99)} | ${m((r) => r.p999)} | ${f(
+              ratio((r) => r.p99),
+              2,
+            )}x |`
+          : `| ${name} | ${f(m((r) => r.rps))} | ${m((r) => r.p99)} | ${f(
+              ratio((r) => r.rps),
+              3,
+            )} | ${f(
+              ratio((r) => r.p99),
+              2,
+            )}x |`,
+      );
+    }
+  };
+  const saturated = new Map<number, Map<string, Run[]>>();
+  for (const connections of [8, 50]) saturated.set(connections, await rounds(targets, connections));
+  const capacity = median(
+    saturated
+      .get(50)!
+      .get('pass-through')!
+      .map((r) => r.rps),
+  );
+  const open = new Map<number, Map<string, Run[]>>();
+  for (const share of [0.5, 0.8]) open.set(share, await rounds(targets, 50, Math.round(capacity * share)));
+
+  console.log(`\n${ROUNDS} rounds x ${SECONDS} s per scenario, medians; node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
+  for (const [connections, runs] of saturated) table(`Saturated, ${connections} connections (closed loop)`, runs, false);
+  for (const [share, runs] of open)
+    table(`Open loop at ${share * 100}% of the pass-through's capacity (${Math.round(capacity * share)} req/s offered, 50 connections)`, runs, true);
+  workerd.stop();
+  started.length = 0;
+
+  // RSS: one process serving only the load balancer's traffic, one only the pass-through's.
+  const passDir = join('.bench', 'tail-pass');
+  mkdirSync(join(passDir, 'lb'), { recursive: true });
+  copyFileSync('bench/passthrough.js', join(passDir, 'lb', 'index.js'));
+  const rss: Record<string, number> = {};
+  for (const [name, d, t] of [
+    ['load balancer (random)', dir, targets[1]!],
+    ['pass-through', passDir, targets[0]!],
+  ] as const) {
+    // In the pass-through's process its "lb" service is a second pass-through (ORIGIN set too).
+    const w = await startWorkerd(d, { originHost, token: TOKEN, compatibilityDate: '2026-11-01', cpu: WORKERD_CPU, vars: { ORIGIN: originHost } });
+    started.push(w);
+    if (d === dir) {
+      const again = await fetch(`${w.lbUrl}/admin/v1/config`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      if (!again.ok) throw new Error(`config did not persist: ${again.status}`);
+    }
+    const url = d === dir ? `${w.lbUrl}/` : `${w.passUrl}/`;
+    await run({ ...t, url }, 50, SUSTAIN);
+    rss[name] = rssKb(w.process.pid!);
+    w.stop();
+    started.pop();
+  }
+  const [lbRss, passRss] = [rss['load balancer (random)']!, rss['pass-through']!];
+  console.log(
+    `\nRSS after ${SUSTAIN} s at 50 connections: load balancer ${f(lbRss / 1024, 1)} MiB, pass-through ${f(passRss / 1024, 1)} MiB: ${f(lbRss / passRss, 2)}x`,
+  );
+} finally {
+  for (const w of started) w.stop();
+  for (const o of origins) o.stop();
+}
