@@ -13,7 +13,7 @@ import type { Client, ConfigStoreApi, LbStateApi } from '../core/rpc/index.ts';
 import type { Candidate, Snapshot } from '../core/route/index.ts';
 import { LoadTracker } from '../core/steer/load.ts';
 import type { PlaceFacts } from '../core/steer/pools.ts';
-import { CookieAffinity, PinCache, TableAffinity, type Affinity } from './affinity/index.ts';
+import { CookieAffinity, CookieMemo, PinCache, TableAffinity, type Affinity } from './affinity/index.ts';
 import { SnapshotCache } from './config-cache/index.ts';
 import { HealthViews, OutcomeReports, type HealthView } from './health/index.ts';
 import type { RequestTarget } from '../core/forward/index.ts';
@@ -53,6 +53,8 @@ export class Isolate {
   readonly reports: OutcomeReports;
   readonly load = new LoadTracker();
   readonly pins: PinCache;
+  /** Cookie affinity's verified and sealed values (worker/affinity CookieMemo). */
+  readonly cookies: CookieMemo;
   readonly deadlineMs: number;
   /** Bound once: routing calls it unbound. */
   readonly poolOutstanding = (poolId: string) => this.load.poolOutstanding(poolId);
@@ -67,6 +69,7 @@ export class Isolate {
     this.health = new HealthViews(this.now, options.refreshDeadlineMs);
     this.reports = new OutcomeReports(this.now, options.sleep);
     this.pins = new PinCache(options.maxCachedPins);
+    this.cookies = new CookieMemo();
     this.deadlineMs = options.refreshDeadlineMs ?? 1000;
   }
 
@@ -146,7 +149,7 @@ class RequestDeps implements ProxyDeps {
     if (kind === 'cookie' || kind === 'ip_cookie') {
       const override = this.#backends.affinitySecret;
       const secrets = override ? [override] : this.snapshot.affinityKeys;
-      return secrets.length ? new CookieAffinity(this.#isolate.affinityKeys(secrets), this.now) : undefined;
+      return secrets.length ? new CookieAffinity(this.#isolate.affinityKeys(secrets), this.now, this.#isolate.cookies) : undefined;
     }
     if (kind === 'header') {
       const b = this.#backends;

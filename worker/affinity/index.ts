@@ -9,7 +9,7 @@
  * Whether a pin is honoured, and whether a response may create or move one, is decided in
  * core/affinity (judgePin, pinAfter) for both.
  */
-import { AFFINITY_COOKIE, affinityTtl, readPin, sessionId, sessionKey, setCookieHeader, signPin, type Pin } from '../../core/affinity/index.ts';
+import { AFFINITY_COOKIE, affinityTtl, readPin, sessionId, sessionKey, setCookieHeader, signPin, type Pin, type Pinned } from '../../core/affinity/index.ts';
 import type { LoadBalancer } from '../../core/config/index.ts';
 import type { Client, LbStateApi } from '../../core/rpc/index.ts';
 import type { Candidate } from '../../core/route/index.ts';
@@ -36,21 +36,88 @@ export class CookieAffinity implements Affinity {
   /** Newest first: the first seals, any reads (a rotated-out key keeps its sessions). */
   readonly #keys: Promise<CryptoKey[]>;
   readonly #now: () => number;
-  constructor(keys: Promise<CryptoKey[]>, now: () => number) {
+  readonly #memo: CookieMemo;
+  /** `memo`: the isolate's (bound to `keys`); by default one of this object's own. */
+  constructor(keys: Promise<CryptoKey[]>, now: () => number, memo: CookieMemo = new CookieMemo()) {
     this.#keys = keys;
     this.#now = now;
+    this.#memo = memo.for(keys);
   }
   async read(lb: LoadBalancer, request: PinSource): Promise<Pin | undefined> {
     const value = request.cookie(AFFINITY_COOKIE);
-    return value ? readPin(await this.#keys, lb.id, value, Math.floor(this.#now() / 1000)) : undefined;
+    if (!value) return undefined;
+    const now = Math.floor(this.#now() / 1000);
+    const known = this.#memo.verified(lb.id, value, now);
+    if (known) return known;
+    const pin = await readPin(await this.#keys, lb.id, value, now);
+    if (pin) this.#memo.remember(lb.id, value, pin);
+    return pin;
   }
   async write(lb: LoadBalancer, _request: PinSource, by: Candidate, response: Response, https: boolean): Promise<Response> {
-    const expiresAt = Math.floor(this.#now() / 1000) + affinityTtl(lb);
-    const value = await signPin((await this.#keys)[0]!, lb.id, { poolId: by.pool.id, origin: by.origin.name, expiresAt });
+    // Every new session pinned to one origin within a bucket shares one sealed value (CookieMemo).
+    const expiresAt = Math.ceil((Math.floor(this.#now() / 1000) + affinityTtl(lb)) / EXPIRY_BUCKET_S) * EXPIRY_BUCKET_S;
+    const pin = { poolId: by.pool.id, origin: by.origin.name, expiresAt };
+    let value = this.#memo.sealedFor(lb.id, pin);
+    if (!value) this.#memo.seal(lb.id, pin, (value = await signPin((await this.#keys)[0]!, lb.id, pin)));
     const out = new Response(response.body, response);
     out.headers.append('set-cookie', setCookieHeader(lb, value, https));
     return out;
   }
+}
+
+/**
+ * A cookie pin's expiry is rounded up to a multiple of this (s), so new sessions on one origin
+ * within it share one sealed value (at most this much past session_affinity_ttl; the cookie's
+ * Max-Age is the TTL itself, so browsers drop it first).
+ */
+export const EXPIRY_BUCKET_S = 60;
+/** At most this many verified cookie values, and sealed values, are remembered per isolate. */
+export const MAX_MEMO = 4096;
+
+/**
+ * The isolate's memo of cookie affinity's crypto (issue #13: AES-GCM on every request was most of
+ * cookie affinity's cost): values it has verified (until their expiry) and the value it sealed per
+ * load balancer, pin and expiry bucket. Bound to one key set: other keys (a rotation) empty it.
+ * Each map is capped at MAX_MEMO, the oldest entry going first.
+ */
+export class CookieMemo {
+  #keys: unknown;
+  readonly #verified = new Map<string, Pinned>();
+  readonly #sealed = new Map<string, string>();
+  readonly #max: number;
+  constructor(max = MAX_MEMO) {
+    this.#max = max;
+  }
+  /** This memo for `keys`: emptied first when they are not the keys it was filled with. */
+  for(keys: unknown): this {
+    if (keys !== this.#keys) ((this.#keys = keys), this.#verified.clear(), this.#sealed.clear());
+    return this;
+  }
+  get size(): number {
+    return this.#verified.size + this.#sealed.size;
+  }
+  /** The pin `value` was verified to carry for `lbId`, unless it has expired by `now` (epoch s). */
+  verified(lbId: string, value: string, now: number): Pinned | undefined {
+    const pin = this.#verified.get(`${lbId}\u0000${value}`);
+    return pin && pin.expiresAt > now ? pin : undefined;
+  }
+  remember(lbId: string, value: string, pin: Pinned): void {
+    bounded(this.#verified, this.#max).set(`${lbId}\u0000${value}`, pin);
+  }
+  sealedFor(lbId: string, pin: Pinned): string | undefined {
+    return this.#sealed.get(sealKey(lbId, pin));
+  }
+  seal(lbId: string, pin: Pinned, value: string): void {
+    bounded(this.#sealed, this.#max).set(sealKey(lbId, pin), value);
+    this.remember(lbId, value, pin);
+  }
+}
+
+const sealKey = (lbId: string, p: Pinned) => `${lbId}\u0000${p.poolId}\u0000${p.origin}\u0000${p.expiresAt}`;
+/** `map`, its oldest entry dropped when it is full. */
+function bounded<K, V>(map: Map<K, V>, max: number): Map<K, V> {
+  if (map.size >= max) map.delete(map.keys().next().value!);
+  return map;
 }
 
 /** At most this many header-affinity pins are cached per isolate (least recently used go first). */
