@@ -20,7 +20,7 @@ const at = (i: number): Candidate => ({ pool, poolRank: 0, origin: pool.origins[
 const request = (value?: string) => ({ header: () => null, cookie: () => value });
 
 async function issued(affinity: CookieAffinity, i: number): Promise<string> {
-  const res = await affinity.write(lb, request(), at(i), new Response('ok'), true, false);
+  const res = await affinity.write(lb, request(), at(i), new Response('ok'), true);
   return /^__cflb=([^;]+)/.exec(res.headers.get('set-cookie')!)![1]!;
 }
 
