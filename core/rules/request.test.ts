@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { splitUrl } from '../forward/index.ts';
+import { RuleRequest } from './index.ts';
+import { compiled, view } from './test-helpers.ts';
+
+describe('RuleRequest', () => {
+  it('splits the URI into path and query as the runtime serializes request.url', () => {
+    const r = new RuleRequest({ url: splitUrl('https://a.example.com:8443/x/y?q=1&r'), method: 'GET', headers: new Headers(), loadBalancer: 'lb' });
+    expect([r.host, r.uri, r.path, r.query, r.fullUri, r.ssl]).toEqual([
+      'a.example.com',
+      '/x/y?q=1&r',
+      '/x/y',
+      'q=1&r',
+      'https://a.example.com:8443/x/y?q=1&r',
+      true,
+    ]);
+    expect([r.argNames, r.argValues, r.arg('r'), r.arg('s')]).toEqual([['q', 'r'], ['1', ''], [''], undefined]);
+  });
+
+  it('reads each header once per request, however many rules ask', () => {
+    let gets = 0;
+    class CountingHeaders extends Headers {
+      override get(name: string): string | null {
+        gets++;
+        return super.get(name);
+      }
+    }
+    const r = new RuleRequest({
+      url: splitUrl('https://a.example.com/'),
+      method: 'GET',
+      headers: new CountingHeaders({ 'x-tenant': 'blue' }),
+      loadBalancer: 'lb',
+    });
+    const rules = [
+      'any(http.request.headers["x-tenant"][*] == "blue")',
+      'http.request.headers["x-tenant"][0] eq "red"',
+      'http.request.headers["x-none"][0] eq "a"',
+    ].map(compiled);
+    for (let i = 0; i < 3; i++) expect(rules.map((p) => p(r))).toEqual([true, false, false]);
+    expect(gets).toBe(2); // x-tenant and x-none, once each
+  });
+
+  it('cf.load_balancer.region: the given region, else derived from the place (core/steer/regions), else missing', () => {
+    const region = compiled('cf.load_balancer.region eq "WNAM"');
+    expect(region(view({ place: { region: 'WNAM', country: 'DE' } }))).toBe(true);
+    expect(region(view({ place: { country: 'US', longitude: -122.4 } }))).toBe(true);
+    expect(region(view({ place: { country: 'US', longitude: -74 } }))).toBe(false);
+    expect(compiled('cf.load_balancer.region eq "WEU"')(view({ place: { country: 'DE' } }))).toBe(true);
+    expect(compiled('cf.load_balancer.region ne "WEU"')(view({}))).toBe(false); // unknown: missing
+  });
+
+  it('cookies: names URL-decoded, repeated names merged in order, values as sent', () => {
+    const r = view({ headers: { cookie: 'a%3Db=1; theme=dark;theme=%6Cight; bad%=x; =novalue; flag' } });
+    expect([r.cookies('a=b'), r.cookies('theme'), r.cookies('bad%'), r.cookies('flag')]).toEqual([['1'], ['dark', '%6Cight'], ['x'], undefined]);
+    expect(r.cookie).toBe('a%3Db=1; theme=dark;theme=%6Cight; bad%=x; =novalue; flag');
+  });
+});
