@@ -3,3 +3,4 @@ export * from './errors.ts';
 export * from './document.ts';
 export { mergePatch } from './merge-patch.ts';
 export { etagOf, ifMatchAdmits } from './etag.ts';
+export * from './cloudflare/index.ts';

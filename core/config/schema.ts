@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { REGIONS } from '../steer/regions.ts';
+import { UNPROBED_MONITOR_TYPES, cloudflareLoadBalancerFields, cloudflareOriginFields, cloudflarePoolFields, unset } from './cloudflare/fields.ts';
 
 const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
@@ -62,8 +63,8 @@ export const LIMITS = { originsPerPool: 1000, poolsPerList: 20, poolMapEntries: 
 
 /** At most `max` keys: every map a client can grow has a cap, so one stored object stays far below the 2 MB a Durable Object's SQLite value may hold. */
 const capped = (max: number) => (m: object) => Object.keys(m).length <= max;
-/** Fields the server owns: accepted on input (so an exported object can be sent back) and ignored. */
-export const READ_ONLY_FIELDS = ['id', 'created_on', 'modified_on'] as const;
+/** Fields the server owns: accepted on input (so an exported object can be sent back) and ignored (Cloudflare's zone_name and pool disabled_at too). */
+export const READ_ONLY_FIELDS = ['id', 'created_on', 'modified_on', 'zone_name', 'disabled_at'] as const;
 const readOnly = {
   id: z.string().optional().describe('read-only, ignored on input'),
   created_on: z.string().optional().describe('read-only, ignored on input'),
@@ -76,13 +77,18 @@ export const MonitorSchema = z
   .strictObject({
     ...readOnly,
     description: z.string().max(1024).default(''),
-    type: z.enum(['http', 'https', 'tcp']).default('http'),
+    type: z
+      .enum(['http', 'https', 'tcp', ...UNPROBED_MONITOR_TYPES])
+      .default('http')
+      .describe("icmp_ping, udp_icmp and smtp (Cloudflare's) cannot be probed from a Worker: stored; pools using such a monitor count as having none"),
     method: z
       .string()
       .regex(/^[A-Z]+$|^connection_established$/, 'must be an HTTP method such as GET or HEAD')
       .optional(),
     path: z.string().startsWith('/').default('/'),
-    port: z.int().min(0).max(65535).default(0).describe('0 = the origin port, else the scheme default'),
+    port: unset(z.int().min(0).max(65535).default(0)).describe(
+      "0 or null = the origin's port, and the scheme's default port when that is 0 too (Cloudflare: 0 = the protocol's default port, whatever the origin's)",
+    ),
     header: headerMap.default({}),
     expected_codes: z
       .string()
@@ -94,12 +100,13 @@ export const MonitorSchema = z
     interval: z.int().min(5).max(3600).default(60).describe('seconds between probes (5 s floor)'),
     timeout: z.int().min(1).max(10).default(5).describe('seconds'),
     retries: z.int().min(0).max(5).default(2),
-    consecutive_up: z.int().min(1).max(10).default(1),
-    consecutive_down: z.int().min(1).max(10).default(1),
+    consecutive_up: z.int().min(0).max(10).default(1).describe("probes in a row to become healthy; 0 (Cloudflare's default) = 1"),
+    consecutive_down: z.int().min(0).max(10).default(1).describe("probes in a row to become unhealthy; 0 (Cloudflare's default) = 1"),
     probe_zone: z.string().max(253).default('').describe('stored, not yet active'),
   })
   .refine((m) => m.timeout < m.interval, { path: ['timeout'], message: 'must be shorter than interval' })
-  .transform((m) => ({ ...m, method: m.method ?? (m.type === 'tcp' ? 'connection_established' : 'GET') }))
+  // `method` last whether given or defaulted, so what is read back writes back in the same key order (no drift).
+  .transform(({ method, ...m }) => ({ ...m, method: method ?? (m.type === 'tcp' ? 'connection_established' : 'GET') }))
   .meta({ id: 'MonitorInput' });
 
 // ------------------------------------------------------------------------------------------- pool
@@ -125,6 +132,7 @@ export const OriginSchema = z.strictObject({
     .describe(
       "read-only (Cloudflare's field): when the origin stopped taking new traffic (enabled false, or drain), ISO 8601; sessions may stay for drain_duration after it. Ignored on input",
     ),
+  ...cloudflareOriginFields,
 });
 
 export const RegionSchema = z.enum(REGIONS);
@@ -151,29 +159,29 @@ export const PoolSchema = z
     monitor: id.optional(),
     latitude: z.number().min(-90).max(90).optional(),
     longitude: z.number().min(-180).max(180).optional(),
-    check_regions: z
-      .array(z.enum([...REGIONS, 'ALL_REGIONS']))
-      .optional()
-      .describe('stored, not yet active'),
+    check_regions: unset(z.array(z.enum([...REGIONS, 'CHINA', 'ALL_REGIONS'])).optional()).describe('stored, not yet active'),
     notification_filter: NotificationFilterSchema.nullish().describe(
       "Cloudflare's: which health notifications (webhooks) this pool's origins and the pool itself send; null = all",
     ),
     origins: z.array(OriginSchema).min(1).max(LIMITS.originsPerPool),
-    origin_steering: z
-      .strictObject({
-        policy: z.enum(['random', 'hash', 'least_outstanding_requests', 'least_connections', 'round_robin', 'least_response_time', 'first']).default('random'),
-        hash_key: z
-          .strictObject({ type: z.enum(['ip', 'uri', 'header', 'cookie']).default('ip'), name: headerName.optional().describe('header or cookie name') })
-          .refine((k) => (k.type === 'header' || k.type === 'cookie') === (k.name !== undefined), {
-            message: 'name is required for header and cookie keys, and only for them',
-            path: ['name'],
-          })
-          .default({ type: 'ip' })
-          .describe('our extension: what `hash` hashes (Cloudflare: the client IP)'),
-        hash_algorithm: z.enum(['maglev', 'rendezvous']).default('maglev').describe('our extension'),
-      })
-      .default({ policy: 'random', hash_key: { type: 'ip' }, hash_algorithm: 'maglev' })
-      .describe('Cloudflare: random, hash, least_outstanding_requests, least_connections; ours: round_robin, least_response_time, first'),
+    origin_steering: unset(
+      z
+        .strictObject({
+          policy: z
+            .enum(['random', 'hash', 'least_outstanding_requests', 'least_connections', 'round_robin', 'least_response_time', 'first'])
+            .default('random'),
+          hash_key: z
+            .strictObject({ type: z.enum(['ip', 'uri', 'header', 'cookie']).default('ip'), name: headerName.optional().describe('header or cookie name') })
+            .refine((k) => (k.type === 'header' || k.type === 'cookie') === (k.name !== undefined), {
+              message: 'name is required for header and cookie keys, and only for them',
+              path: ['name'],
+            })
+            .default({ type: 'ip' })
+            .describe('our extension: what `hash` hashes (Cloudflare: the client IP)'),
+          hash_algorithm: z.enum(['maglev', 'rendezvous']).default('maglev').describe('our extension'),
+        })
+        .default({ policy: 'random', hash_key: { type: 'ip' }, hash_algorithm: 'maglev' }),
+    ).describe('Cloudflare: random, hash, least_outstanding_requests, least_connections; ours: round_robin, least_response_time, first'),
     load_shedding: z.unknown().optional().describe('stored, not yet active'),
     outlier_detection: z
       .strictObject({
@@ -191,6 +199,7 @@ export const PoolSchema = z
       })
       .default({ enabled: true, consecutive_5xx: 5, consecutive_gateway_failure: 5, base_ejection_time: 30, max_ejection_time: 300, max_ejection_percent: 10 })
       .describe("our extension: passive health by Envoy's outlier detection (at least one origin can always be ejected)"),
+    ...cloudflarePoolFields,
   })
   .superRefine((p, ctx) => {
     const seen = new Set<string>();
@@ -264,7 +273,7 @@ export const LoadBalancerSchema = z
       .strictObject({ mode: z.enum(['pop', 'resolver_ip']).default('pop'), prefer_ecs: z.enum(['always', 'never', 'proximity', 'geo']).default('proximity') })
       .optional(),
     session_affinity: z.enum(['none', 'cookie', 'ip_cookie', 'header', '']).default('none').describe('cookie, ip_cookie and header affinity'),
-    session_affinity_ttl: z.int().positive().optional(),
+    session_affinity_ttl: unset(z.int().positive().optional()),
     session_affinity_attributes: z
       .strictObject({
         samesite: z.enum(['Auto', 'Lax', 'None', 'Strict']).default('Auto'),
@@ -312,6 +321,7 @@ export const LoadBalancerSchema = z
       .max(300)
       .default(15)
       .describe('our extension (Envoy name): seconds to wait for one origin attempt to answer with headers'),
+    ...cloudflareLoadBalancerFields,
   })
   .superRefine((lb, ctx) => {
     const kind = lb.session_affinity === 'header' ? 'header' : lb.session_affinity === 'cookie' || lb.session_affinity === 'ip_cookie' ? 'cookie' : undefined;

@@ -1,4 +1,4 @@
-import { poolReferences, type ConfigDocument, type DnsZone, type LoadBalancer, type Monitor, type Pool, type Webhook } from '../config/index.ts';
+import { isProbed, poolReferences, type ConfigDocument, type DnsZone, type LoadBalancer, type Monitor, type Pool, type Webhook } from '../config/index.ts';
 
 /** What one load balancer's LbState is told (core/rpc Targets). */
 export interface LbTargets {
@@ -14,7 +14,8 @@ export interface LbTargets {
 
 /**
  * What a load balancer's LbState should watch and tell: the pools it may route to (every
- * reference, each once) with their monitors, the load balancer itself, its DNS zone and its
+ * reference, each once) with their monitors (none for a monitor type that cannot be probed from
+ * a Worker: core/config/cloudflare/fields.ts), the load balancer itself, its DNS zone and its
  * webhooks. No pools and no load balancer for a disabled one, or for `lbId` with no load balancer
  * (deleted).
  */
@@ -27,7 +28,8 @@ export function healthTargets(doc: ConfigDocument, lbId: string): LbTargets {
     pools: ids.flatMap((id) => {
       const pool = doc.pools.find((p) => p.id === id);
       if (!pool) return [];
-      const monitor = pool.monitor ? doc.monitors.find((m) => m.id === pool.monitor) : undefined;
+      // A monitor of a type no Worker can send (icmp_ping, udp_icmp, smtp) counts as none: origins stay healthy.
+      const monitor = pool.monitor ? doc.monitors.find((m) => m.id === pool.monitor && isProbed(m.type)) : undefined;
       return [{ pool, monitor }];
     }),
     lb,

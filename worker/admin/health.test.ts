@@ -162,5 +162,11 @@ describe('maintenance operations', () => {
     expect((await bad.json<{ errors: { message: string }[] }>()).errors[0]!.message).toBe(
       'origins[0].address: must be an IPv4 address, an IPv6 address or a hostname',
     );
+    // A Cloudflare monitor type a Worker cannot probe is stored, but not previewed as if it were HTTP.
+    const icmp = await call('/monitors/mon', { method: 'PATCH', body: JSON.stringify({ type: 'icmp_ping' }) });
+    expect(icmp.status).toBe(200);
+    const unprobed = await call('/monitors/mon/preview', { method: 'POST', body: JSON.stringify({ origins: [{ address: '127.0.0.1', port: ports.http }] }) });
+    expect(unprobed.status).toBe(400);
+    expect((await unprobed.json<{ errors: { message: string }[] }>()).errors[0]!.message).toContain('icmp_ping, which a Worker cannot probe');
   });
 });

@@ -15,7 +15,7 @@
  */
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
-import { ErrorCode, IdSchema, OriginSchema, poolReferences, type Monitor, type Pool } from '../../core/config/index.ts';
+import { ErrorCode, IdSchema, OriginSchema, isProbed, poolReferences, type Monitor, type Pool } from '../../core/config/index.ts';
 import { healthUsable } from '../../core/health/index.ts';
 import { poolVerdict } from '../../core/health/verdict.ts';
 import type { OriginRecord, ProbePreview } from '../../core/rpc/index.ts';
@@ -225,7 +225,12 @@ export function healthRoutes() {
       const read = await configStore(c.env).get('monitors', id);
       if (!read.ok) return refuse(c, read, REFUSALS.get);
       const { origins } = c.req.valid('json');
-      const results = await lbState(c.env, `preview:${id}`).previewMonitor(read.value.value as Monitor, origins);
+      const monitor = read.value.value as Monitor;
+      if (!isProbed(monitor.type)) {
+        const why = `monitor ${id} is of type ${monitor.type}, which a Worker cannot probe (stored from Cloudflare; pools using it count as having no monitor)`;
+        return failure(c, 400, [{ code: ErrorCode.invalid, message: why }]);
+      }
+      const results = await lbState(c.env, `preview:${id}`).previewMonitor(monitor, origins);
       return c.json(ok(results), 200);
     });
 }

@@ -16,6 +16,7 @@ import { adminAuth } from './auth.ts';
 import { dnsRoutes } from './dns.ts';
 import { API_PREFIX, failure, type AdminBindings, type AdminEnv, type FailureStatus } from './envelope.ts';
 import { healthRoutes } from './health.ts';
+import { importRoutes } from './import.ts';
 import { metricsRoutes } from './metrics.ts';
 import { explainerRoutes, type PreviewFacts } from './preview.ts';
 import { configurationRoutes, type OnWrite } from './resources.ts';
@@ -65,6 +66,7 @@ export function adminApp({ onWrite, explain }: AdminDeps) {
 
   const api = app
     .route(API_PREFIX, configurationRoutes(onWrite))
+    .route(API_PREFIX, importRoutes(onWrite))
     .route(API_PREFIX, healthRoutes())
     .route(API_PREFIX, metricsRoutes())
     .route(API_PREFIX, dnsRoutes())

@@ -19,6 +19,8 @@ import {
   PoolSchema,
   SCHEMAS,
   WebhookSchema,
+  documentNotices,
+  resourceNotices,
   type Kind,
   type Outcome,
   type Resource,
@@ -27,6 +29,7 @@ import type { ConfigExport, Versioned } from '../../core/rpc/index.ts';
 import { configStore } from '../rpc.ts';
 import { BODY_LIMIT, CONFIG_BODY_LIMIT, jsonBody } from './body.ts';
 import { Envelope, REFUSALS, failures, json, ok, refuse, type AdminContext, type AdminEnv, type Refusal } from './envelope.ts';
+import { CloudflareExport, ExportFormat, cloudflareExport } from './import.ts';
 
 /** Called after every successful write, so this isolate's traffic sees it at once. */
 export type OnWrite = () => void;
@@ -128,7 +131,8 @@ function resourceRoutes<K extends Kind>(kind: K, onWrite: OnWrite) {
   const replyItem = <S extends 200 | 201, R extends Refusal>(c: AdminContext, outcome: Outcome<Versioned<Resource<K>>>, status: S, refusals: readonly R[]) => {
     if (!outcome.ok) return refuse(c, outcome, refusals);
     c.header('etag', outcome.value.etag);
-    return c.json(ok(outcome.value.value) as One, status);
+    // Warnings: fields stored but not yet active, monitors a Worker cannot probe.
+    return c.json({ ...ok(outcome.value.value), messages: resourceNotices(kind, outcome.value.value) } as One, status);
   };
 
   const list = createRoute({
@@ -240,8 +244,12 @@ function wholeConfigRoutes(onWrite: OnWrite) {
   const exportConfig = createRoute({
     method: 'get',
     path: '/config',
-    summary: 'Export the whole configuration',
-    responses: { 200: { ...json(Envelope(ConfigDocument), 'The configuration and its version'), headers: ETag }, ...failures(401) },
+    summary: "Export the whole configuration (format=cloudflare: Cloudflare's three lists, our extensions left out and named in messages)",
+    request: { query: ExportFormat },
+    responses: {
+      200: { ...json(z.union([Envelope(ConfigDocument), Envelope(CloudflareExport)]), 'The configuration and its version'), headers: ETag },
+      ...failures(400, 401),
+    },
   });
   const importConfig = createRoute({
     method: 'put',
@@ -292,15 +300,20 @@ function wholeConfigRoutes(onWrite: OnWrite) {
   });
 
   return app
-    .openapi(exportConfig, async (c) => answer(c, await configStore(c.env).exportConfig()))
+    .openapi(exportConfig, async (c) => {
+      const read = await configStore(c.env).exportConfig();
+      return c.req.valid('query').format === 'cloudflare' ? cloudflareExport(c, read) : answer(c, read);
+    })
     .openapi(rotateAffinityKey, async (c) => {
       const rotated = await configStore(c.env).rotateAffinityKey();
       onWrite();
       return c.json(ok(rotated), 200);
     })
     .openapi(importConfig, async (c) => {
-      const outcome = await configStore(c.env).importConfig(c.req.valid('json'), c.req.valid('header')['if-match']);
-      return reply(c, written(onWrite, outcome), 200, REFUSALS.importConfig);
+      const outcome = written(onWrite, await configStore(c.env).importConfig(c.req.valid('json'), c.req.valid('header')['if-match']));
+      if (!outcome.ok) return refuse(c, outcome, REFUSALS.importConfig);
+      c.header('etag', outcome.value.etag);
+      return c.json({ ...ok(outcome.value.value), messages: documentNotices(outcome.value.value) }, 200);
     })
     .openapi(patchOrigin, async (c) => {
       const { id, name } = c.req.valid('param');
