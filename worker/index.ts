@@ -1,12 +1,14 @@
 /**
  * The Worker entry: requests to an admin hostname (ADMIN_HOSTS) go to the admin API (and under
- * /dashboard to the operator's dashboard, worker/dashboard); every other
+ * /dashboard to the operator's dashboard, worker/dashboard; under /client/v4 to Cloudflare's Load
+ * Balancing API paths, worker/cloudflare-api); every other
  * hostname is load-balanced traffic, whatever its path, except /dns-query on a DOH_HOSTS hostname
  * (DNS-over-HTTPS for DNS-only load balancers, worker/doh). The cron trigger is the health watchdog.
  * The isolate's state lives in one object (worker/isolate.ts).
  */
 import { splitUrl } from '../core/forward/index.ts';
 import { adminApp } from './admin/index.ts';
+import { cloudflareApi, isCloudflareApiPath } from './cloudflare-api/index.ts';
 import { dashboardApp, isDashboardPath } from './dashboard/index.tsx';
 import { serveDoh, isDohPath } from './doh/index.ts';
 import { isAdminHost, isDohHost } from './hosts.ts';
@@ -29,13 +31,17 @@ const admin = adminApp({
   },
 });
 const dashboard = dashboardApp({ admin });
+/** Cloudflare's Load Balancing API paths (/client/v4), with the admin API's auth. */
+const cloudflare = cloudflareApi(() => isolate.config.invalidate());
 
 export default {
   fetch(request, env, ctx): Response | Promise<Response> {
     const url = splitUrl(request.url);
     // DNS-over-HTTPS first: a DoH host may also be an admin host (localhost), whose paths are /admin and /dashboard.
     if (isDohPath(url) && isDohHost(env, url.hostname)) return serveDoh(request, isolate, new WorkerBackends(env, ctx));
-    if (isAdminHost(env, url.hostname)) return (isDashboardPath(url.path) ? dashboard : admin).fetch(request, env, ctx);
+    if (isAdminHost(env, url.hostname)) {
+      return (isCloudflareApiPath(url.path) ? cloudflare : isDashboardPath(url.path) ? dashboard : admin).fetch(request, env, ctx);
+    }
     return isolate.serve(request, url, new WorkerBackends(env, ctx));
   },
 
