@@ -14,11 +14,13 @@ import {
   MonitorSchema,
   PoolSchema,
   READ_ONLY_FIELDS,
+  RuleOverridesSchema,
   WebhookSchema,
   type DnsZone,
   type LoadBalancer,
   type Monitor,
   type Pool,
+  type RuleOverrides,
   type Stored,
   type Webhook,
 } from './schema.ts';
@@ -246,15 +248,29 @@ function notFound(kind: Kind, id: string): Outcome<never> {
   return fail(404, [{ code: ErrorCode.notFound, message: `${NOUN[kind]} ${id} not found` }]);
 }
 
-/** Every (path, pool id) a load balancer refers to; paths are relative to the load balancer. */
+/**
+ * Every (path, pool id) a load balancer refers to, its rules' overrides included; paths are
+ * relative to the load balancer ("rules[0].overrides.default_pools[1]").
+ */
 export function poolReferences(lb: LoadBalancer): [(string | number)[], string][] {
-  const refs: [(string | number)[], string][] = lb.default_pools.map((p, i) => [['default_pools', i], p]);
-  refs.push([['fallback_pool'], lb.fallback_pool]);
-  for (const field of ['region_pools', 'country_pools', 'pop_pools'] as const) {
-    for (const [key, list] of Object.entries(lb[field])) list?.forEach((p, i) => refs.push([[field, key, i], p]));
-  }
-  for (const p of Object.keys(lb.random_steering?.pool_weights ?? {})) refs.push([['random_steering', 'pool_weights', p], p]);
+  const refs: [(string | number)[], string][] = [];
+  addPoolReferences(refs, [], lb);
+  // A document stored while `rules` was unchecked may hold rules of any shape: only valid overrides refer to pools.
+  (lb.rules ?? []).forEach((r, i) => {
+    const o = RuleOverridesSchema.safeParse((r as { overrides?: unknown } | null)?.overrides ?? {});
+    if (o.success) addPoolReferences(refs, ['rules', i, 'overrides'], o.data);
+  });
   return refs;
+}
+
+/** The pool references of a load balancer or of a rule's overrides (whose fields may be absent), under `base`. */
+function addPoolReferences(refs: [(string | number)[], string][], base: (string | number)[], o: RuleOverrides): void {
+  o.default_pools?.forEach((p, i) => refs.push([[...base, 'default_pools', i], p]));
+  if (o.fallback_pool !== undefined) refs.push([[...base, 'fallback_pool'], o.fallback_pool]);
+  for (const field of ['region_pools', 'country_pools', 'pop_pools'] as const) {
+    for (const [key, list] of Object.entries(o[field] ?? {})) list?.forEach((p, i) => refs.push([[...base, field, key, i], p]));
+  }
+  for (const p of Object.keys(o.random_steering?.pool_weights ?? {})) refs.push([[...base, 'random_steering', 'pool_weights', p], p]);
 }
 
 function referrers(doc: ConfigDocument, kind: Kind, id: string): string[] {

@@ -6,6 +6,7 @@
  * Fields marked "stored, not yet active" are validated and kept but do not change routing yet.
  */
 import { z } from 'zod';
+import { compileCondition } from '../rules/index.ts';
 import { REGIONS } from '../steer/regions.ts';
 import { UNPROBED_MONITOR_TYPES, cloudflareLoadBalancerFields, cloudflareOriginFields, cloudflarePoolFields, unset } from './cloudflare/fields.ts';
 
@@ -239,6 +240,93 @@ const affinityHeader = z
  */
 export const AFFINITY_TTL = { cookie: { min: 1800, max: 604800, default: 82800 }, header: { min: 30, max: 3600, default: 1800 } } as const;
 
+// Fields a load balancer and its rules' `overrides` share (without the load balancer's defaults).
+const dnsTtl = z.int().min(1).max(86400);
+const regionPools = z.partialRecord(RegionSchema, poolList);
+const countryPools = z
+  .record(z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code'), poolList)
+  .refine(capped(LIMITS.poolMapEntries), `at most ${LIMITS.poolMapEntries} countries`);
+const popPools = z
+  .record(z.string().regex(/^[A-Z]{3}$/, 'must be a 3-letter IATA colo code'), poolList)
+  .refine(capped(LIMITS.poolMapEntries), `at most ${LIMITS.poolMapEntries} colos`);
+const steeringPolicy = z.enum(['off', 'geo', 'random', 'dynamic_latency', 'proximity', 'least_outstanding_requests', 'least_connections', '']);
+const randomSteering = z.strictObject({
+  default_weight: z.number().min(0).max(1).default(1),
+  pool_weights: z.record(id, z.number().min(0).max(1)).refine(capped(LIMITS.poolMapEntries), `at most ${LIMITS.poolMapEntries} pools`).default({}),
+});
+const adaptiveRouting = z.strictObject({ failover_across_pools: z.boolean().default(false) });
+const locationStrategy = z.strictObject({
+  mode: z.enum(['pop', 'resolver_ip']).default('pop'),
+  prefer_ecs: z.enum(['always', 'never', 'proximity', 'geo']).default('proximity'),
+});
+const sessionAffinity = z.enum(['none', 'cookie', 'ip_cookie', 'header', '']);
+const sessionAffinityAttributes = z.strictObject({
+  samesite: z.enum(['Auto', 'Lax', 'None', 'Strict']).default('Auto'),
+  secure: z.enum(['Auto', 'Always', 'Never']).default('Auto'),
+  drain_duration: z
+    .int()
+    .min(0)
+    .default(0)
+    .describe(
+      'seconds: a session pinned to an origin that was disabled or set to drain stays on it this long after its disabled_at; new sessions go elsewhere (0 = sessions move at once)',
+    ),
+  zero_downtime_failover: z.enum(['none', 'temporary', 'sticky']).default('none'),
+  headers: z.array(affinityHeader).max(LIMITS.affinityHeaders).default([]),
+  require_all_headers: z.boolean().default(false),
+});
+
+/** A rule's `overrides` (Cloudflare's `Rules.Overrides`): each field given replaces the load balancer's for the request. */
+export const RuleOverridesSchema = z.strictObject({
+  steering_policy: steeringPolicy.optional(),
+  default_pools: poolList.optional(),
+  fallback_pool: id.optional(),
+  session_affinity: sessionAffinity.optional(),
+  session_affinity_ttl: z.int().positive().optional(),
+  session_affinity_attributes: sessionAffinityAttributes.optional(),
+  country_pools: countryPools.optional(),
+  region_pools: regionPools.optional(),
+  pop_pools: popPools.optional(),
+  random_steering: randomSteering.optional(),
+  adaptive_routing: adaptiveRouting.optional(),
+  location_strategy: locationStrategy.optional(),
+  ttl: dnsTtl.optional(),
+});
+export type RuleOverrides = z.output<typeof RuleOverridesSchema>;
+
+/** A rule's `fixed_response` (Cloudflare's `Rules.FixedResponse`, its length limits): answered instead of routing. */
+export const FixedResponseSchema = z.strictObject({
+  status_code: z.int().min(200).max(599).default(200),
+  content_type: headerValue.max(32).optional(),
+  location: headerValue.max(2048).optional().describe('the Location header (with a 3xx status_code: a redirect)'),
+  message_body: z.string().max(1024).optional(),
+});
+export type FixedResponse = z.output<typeof FixedResponseSchema>;
+
+/**
+ * A load balancing rule (Cloudflare's `Rules`), applied by core/route/rules.ts. `condition` is
+ * compiled at write time (core/rules): an invalid one is refused with its offset and token. A rule
+ * with a `fixed_response` terminates, as Cloudflare marks it.
+ */
+export const RuleSchema = z
+  .strictObject({
+    name: z.string().max(256).default('').describe('for people only'),
+    condition: z
+      .string()
+      .default('')
+      .superRefine((expression, ctx) => {
+        const c = compileCondition(expression);
+        if (!c.ok) ctx.addIssue({ code: 'custom', message: `${c.error.message} (offset ${c.error.offset}, at ${JSON.stringify(c.error.token)})` });
+      })
+      .describe("Cloudflare's Rules language, the subset core/rules supports; empty = always"),
+    disabled: z.boolean().default(false),
+    priority: z.int().min(0).max(2147483647).optional().describe("lower runs first; absent = the rule's index in `rules`"),
+    terminates: z.boolean().default(false).describe('when the rule matches, no later rule is evaluated'),
+    overrides: RuleOverridesSchema.default({}),
+    fixed_response: FixedResponseSchema.optional(),
+  })
+  .transform((r) => (r.fixed_response && !r.terminates ? { ...r, terminates: true } : r));
+export type Rule = z.output<typeof RuleSchema>;
+
 export const LoadBalancerSchema = z
   .strictObject({
     ...readOnly,
@@ -246,51 +334,20 @@ export const LoadBalancerSchema = z
     description: z.string().max(1024).default(''),
     enabled: z.boolean().default(true),
     proxied: z.boolean().default(true).describe('false: DNS-only, answered by DNS-over-HTTPS and published through `dns`, not proxied'),
-    ttl: z.int().min(1).max(86400).default(30).describe('seconds: TTL of the records a DNS-only load balancer publishes (dns) and of DoH answers'),
+    ttl: dnsTtl.default(30).describe('seconds: TTL of the records a DNS-only load balancer publishes (dns) and of DoH answers'),
     default_pools: poolList,
     fallback_pool: id,
-    region_pools: z.partialRecord(RegionSchema, poolList).default({}),
-    country_pools: z
-      .record(z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code'), poolList)
-      .refine(capped(LIMITS.poolMapEntries), `at most ${LIMITS.poolMapEntries} countries`)
-      .default({}),
-    pop_pools: z
-      .record(z.string().regex(/^[A-Z]{3}$/, 'must be a 3-letter IATA colo code'), poolList)
-      .refine(capped(LIMITS.poolMapEntries), `at most ${LIMITS.poolMapEntries} colos`)
-      .default({}),
-    steering_policy: z
-      .enum(['off', 'geo', 'random', 'dynamic_latency', 'proximity', 'least_outstanding_requests', 'least_connections', ''])
-      .default('')
-      .describe('pool steering (core/steer/pools.ts)'),
-    random_steering: z
-      .strictObject({
-        default_weight: z.number().min(0).max(1).default(1),
-        pool_weights: z.record(id, z.number().min(0).max(1)).refine(capped(LIMITS.poolMapEntries), `at most ${LIMITS.poolMapEntries} pools`).default({}),
-      })
-      .optional(),
-    adaptive_routing: z.strictObject({ failover_across_pools: z.boolean().default(false) }).default({ failover_across_pools: false }),
-    location_strategy: z
-      .strictObject({ mode: z.enum(['pop', 'resolver_ip']).default('pop'), prefer_ecs: z.enum(['always', 'never', 'proximity', 'geo']).default('proximity') })
-      .optional(),
-    session_affinity: z.enum(['none', 'cookie', 'ip_cookie', 'header', '']).default('none').describe('cookie, ip_cookie and header affinity'),
+    region_pools: regionPools.default({}),
+    country_pools: countryPools.default({}),
+    pop_pools: popPools.default({}),
+    steering_policy: steeringPolicy.default('').describe('pool steering (core/steer/pools.ts)'),
+    random_steering: randomSteering.optional(),
+    adaptive_routing: adaptiveRouting.default({ failover_across_pools: false }),
+    location_strategy: locationStrategy.optional(),
+    session_affinity: sessionAffinity.default('none').describe('cookie, ip_cookie and header affinity'),
     session_affinity_ttl: unset(z.int().positive().optional()),
-    session_affinity_attributes: z
-      .strictObject({
-        samesite: z.enum(['Auto', 'Lax', 'None', 'Strict']).default('Auto'),
-        secure: z.enum(['Auto', 'Always', 'Never']).default('Auto'),
-        drain_duration: z
-          .int()
-          .min(0)
-          .default(0)
-          .describe(
-            'seconds: a session pinned to an origin that was disabled or set to drain stays on it this long after its disabled_at; new sessions go elsewhere (0 = sessions move at once)',
-          ),
-        zero_downtime_failover: z.enum(['none', 'temporary', 'sticky']).default('none'),
-        headers: z.array(affinityHeader).max(LIMITS.affinityHeaders).default([]),
-        require_all_headers: z.boolean().default(false),
-      })
-      .optional(),
-    rules: z.array(z.unknown()).max(LIMITS.rules).default([]).describe('stored, not yet active'),
+    session_affinity_attributes: sessionAffinityAttributes.optional(),
+    rules: z.array(RuleSchema).max(LIMITS.rules).default([]).describe("Cloudflare's load balancing rules (core/route/rules.ts), in `priority` order"),
     trace_header: z.boolean().default(false).describe('our extension: add an X-LB-Trace response header (pool, origin, attempts, policies) for debugging'),
     panic_mode: z
       .boolean()

@@ -9,6 +9,9 @@ import { effectivePolicy, steerPools, type PlaceFacts } from '../steer/pools.ts'
 import { RendezvousPolicy } from '../steer/policies.ts';
 import { buildPolicy, effectiveWeights, hashKey, type DecisionContext, type LoadStats, type OriginPolicy, type RequestFacts } from '../steer/index.ts';
 import { countUsable, poolVerdict, type UsableAt } from '../health/verdict.ts';
+import { RuleSet } from './rules.ts';
+
+export { RuleSet, MAX_EFFECTIVE, type CompiledRule, type MatchedRule, type RuleOutcome } from './rules.ts';
 
 export interface CompiledPool {
   readonly pool: Pool;
@@ -46,6 +49,8 @@ export interface Snapshot {
   readonly poolsOf: ReadonlyMap<string, ReadonlySet<string>>;
   /** The ConfigStore's affinity cookie secrets, newest first (empty when none came with the snapshot). */
   readonly affinityKeys: readonly string[];
+  /** Load balancing rules, compiled once per version, by load balancer id (only load balancers with rules). */
+  readonly rules?: ReadonlyMap<string, RuleSet>;
   /** The load balancer serving `hostname` (lower case, no port): exact name first, then the longest wildcard. */
   lookup(hostname: string): LoadBalancer | undefined;
 }
@@ -82,6 +87,7 @@ export function compileSnapshot(doc: ConfigDocument, version: number, affinityKe
     loadBalancers: new Map(doc.load_balancers.map((lb) => [lb.id, lb])),
     poolOrders,
     affinityKeys,
+    rules: new Map(doc.load_balancers.filter((lb) => lb.rules.length).map((lb) => [lb.id, new RuleSet(lb)])),
     poolsOf: new Map(doc.load_balancers.map((lb) => [lb.id, new Set(poolReferences(lb).map(([, id]) => id))])),
     lookup(hostname) {
       const hit = exact.get(hostname);
@@ -136,9 +142,15 @@ export interface RouteInputs {
   poolOutstanding?: (poolId: string) => number;
 }
 
-/** The pools to try for this request: steering's order, then the fallback pool (cached for `off`). */
+/**
+ * The pools to try for this request: steering's order, then the fallback pool (cached for `off`;
+ * `lb` may be a rule's overridden copy of the configured load balancer, whose order is not cached).
+ */
 function steeredOrder(snapshot: Snapshot, lb: LoadBalancer, input: RouteInputs): readonly CompiledPool[] {
-  if (effectivePolicy(lb) === 'off') return snapshot.poolOrders.get(lb.id) ?? poolOrder(snapshot.pools, lb);
+  if (effectivePolicy(lb) === 'off') {
+    const cached = snapshot.loadBalancers.get(lb.id) === lb ? snapshot.poolOrders.get(lb.id) : undefined;
+    return cached ?? poolOrder(snapshot.pools, lb);
+  }
   const ids = steerPools(lb, {
     random: input.random,
     place: input.place,
@@ -257,7 +269,8 @@ export interface Explanation {
   hash_key?: string;
   origin?: string;
   candidates: string[];
-  result: 'routed' | 'panic' | 'no usable origin';
+  /** 'fixed response': a load balancing rule answers the request itself (worker/proxy explainRequest). */
+  result: 'routed' | 'panic' | 'no usable origin' | 'fixed response';
 }
 
 /** Why `routed` (route(), by default a fresh decision) chose what it chose; `plan` may be affinity's plan over the same order. */

@@ -22,6 +22,11 @@ export const PreviewFacts = z
     latitude: z.number().min(-90).max(90).optional(),
     longitude: z.number().min(-180).max(180).optional(),
     client_ip: z.string().optional(),
+    method: z
+      .string()
+      .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/, 'must be an HTTP method (RFC 9110 token)')
+      .optional()
+      .describe('the method load balancing rules see (http.request.method); default GET'),
     path: z.string().startsWith('/').default('/'),
     headers: z
       .record(z.string().regex(HEADER_NAME), z.string().regex(HEADER_VALUE, 'must not contain CR, LF, NUL or characters above U+00FF'), {
@@ -50,7 +55,9 @@ const explainer = createRoute({
       Envelope(
         z
           .record(z.string(), z.unknown())
-          .describe('steering_policy, pools considered (usable_origins, verdict), the chosen pool and origin, hash_key, candidates, result'),
+          .describe(
+            'steering_policy, pools considered (usable_origins, verdict), the chosen pool and origin, hash_key, candidates, result; rules: those that matched and the fields they set',
+          ),
       ),
       "The route this isolate's config and health would take",
     ),

@@ -3,6 +3,7 @@ import { cookieValue } from '../../core/affinity/index.ts';
 import type { RequestTarget } from '../../core/forward/index.ts';
 import type { RequestFacts } from '../../core/steer/index.ts';
 import type { PlaceFacts } from '../../core/steer/pools.ts';
+import { RuleRequest } from '../../core/rules/index.ts';
 
 /** A request as routing sees it: hash-key facts, where it comes from, and what affinity reads. */
 export interface Incoming {
@@ -12,6 +13,8 @@ export interface Incoming {
   readonly place: PlaceFacts;
   header(name: string): string | null;
   cookie(name: string): string | undefined;
+  /** The request as load balancing rules see it (core/rules), for the load balancer named `lbName`; built once per request. */
+  ruleView(lbName: string): RuleRequest;
 }
 
 /** Where the request comes from (request.cf), read only if pool steering asks. */
@@ -73,6 +76,10 @@ export class HttpFacts implements Incoming, RequestFacts {
   cookie(name: string): string | undefined {
     return cookieValue(this.request.headers.get('cookie'), name);
   }
+  ruleView(lbName: string): RuleRequest {
+    const r = this.request;
+    return new RuleRequest({ url: this.url, method: r.method, headers: r.headers, clientIp: this.clientIp, place: this.place, loadBalancer: lbName });
+  }
 }
 
 /** The facts of a request that did not happen (the routing explainer's input). */
@@ -83,6 +90,8 @@ export interface HypotheticalFacts {
   latitude?: number;
   longitude?: number;
   client_ip?: string;
+  /** The HTTP method rules see (default GET). */
+  method?: string;
   path: string;
   headers: Record<string, string>;
   cookies: Record<string, string>;
@@ -95,7 +104,9 @@ export class ExplainedFacts implements Incoming, RequestFacts {
   readonly clientIp: string | undefined;
   readonly #headers: Headers;
   readonly #cookies: Record<string, string>;
+  readonly #method: string;
   constructor(hostname: string, f: HypotheticalFacts) {
+    this.#method = f.method ?? 'GET';
     this.url = { protocol: 'https:', host: hostname, hostname, path: f.path };
     this.place = { colo: f.colo, country: f.country, continent: f.continent, latitude: f.latitude, longitude: f.longitude };
     this.clientIp = f.client_ip;
@@ -110,5 +121,12 @@ export class ExplainedFacts implements Incoming, RequestFacts {
   }
   cookie(name: string): string | undefined {
     return Object.hasOwn(this.#cookies, name) ? this.#cookies[name] : cookieValue(this.#headers.get('cookie'), name);
+  }
+  /** `cookies` are seen by `http.cookie` too (joined after any Cookie header). */
+  ruleView(lbName: string): RuleRequest {
+    const headers = new Headers(this.#headers);
+    const jar = Object.entries(this.#cookies).map(([k, v]) => `${k}=${v}`);
+    if (jar.length) headers.set('cookie', [headers.get('cookie'), ...jar].filter(Boolean).join('; '));
+    return new RuleRequest({ url: this.url, method: this.#method, headers, clientIp: this.clientIp, place: this.place, loadBalancer: lbName });
   }
 }

@@ -8,7 +8,18 @@ import { failoverMode, ipCookiePlan, judgePin, pinAfter, pinnedPlan, type Pin, t
 import type { LoadBalancer, Pool } from '../../core/config/index.ts';
 import type { LoadStats } from '../../core/steer/index.ts';
 import type { RequestTarget } from '../../core/forward/index.ts';
-import { explainRoute, route, type Explanation, type Plan, type RouteInputs, type Routed, type Snapshot } from '../../core/route/index.ts';
+import {
+  explainRoute,
+  route,
+  type Explanation,
+  type MatchedRule,
+  type Plan,
+  type RouteInputs,
+  type Routed,
+  type RuleOutcome,
+  type Snapshot,
+} from '../../core/route/index.ts';
+import type { FixedResponse } from '../../core/config/index.ts';
 import { effectivePolicy, steeringNeeds } from '../../core/steer/pools.ts';
 import type { Affinity } from '../affinity/index.ts';
 import type { HealthView } from '../health/index.ts';
@@ -40,11 +51,16 @@ export interface ProxyDeps extends ForwardDeps {
 export async function proxyRequest(request: Request, url: RequestTarget, deps: ProxyDeps): Promise<Response> {
   try {
     // The load balancer, by Host.
-    const lb = deps.snapshot.lookup(url.hostname);
-    if (!lb || !lb.enabled) return plain(404, `No load balancer is ${lb ? 'enabled' : 'configured'} for host ${url.hostname}.\n`);
+    const configured = deps.snapshot.lookup(url.hostname);
+    if (!configured || !configured.enabled) return plain(404, `No load balancer is ${configured ? 'enabled' : 'configured'} for host ${url.hostname}.\n`);
+
+    // Its rules: a fixed response, or the load balancer with the matching rules' overrides.
+    const incoming = new HttpFacts(request, url);
+    const ruled = applyRules(configured, incoming, deps.snapshot);
+    if (ruled?.fixed) return fixedResponse(ruled.fixed);
+    const lb = ruled?.lb ?? configured;
 
     // Health, plan and the pin the request carries.
-    const incoming = new HttpFacts(request, url);
     const d = await decide(lb, incoming, deps);
     if (!d.plan) return plain(503, `No origin of load balancer ${lb.name} is available.\n`, { 'retry-after': '5' });
 
@@ -79,11 +95,32 @@ export async function proxyRequest(request: Request, url: RequestTarget, deps: P
     }
 
     // Trace.
-    return lb.trace_header && response.status !== 101 ? withTrace(response, lb, d, done) : response;
+    return lb.trace_header && response.status !== 101 ? withTrace(response, lb, d, done, ruled) : response;
   } catch (e) {
     console.error('proxy failure', e instanceof Error ? e.message : String(e));
     return plain(502, 'The load balancer failed to handle this request.\n');
   }
+}
+
+/** The load balancer's rules run over `incoming` (core/route/rules.ts); undefined when it has none. */
+export function applyRules(lb: LoadBalancer, incoming: Incoming, snapshot: Snapshot): RuleOutcome | undefined {
+  const rules = snapshot.rules?.get(lb.id);
+  return rules?.rules.length ? rules.apply(incoming.ruleView(lb.name)) : undefined;
+}
+
+/**
+ * The response a rule's `fixed_response` answers with: its status, body, Content-Type and
+ * Location as given. Cloudflare names no default Content-Type; ours is text/plain when a body is
+ * sent without one.
+ */
+export function fixedResponse(f: FixedResponse): Response {
+  const headers = new Headers();
+  const body = f.message_body ?? '';
+  if (f.content_type) headers.set('content-type', f.content_type);
+  else if (body) headers.set('content-type', 'text/plain; charset=utf-8');
+  if (f.location) headers.set('location', f.location);
+  const nullBody = f.status_code === 204 || f.status_code === 205 || f.status_code === 304;
+  return new Response(nullBody ? null : body, { status: f.status_code, headers });
 }
 
 /** A routing decision for one request, before anything is sent. */
@@ -163,9 +200,10 @@ function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 /** X-LB-Trace: the effective steering policy, the plan's first pick, who answered, attempts. */
-function withTrace(response: Response, lb: LoadBalancer, d: Decision, done: Forwarded): Response {
+function withTrace(response: Response, lb: LoadBalancer, d: Decision, done: Forwarded, ruled: RuleOutcome | undefined): Response {
   const by = done.answeredBy;
   const parts = [`lb=${lb.name}`, `steering=${effectivePolicy(lb)}`, `planned=${d.plan!.pool.id}/${d.plan!.first.origin.name}`, `attempts=${done.attempts}`];
+  if (ruled?.matched.length) parts.push(`rules=${ruled.matched.join(',')}`);
   if (by) parts.push(`pool=${by.pool.id}`, `origin=${by.origin.name}`, `origin_steering=${by.pool.origin_steering.policy}`);
   if (lb.session_affinity && lb.session_affinity !== 'none') parts.push(`affinity=${lb.session_affinity}`);
   const out = new Response(response.body, response);
@@ -175,6 +213,8 @@ function withTrace(response: Response, lb: LoadBalancer, d: Decision, done: Forw
 
 /** The routing explainer's answer: core's explanation, then what affinity would do with the request's cookies or headers. */
 export type RouteExplanation = Explanation & {
+  /** The load balancer's rules: those that matched, in evaluation order, and what they set; `fixed_response` when one answered. */
+  rules?: { evaluated: number; matched: MatchedRule[]; fixed_response?: FixedResponse };
   affinity?: { session_affinity: string; pin: { pool_id: string; origin: string } | null; honoured: boolean; why: string };
 };
 
@@ -183,10 +223,17 @@ export type RouteExplanation = Explanation & {
  * health and load; undefined for an unknown load balancer id.
  */
 export async function explainRequest(lbId: string, facts: HypotheticalFacts, deps: ProxyDeps): Promise<RouteExplanation | undefined> {
-  const lb = deps.snapshot.loadBalancers.get(lbId);
-  if (!lb) return undefined;
-  const d = await decide(lb, new ExplainedFacts(lb.name.replace(/^\*\./, 'any.'), facts), deps);
+  const configured = deps.snapshot.loadBalancers.get(lbId);
+  if (!configured) return undefined;
+  const incoming = new ExplainedFacts(configured.name.replace(/^\*\./, 'any.'), facts);
+  const ruled = applyRules(configured, incoming, deps.snapshot);
+  const set = deps.snapshot.rules?.get(lbId);
+  const rules = ruled && set && { evaluated: set.rules.length, matched: set.explain(ruled), ...(ruled.fixed ? { fixed_response: ruled.fixed } : {}) };
+  if (ruled?.fixed) return { steering_policy: effectivePolicy(configured), pools: [], candidates: [], result: 'fixed response', rules };
+  const lb = ruled?.lb ?? configured;
+  const d = await decide(lb, incoming, deps);
   const out: RouteExplanation = explainRoute(deps.snapshot, lb, d.inputs, d.routed);
+  if (rules) out.rules = rules;
   if (!d.affinity) return out;
   const pin = d.pin ? { pool_id: d.pin.poolId, origin: d.pin.origin } : null;
   const why = d.pinError

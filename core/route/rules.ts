@@ -1,0 +1,162 @@
+/**
+ * Cloudflare load balancing rules, applied to one request before steering.
+ *
+ * Order, as Cloudflare documents it (API reference `Rules`; "Create custom rules" in the Load
+ * Balancing docs):
+ * - rules run by `priority`, lower first; a rule without one takes its index in `rules` (so
+ *   without priorities the array order holds); equal priorities keep array order;
+ * - `disabled` rules are not evaluated;
+ * - each matching rule's `overrides` are laid over the load balancer, field by field: a later
+ *   matching rule's field replaces an earlier one's (non-terminating actions: the last one wins);
+ *   an object field (`session_affinity_attributes`, `random_steering`…) is replaced whole;
+ * - a matching rule with `terminates` stops evaluation after it is applied;
+ * - a matching rule with `fixed_response` is answered at once (Cloudflare marks such a rule as
+ *   terminating); overrides of earlier rules then change nothing.
+ *
+ * A RuleSet is compiled once per config version (core/route compileSnapshot). The load balancer a
+ * combination of matched rules produces is built once and kept (at most MAX_EFFECTIVE per set),
+ * so a request pays the predicates and one lookup, and routing's per-object caches still work.
+ */
+import { RuleSchema, type FixedResponse, type LoadBalancer, type Rule, type RuleOverrides } from '../config/index.ts';
+import { compileCondition, type Predicate, type RuleRequest } from '../rules/index.ts';
+
+/** Load balancers built from matched-rule combinations that one RuleSet keeps (later ones are built per request). */
+export const MAX_EFFECTIVE = 256;
+
+/** A rule ready to run: its predicate, compiled once. */
+export interface CompiledRule {
+  /** Index in the load balancer's `rules`. */
+  readonly index: number;
+  readonly rule: Rule;
+  readonly predicate: Predicate;
+}
+
+/** One rule that matched a request, as the routing explainer reports it. */
+export interface MatchedRule {
+  readonly index: number;
+  readonly name: string;
+  readonly priority: number;
+  /** The override fields this rule set (a later rule may replace some: see `overridden_by`). */
+  readonly overrides: readonly string[];
+  /** Fields of this rule replaced by a later matching rule: field → that rule's index. */
+  readonly overridden_by?: Readonly<Record<string, number>>;
+  readonly terminates: boolean;
+  readonly fixed_response?: FixedResponse;
+}
+
+/** What the rules decided for one request. */
+export interface RuleOutcome {
+  /** The load balancer to route with: the configured one when no override applied. */
+  readonly lb: LoadBalancer;
+  /** Indices (in `rules`) of the rules that matched, in evaluation order. */
+  readonly matched: readonly number[];
+  /** Set when a matching rule answers the request itself. */
+  readonly fixed?: FixedResponse;
+}
+
+const OVERRIDE_FIELDS = [
+  'steering_policy',
+  'default_pools',
+  'fallback_pool',
+  'session_affinity',
+  'session_affinity_ttl',
+  'session_affinity_attributes',
+  'country_pools',
+  'region_pools',
+  'pop_pools',
+  'random_steering',
+  'adaptive_routing',
+  'location_strategy',
+  'ttl',
+] as const satisfies readonly (keyof RuleOverrides)[];
+
+/** The override fields a rule sets, in a fixed order. */
+const setFields = (o: RuleOverrides): string[] => OVERRIDE_FIELDS.filter((f) => o[f] !== undefined);
+
+/** A load balancer's enabled rules in evaluation order, and the load balancers their matches produce. */
+export class RuleSet {
+  readonly lb: LoadBalancer;
+  /** Enabled rules, by priority (then index). */
+  readonly rules: readonly CompiledRule[];
+  /** Rules stored before rules were validated that are not valid now (condition or shape): never match. */
+  readonly broken: readonly { index: number; message: string }[];
+  /** Every rule by index, as validated now (undefined for a broken one). */
+  readonly #byIndex: (Rule | undefined)[];
+  readonly #effective = new Map<string, LoadBalancer>();
+
+  constructor(lb: LoadBalancer) {
+    this.lb = lb;
+    const rules: CompiledRule[] = [];
+    const broken: { index: number; message: string }[] = [];
+    // Written rules were validated; a document stored while `rules` was unchecked may hold anything: validated again here, once per version.
+    this.#byIndex = lb.rules.map((raw, index) => {
+      const parsed = RuleSchema.safeParse(raw);
+      if (!parsed.success) broken.push({ index, message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+      return parsed.success ? parsed.data : undefined;
+    });
+    this.#byIndex.forEach((rule, index) => {
+      if (!rule || rule.disabled) return;
+      const c = compileCondition(rule.condition);
+      if (c.ok) rules.push({ index, rule, predicate: c.predicate });
+    });
+    rules.sort((a, b) => priorityOf(a) - priorityOf(b) || a.index - b.index);
+    this.rules = rules;
+    this.broken = broken;
+  }
+
+  /** Runs the rules over one request view (built once per request, shared by every predicate). */
+  apply(request: RuleRequest): RuleOutcome {
+    let matched: number[] | undefined;
+    for (const r of this.rules) {
+      if (!r.predicate(request)) continue;
+      (matched ??= []).push(r.index);
+      if (r.rule.fixed_response) return { lb: this.lb, matched, fixed: r.rule.fixed_response };
+      if (r.rule.terminates) break;
+    }
+    if (!matched) return { lb: this.lb, matched: [] };
+    return { lb: this.effective(matched), matched };
+  }
+
+  /** The load balancer with the overrides of `matched` (rule indices, in evaluation order) laid over it, in order. */
+  effective(matched: readonly number[]): LoadBalancer {
+    const key = matched.join(',');
+    const hit = this.#effective.get(key);
+    if (hit) return hit;
+    let lb = this.lb;
+    for (const i of matched) {
+      const o = this.#byIndex[i]!.overrides;
+      if (setFields(o).length) lb = { ...lb, ...definedOnly(o) };
+    }
+    if (this.#effective.size < MAX_EFFECTIVE) this.#effective.set(key, lb);
+    return lb;
+  }
+
+  /** The explainer's account of `outcome`: each matched rule, what it set and what later rules replaced. */
+  explain(outcome: RuleOutcome): MatchedRule[] {
+    const setBy = new Map<string, number>();
+    for (const i of outcome.matched) for (const f of setFields(this.#byIndex[i]!.overrides)) setBy.set(f, i);
+    return outcome.matched.map((index) => {
+      const rule = this.#byIndex[index]!;
+      const overrides = setFields(rule.overrides);
+      const replaced = overrides.filter((f) => setBy.get(f) !== index);
+      return {
+        index,
+        name: rule.name,
+        priority: rule.priority ?? index,
+        overrides,
+        ...(replaced.length ? { overridden_by: Object.fromEntries(replaced.map((f) => [f, setBy.get(f)!])) } : {}),
+        terminates: rule.terminates,
+        ...(rule.fixed_response ? { fixed_response: rule.fixed_response } : {}),
+      };
+    });
+  }
+}
+
+const priorityOf = (r: CompiledRule): number => r.rule.priority ?? r.index;
+
+/** `o` without its absent fields (a spread would copy an explicit undefined over the load balancer's value). */
+function definedOnly(o: RuleOverrides): Partial<LoadBalancer> {
+  const out: Record<string, unknown> = {};
+  for (const f of OVERRIDE_FIELDS) if (o[f] !== undefined) out[f] = o[f];
+  return out as Partial<LoadBalancer>;
+}
