@@ -6,6 +6,7 @@
  * Fields marked "stored, not yet active" are validated and kept but do not change routing yet.
  */
 import { z } from 'zod';
+import { AclListSchema } from '../acl/schema.ts';
 import { compileCondition } from '../rules/index.ts';
 import { REGIONS } from '../steer/regions.ts';
 import { UNPROBED_MONITOR_TYPES, cloudflareLoadBalancerFields, cloudflareOriginFields, cloudflarePoolFields, unset } from './cloudflare/fields.ts';
@@ -147,6 +148,19 @@ const FilterOptionsSchema = z.strictObject({
 export const NotificationFilterSchema = z.strictObject({ origin: FilterOptionsSchema.nullish(), pool: FilterOptionsSchema.nullish() });
 export type NotificationFilter = z.output<typeof NotificationFilterSchema>;
 
+/**
+ * Cloudflare's pool `load_shedding` (API schema `load-balancing_load_shedding`): the percent of
+ * new traffic (`default_*`) and of existing affinity sessions (`session_*`) that steering sends
+ * to the next pools instead; `hash` sheds by the client's address (CF-Connecting-IP).
+ */
+export const LoadSheddingSchema = z.strictObject({
+  default_percent: z.number().min(0).max(100).default(0).describe('percent of requests without a session (and new sessions) to shed'),
+  default_policy: z.enum(['random', 'hash']).default('random').describe('random: per request; hash: all requests of a share of client IPs'),
+  session_percent: z.number().min(0).max(100).default(0).describe('percent of existing sessions to shed'),
+  session_policy: z.enum(['hash']).default('hash').describe("Cloudflare's only session policy (random would decay sessions exponentially)"),
+});
+export type LoadShedding = z.output<typeof LoadSheddingSchema>;
+
 export const PoolSchema = z
   .strictObject({
     ...readOnly,
@@ -183,7 +197,9 @@ export const PoolSchema = z
         })
         .default({ policy: 'random', hash_key: { type: 'ip' }, hash_algorithm: 'maglev' }),
     ).describe('Cloudflare: random, hash, least_outstanding_requests, least_connections; ours: round_robin, least_response_time, first'),
-    load_shedding: z.unknown().optional().describe('stored, not yet active'),
+    load_shedding: LoadSheddingSchema.nullish().describe(
+      "Cloudflare's load shedding (core/route/shedding.ts): a share of new requests, and of sessions pinned here, goes to the next pool; null = none, stored as null",
+    ),
     outlier_detection: z
       .strictObject({
         enabled: z.boolean().default(true),
@@ -348,6 +364,7 @@ export const LoadBalancerSchema = z
     session_affinity_ttl: unset(z.int().positive().optional()),
     session_affinity_attributes: sessionAffinityAttributes.optional(),
     rules: z.array(RuleSchema).max(LIMITS.rules).default([]).describe("Cloudflare's load balancing rules (core/route/rules.ts), in `priority` order"),
+    acls: AclListSchema,
     trace_header: z.boolean().default(false).describe('our extension: add an X-LB-Trace response header (pool, origin, attempts, policies) for debugging'),
     panic_mode: z
       .boolean()

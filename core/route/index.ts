@@ -10,8 +10,11 @@ import { RendezvousPolicy } from '../steer/policies.ts';
 import { buildPolicy, effectiveWeights, hashKey, type DecisionContext, type LoadStats, type OriginPolicy, type RequestFacts } from '../steer/index.ts';
 import { countUsable, poolVerdict, type UsableAt } from '../health/verdict.ts';
 import { RuleSet } from './rules.ts';
+import { AclSet } from '../acl/index.ts';
+import { sheds } from './shedding.ts';
 
 export { RuleSet, MAX_EFFECTIVE, type CompiledRule, type MatchedRule, type RuleOutcome } from './rules.ts';
+export { AclSet, type AclMatch } from '../acl/index.ts';
 
 export interface CompiledPool {
   readonly pool: Pool;
@@ -51,6 +54,8 @@ export interface Snapshot {
   readonly affinityKeys: readonly string[];
   /** Load balancing rules, compiled once per version, by load balancer id (only load balancers with rules). */
   readonly rules?: ReadonlyMap<string, RuleSet>;
+  /** Access control lists (core/acl), compiled once per version, by load balancer id (only load balancers with entries). */
+  readonly acls?: ReadonlyMap<string, AclSet>;
   /** The load balancer serving `hostname` (lower case, no port): exact name first, then the longest wildcard. */
   lookup(hostname: string): LoadBalancer | undefined;
 }
@@ -88,6 +93,8 @@ export function compileSnapshot(doc: ConfigDocument, version: number, affinityKe
     poolOrders,
     affinityKeys,
     rules: new Map(doc.load_balancers.filter((lb) => lb.rules.length).map((lb) => [lb.id, new RuleSet(lb)])),
+    // A document stored before `acls` existed has no such field: no AclSet.
+    acls: new Map(doc.load_balancers.filter((lb) => lb.acls?.length).map((lb) => [lb.id, new AclSet(lb.acls)])),
     poolsOf: new Map(doc.load_balancers.map((lb) => [lb.id, new Set(poolReferences(lb).map(([, id]) => id))])),
     lookup(hostname) {
       const hit = exact.get(hostname);
@@ -189,7 +196,10 @@ export function route(snapshot: Snapshot, lb: LoadBalancer, input: RouteInputs):
 /** planRoute over a pool order already steered (the explainer reports the same order it plans over). */
 function planOver(order: readonly CompiledPool[], lb: LoadBalancer, input: RouteInputs): Plan | undefined {
   const usable = input.usable ?? allUsable;
-  let start = order.findIndex((p) => hasUsable(p, usable, p.pool.minimum_origins));
+  // A pool's load_shedding passes a share of requests on to the next qualifying pool (core/route/shedding.ts); with none left, it keeps them.
+  const shed = (p: CompiledPool) => p.pool.load_shedding != null && sheds(p.pool.load_shedding, p.pool.id, 'default', input.facts?.clientIp, input.random);
+  let start = order.findIndex((p) => hasUsable(p, usable, p.pool.minimum_origins) && !shed(p));
+  if (start < 0) start = order.findIndex((p) => hasUsable(p, usable, p.pool.minimum_origins));
   if (start < 0) start = order.findIndex((p) => hasUsable(p, usable, 1));
   if (start < 0 && lb.panic_mode && usable !== allUsable) return planOver(order, lb, { ...input, usable: allUsable }); // Envoy's panic mode
   if (start < 0) return undefined;
@@ -262,15 +272,15 @@ export interface Explanation {
     usable_origins: number;
     minimum_origins: number;
     latency_ms?: number;
-    verdict: 'chosen' | 'skipped: below minimum_origins' | 'not reached' | 'last resort';
+    verdict: 'chosen' | 'skipped: below minimum_origins' | 'skipped: load shedding' | 'not reached' | 'last resort';
   }[];
   pool?: string;
   origin_steering?: string;
   hash_key?: string;
   origin?: string;
   candidates: string[];
-  /** 'fixed response': a load balancing rule answers the request itself (worker/proxy explainRequest). */
-  result: 'routed' | 'panic' | 'no usable origin' | 'fixed response';
+  /** 'fixed response': a load balancing rule answers the request itself; 'denied' / 'redirected': an ACL entry does (worker/proxy explainRequest). */
+  result: 'routed' | 'panic' | 'no usable origin' | 'fixed response' | 'denied' | 'redirected';
 }
 
 /** Why `routed` (route(), by default a fresh decision) chose what it chose; `plan` may be affinity's plan over the same order. */
@@ -279,7 +289,6 @@ export function explainRoute(snapshot: Snapshot, lb: LoadBalancer, input: RouteI
   const { order, plan } = routed;
   const verdicts = order.map((p) => poolVerdict(p.pool, usable));
   const chosen = plan ? order.findIndex((p) => p.pool.id === plan.pool.id) : -1;
-  const healthyFirst = verdicts.findIndex((v) => v.healthy);
   const pools = order.map((p, i) => ({
     id: p.pool.id,
     name: p.pool.name,
@@ -287,12 +296,14 @@ export function explainRoute(snapshot: Snapshot, lb: LoadBalancer, input: RouteI
     minimum_origins: p.pool.minimum_origins,
     ...(effectivePolicy(lb) === 'dynamic_latency' ? { latency_ms: input.poolLatency?.(p.pool.id, input.place) } : {}),
     verdict: (i === chosen
-      ? healthyFirst === chosen
+      ? verdicts[i]!.healthy
         ? 'chosen'
         : 'last resort'
       : chosen >= 0 && i > chosen
         ? 'not reached'
-        : 'skipped: below minimum_origins') as Explanation['pools'][number]['verdict'],
+        : verdicts[i]!.healthy
+          ? 'skipped: load shedding'
+          : 'skipped: below minimum_origins') as Explanation['pools'][number]['verdict'],
   }));
   if (!plan) return { steering_policy: effectivePolicy(lb), pools, candidates: [], result: 'no usable origin' };
   const panic = verdicts.every((v) => v.usable_count === 0);

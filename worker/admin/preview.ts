@@ -56,7 +56,7 @@ const explainer = createRoute({
         z
           .record(z.string(), z.unknown())
           .describe(
-            'steering_policy, pools considered (usable_origins, verdict), the chosen pool and origin, hash_key, candidates, result; rules: those that matched and the fields they set',
+            'steering_policy, pools considered (usable_origins, verdict), the chosen pool and origin, hash_key, candidates, result; rules: those that matched and the fields they set; acl: the access control list entry that decided (null: none), result denied or redirected when it answers',
           ),
       ),
       "The route this isolate's config and health would take",

@@ -13,7 +13,7 @@ export interface Incoming {
   readonly place: PlaceFacts;
   header(name: string): string | null;
   cookie(name: string): string | undefined;
-  /** The request as load balancing rules see it (core/rules), for the load balancer named `lbName`; built once per request. */
+  /** The request as load balancing rules and ACLs see it (core/rules), for the load balancer named `lbName`; built on first use and kept (one load balancer per request). */
   ruleView(lbName: string): RuleRequest;
 }
 
@@ -76,9 +76,18 @@ export class HttpFacts implements Incoming, RequestFacts {
   cookie(name: string): string | undefined {
     return cookieValue(this.request.headers.get('cookie'), name);
   }
+  #view: RuleRequest | undefined;
   ruleView(lbName: string): RuleRequest {
+    if (this.#view?.loadBalancer === lbName) return this.#view;
     const r = this.request;
-    return new RuleRequest({ url: this.url, method: r.method, headers: r.headers, clientIp: this.clientIp, place: this.place, loadBalancer: lbName });
+    return (this.#view = new RuleRequest({
+      url: this.url,
+      method: r.method,
+      headers: r.headers,
+      clientIp: this.clientIp,
+      place: this.place,
+      loadBalancer: lbName,
+    }));
   }
 }
 
@@ -122,11 +131,13 @@ export class ExplainedFacts implements Incoming, RequestFacts {
   cookie(name: string): string | undefined {
     return Object.hasOwn(this.#cookies, name) ? this.#cookies[name] : cookieValue(this.#headers.get('cookie'), name);
   }
+  #view: RuleRequest | undefined;
   /** `cookies` are seen by `http.cookie` too (joined after any Cookie header). */
   ruleView(lbName: string): RuleRequest {
+    if (this.#view?.loadBalancer === lbName) return this.#view;
     const headers = new Headers(this.#headers);
     const jar = Object.entries(this.#cookies).map(([k, v]) => `${k}=${v}`);
     if (jar.length) headers.set('cookie', [headers.get('cookie'), ...jar].filter(Boolean).join('; '));
-    return new RuleRequest({ url: this.url, method: this.#method, headers, clientIp: this.clientIp, place: this.place, loadBalancer: lbName });
+    return (this.#view = new RuleRequest({ url: this.url, method: this.#method, headers, clientIp: this.clientIp, place: this.place, loadBalancer: lbName }));
   }
 }

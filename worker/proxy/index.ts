@@ -10,6 +10,7 @@ import type { LoadStats } from '../../core/steer/index.ts';
 import type { RequestTarget } from '../../core/forward/index.ts';
 import {
   explainRoute,
+  type AclMatch,
   route,
   type Explanation,
   type MatchedRule,
@@ -21,6 +22,7 @@ import {
 } from '../../core/route/index.ts';
 import type { FixedResponse } from '../../core/config/index.ts';
 import { effectivePolicy, steeringNeeds } from '../../core/steer/pools.ts';
+import { sheds } from '../../core/route/shedding.ts';
 import type { Affinity } from '../affinity/index.ts';
 import type { HealthView } from '../health/index.ts';
 import { ExplainedFacts, HttpFacts, type HypotheticalFacts, type Incoming } from './facts.ts';
@@ -54,8 +56,12 @@ export async function proxyRequest(request: Request, url: RequestTarget, deps: P
     const configured = deps.snapshot.lookup(url.hostname);
     if (!configured || !configured.enabled) return plain(404, `No load balancer is ${configured ? 'enabled' : 'configured'} for host ${url.hostname}.\n`);
 
-    // Its rules: a fixed response, or the load balancer with the matching rules' overrides.
+    // Its access control list: the first matching entry may deny or redirect.
     const incoming = new HttpFacts(request, url);
+    const acl = applyAcls(configured, incoming, deps.snapshot);
+    if (acl && acl.action.type !== 'allow') return aclResponse(configured, acl);
+
+    // Its rules: a fixed response, or the load balancer with the matching rules' overrides.
     const ruled = applyRules(configured, incoming, deps.snapshot);
     if (ruled?.fixed) return fixedResponse(ruled.fixed);
     const lb = ruled?.lb ?? configured;
@@ -95,11 +101,26 @@ export async function proxyRequest(request: Request, url: RequestTarget, deps: P
     }
 
     // Trace.
-    return lb.trace_header && response.status !== 101 ? withTrace(response, lb, d, done, ruled) : response;
+    return lb.trace_header && response.status !== 101 ? withTrace(response, lb, d, done, ruled, acl) : response;
   } catch (e) {
     console.error('proxy failure', e instanceof Error ? e.message : String(e));
     return plain(502, 'The load balancer failed to handle this request.\n');
   }
+}
+
+/** The entry of the load balancer's access control list that decides `incoming` (core/acl); undefined when none matches or it has none. */
+export function applyAcls(lb: LoadBalancer, incoming: Incoming, snapshot: Snapshot): AclMatch | undefined {
+  return snapshot.acls?.get(lb.id)?.evaluate(incoming.ruleView(lb.name));
+}
+
+/**
+ * The answer of a deny or redirect entry: deny is a 403 of ours (plain text, not stored by
+ * caches); redirect is its code with its Location and an empty body.
+ */
+export function aclResponse(lb: LoadBalancer, m: AclMatch): Response {
+  const { redirect } = m.action;
+  if (m.action.type === 'redirect' && redirect) return new Response(null, { status: redirect.code, headers: { location: redirect.location } });
+  return plain(403, `Access to ${lb.name} is denied by its access control list.\n`);
 }
 
 /** The load balancer's rules run over `incoming` (core/route/rules.ts); undefined when it has none. */
@@ -133,7 +154,7 @@ export interface Decision {
   readonly affinity?: Affinity;
   /** The pin the request carried, and whether it is honoured (and why). */
   readonly pin?: Pin;
-  readonly pinVerdict?: PinVerdict;
+  readonly pinVerdict?: PinVerdict | { readonly candidate?: undefined; readonly why: string };
   /** Set when the pin could not be read (the table did not answer): routed without it. */
   readonly pinError?: string;
 }
@@ -181,7 +202,11 @@ async function withPin(
   } catch (e) {
     return { inputs, routed, plan: routed.plan, affinity, pinError: e instanceof Error ? e.message : String(e) };
   }
-  const pinVerdict = pin && judgePin(deps.snapshot, lb, pin, health.usable, deps.now());
+  let pinVerdict: Decision['pinVerdict'] = pin && judgePin(deps.snapshot, lb, pin, health.usable, deps.now());
+  const pinned = pinVerdict?.candidate?.pool;
+  if (pinned?.load_shedding && sheds(pinned.load_shedding, pinned.id, 'session', incoming.clientIp, deps.random)) {
+    pinVerdict = { why: "session shed by the pool's load_shedding (session_percent): routed as a new session" };
+  }
   let plan = base;
   if (pinVerdict?.candidate) plan = pinnedPlan(plan, pinVerdict.candidate, failoverMode(lb) !== 'none');
   else if (lb.session_affinity === 'ip_cookie' && incoming.clientIp) {
@@ -200,9 +225,10 @@ function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 /** X-LB-Trace: the effective steering policy, the plan's first pick, who answered, attempts. */
-function withTrace(response: Response, lb: LoadBalancer, d: Decision, done: Forwarded, ruled: RuleOutcome | undefined): Response {
+function withTrace(response: Response, lb: LoadBalancer, d: Decision, done: Forwarded, ruled: RuleOutcome | undefined, acl: AclMatch | undefined): Response {
   const by = done.answeredBy;
   const parts = [`lb=${lb.name}`, `steering=${effectivePolicy(lb)}`, `planned=${d.plan!.pool.id}/${d.plan!.first.origin.name}`, `attempts=${done.attempts}`];
+  if (acl) parts.push(`acl=${acl.index}`);
   if (ruled?.matched.length) parts.push(`rules=${ruled.matched.join(',')}`);
   if (by) parts.push(`pool=${by.pool.id}`, `origin=${by.origin.name}`, `origin_steering=${by.pool.origin_steering.policy}`);
   if (lb.session_affinity && lb.session_affinity !== 'none') parts.push(`affinity=${lb.session_affinity}`);
@@ -215,6 +241,8 @@ function withTrace(response: Response, lb: LoadBalancer, d: Decision, done: Forw
 export type RouteExplanation = Explanation & {
   /** The load balancer's rules: those that matched, in evaluation order, and what they set; `fixed_response` when one answered. */
   rules?: { evaluated: number; matched: MatchedRule[]; fixed_response?: FixedResponse };
+  /** The load balancer's access control list: how many entries it has and the one that decided (null: none matched, allowed). */
+  acl?: { evaluated: number; matched: AclMatch | null };
   affinity?: { session_affinity: string; pin: { pool_id: string; origin: string } | null; honoured: boolean; why: string };
 };
 
@@ -226,14 +254,22 @@ export async function explainRequest(lbId: string, facts: HypotheticalFacts, dep
   const configured = deps.snapshot.loadBalancers.get(lbId);
   if (!configured) return undefined;
   const incoming = new ExplainedFacts(configured.name.replace(/^\*\./, 'any.'), facts);
+  const aclSet = deps.snapshot.acls?.get(lbId);
+  const matchedAcl = applyAcls(configured, incoming, deps.snapshot);
+  const acl = aclSet && { evaluated: aclSet.entries.length, matched: matchedAcl ?? null };
+  if (matchedAcl && matchedAcl.action.type !== 'allow') {
+    const result = matchedAcl.action.type === 'deny' ? 'denied' : 'redirected';
+    return { steering_policy: effectivePolicy(configured), pools: [], candidates: [], result, acl };
+  }
   const ruled = applyRules(configured, incoming, deps.snapshot);
   const set = deps.snapshot.rules?.get(lbId);
   const rules = ruled && set && { evaluated: set.rules.length, matched: set.explain(ruled), ...(ruled.fixed ? { fixed_response: ruled.fixed } : {}) };
-  if (ruled?.fixed) return { steering_policy: effectivePolicy(configured), pools: [], candidates: [], result: 'fixed response', rules };
+  if (ruled?.fixed) return { steering_policy: effectivePolicy(configured), pools: [], candidates: [], result: 'fixed response', rules, ...(acl && { acl }) };
   const lb = ruled?.lb ?? configured;
   const d = await decide(lb, incoming, deps);
   const out: RouteExplanation = explainRoute(deps.snapshot, lb, d.inputs, d.routed);
   if (rules) out.rules = rules;
+  if (acl) out.acl = acl;
   if (!d.affinity) return out;
   const pin = d.pin ? { pool_id: d.pin.poolId, origin: d.pin.origin } : null;
   const why = d.pinError

@@ -28,7 +28,7 @@ export const EXTENSIONS = {
   pools: ['outlier_detection'],
   origin_steering: ['hash_key', 'hash_algorithm'],
   origins: ['drain'],
-  load_balancers: ['trace_header', 'panic_mode', 'retry_non_idempotent', 'trust_client_forwarded', 'dns', 'per_try_timeout'],
+  load_balancers: ['trace_header', 'panic_mode', 'retry_non_idempotent', 'trust_client_forwarded', 'dns', 'per_try_timeout', 'acls'],
 } as const;
 /** Kinds of ours with no Cloudflare Load Balancing counterpart. */
 export const EXTENSION_KINDS = ['dns_zones', 'webhooks'] as const;
