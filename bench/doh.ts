@@ -7,12 +7,16 @@
  * The query: GET /dns-query?dns=<base64url> for an A record of a DNS-only load balancer whose
  * pool has three weighted origins (random origin steering), as RFC 8484 clients send it (ID 0).
  *
+ * Beside answers/s, workerd's CPU time per answer (utime + stime from /proc, all threads, in µs):
+ * on a shared machine the load generator may not keep workerd busy, and then CPU per answer is the
+ * steadier figure (its ratio is what answers/s would show with workerd saturated).
+ *
  * Environment: BENCH_SECONDS (per scenario and round, default 5), BENCH_ROUNDS (default 3),
  * BENCH_CONNECTIONS (default 32); BENCH_PROFILE=1 prints a CPU profile of the load balancer's DoH instead.
  */
 import * as dnsPacket from '@dnsquery/dns-packet';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { startWorkerd } from './workerd.ts';
 import { join } from 'node:path';
 import { bundleWorker, load, median, type LoadResult } from './lib.ts';
@@ -64,6 +68,17 @@ const workerd = await startWorkerd(dir, {
 const { lbUrl, passUrl: fixedUrl } = workerd;
 class Profiled extends Error {}
 
+/** workerd's CPU time so far (ms: utime + stime of /proc/<pid>/stat, 10 ms ticks); NaN where /proc is absent. */
+function cpuMs(): number {
+  try {
+    const fields = readFileSync(`/proc/${workerd.process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // fields 14 and 15 of proc(5), USER_HZ 100
+  } catch {
+    return NaN;
+  }
+}
+type Measured = LoadResult & { cpuUs: number };
+
 try {
   const seed = await fetch(`${lbUrl}/admin/v1/config`, {
     method: 'PUT',
@@ -89,29 +104,40 @@ try {
         ['fixed-answer Worker', `${fixedUrl}${path}`],
         ['load balancer DoH', `${lbUrl}${path}`],
       ];
-  const runs = new Map<string, LoadResult[]>(scenarios.map(([n]) => [n, []]));
+  const runs = new Map<string, Measured[]>(scenarios.map(([n]) => [n, []]));
   for (const [, url] of scenarios) await load(url, undefined, 4, CONNECTIONS); // warm-up (JIT)
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, url] of scenarios) {
+      const cpuBefore = cpuMs();
       const r = await load(url, undefined, SECONDS, CONNECTIONS);
+      const cpuUs = ((cpuMs() - cpuBefore) * 1000) / (r.rps * SECONDS);
       if (r.errors || r.non2xx) throw new Error(`${name}: ${r.errors} errors, ${r.non2xx} non-2xx`);
-      runs.get(name)!.push(r);
-      console.error(`round ${round + 1} ${name}: ${r.rps.toFixed(0)} answers/s p50 ${r.p50} ms p99 ${r.p99} ms`);
+      runs.get(name)!.push({ ...r, cpuUs });
+      console.error(`round ${round + 1} ${name}: ${r.rps.toFixed(0)} answers/s p50 ${r.p50} ms p99 ${r.p99} ms, workerd CPU ${cpuUs.toFixed(1)} µs/answer`);
     }
   }
   if (!scenarios.length) throw new Profiled();
   const summary = scenarios.map(([name]) => {
     const rs = runs.get(name)!;
-    return { name, rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)) };
+    return {
+      name,
+      rps: median(rs.map((r) => r.rps)),
+      p50: median(rs.map((r) => r.p50)),
+      p99: median(rs.map((r) => r.p99)),
+      cpuUs: median(rs.map((r) => r.cpuUs)),
+    };
   });
   console.log(`\n${ROUNDS} rounds x ${SECONDS} s, ${CONNECTIONS} connections, medians; node ${process.version}, ${new Date().toISOString().slice(0, 10)}\n`);
-  console.log('| scenario | answers/s | p50 ms | p99 ms | vs fixed answer |');
-  console.log('|---|---:|---:|---:|---:|');
-  for (const s of summary) console.log(`| ${s.name} | ${s.rps.toFixed(0)} | ${s.p50} | ${s.p99} | ${(s.rps / summary[0]!.rps).toFixed(3)} |`);
+  console.log('| scenario | answers/s | p50 ms | p99 ms | vs fixed answer | workerd CPU µs/answer |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const s of summary)
+    console.log(`| ${s.name} | ${s.rps.toFixed(0)} | ${s.p50} | ${s.p99} | ${(s.rps / summary[0]!.rps).toFixed(3)} | ${s.cpuUs.toFixed(1)} |`);
   const lb = runs.get('load balancer DoH')!;
   const ratios = runs.get('fixed-answer Worker')!.map((f, i) => lb[i]!.rps / f.rps);
   const ratio = median(ratios);
+  const cpuRatios = runs.get('fixed-answer Worker')!.map((f, i) => f.cpuUs / lb[i]!.cpuUs);
   console.log(`\nDoH / fixed answer, per round: ${ratios.map((r) => r.toFixed(3)).join(', ')}`);
+  console.log(`fixed answer's CPU per answer / DoH's, per round: ${cpuRatios.map((r) => r.toFixed(3)).join(', ')} (median ${median(cpuRatios).toFixed(3)})`);
   console.log(`median of per-round ratios = ${ratio.toFixed(3)} (target >= 0.80): ${ratio >= 0.8 ? 'met' : 'NOT met'}`);
 } catch (e) {
   if (!(e instanceof Profiled)) throw e;

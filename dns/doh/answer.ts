@@ -17,12 +17,14 @@
  * CNAME; the resolver follows it). A QTYPE the chosen pool has no origin for, and any other QTYPE,
  * is NODATA: NOERROR with no answer and no authority section (we hold no SOA).
  */
+import * as dnsPacket from '@dnsquery/dns-packet';
 import type { LoadBalancer, Origin } from '../../core/config/index.ts';
 import { candidatesOf, route, type Candidate, type Plan, type Snapshot, type Usable } from '../../core/route/index.ts';
 import type { LoadStats } from '../../core/steer/index.ts';
 import type { PlaceFacts } from '../../core/steer/pools.ts';
 import { ecsPreferred, type ClientSubnet } from './ecs.ts';
-import { CLASS_IN, QTYPE, encodeResponse, type AnswerRecord, type Query, type Rcode } from './message.ts';
+import { CLASS_IN, QTYPE, type AnswerRecord, type Query, type Rcode } from './message.ts';
+import { encodeResponse } from './wire.ts';
 
 /** A load balancer's health as routing reads it (worker/health HealthView). */
 export interface DohHealth {
@@ -83,7 +85,7 @@ export function servedName(snapshot: Snapshot, name: string): LoadBalancer | und
 }
 
 function nodata(query: Query, lb: LoadBalancer, ecsScope = 0): DohAnswer {
-  return { message: encodeResponse(query, 'NOERROR', [], { authoritative: true, ecsScope }), rcode: 'NOERROR', maxAge: lb.ttl };
+  return { message: encodeResponse(query, 'NOERROR', undefined, { authoritative: true, ecsScope }), rcode: 'NOERROR', maxAge: lb.ttl };
 }
 
 function answerWith(query: Query, lb: LoadBalancer, ctx: DohContext, health: DohHealth): DohAnswer {
@@ -112,8 +114,9 @@ function answerWith(query: Query, lb: LoadBalancer, ctx: DohContext, health: Doh
   const ecsScope = preferEcs && (ecsPlace || hashedIp) ? ecs!.sourcePrefixLength : 0;
   const origin = pick(plan, query.qtype);
   if (!origin) return nodata(query, lb, ecsScope);
-  const answer: AnswerRecord = { ...recordOf(origin), name: query.name, ttl: lb.ttl };
-  return { message: encodeResponse(query, 'NOERROR', [answer], { authoritative: true, ecsScope }), rcode: 'NOERROR', maxAge: lb.ttl };
+  const { type, rdata } = recordOf(origin);
+  const answer: AnswerRecord = { type, rdata, ttl: lb.ttl };
+  return { message: encodeResponse(query, 'NOERROR', answer, { authoritative: true, ecsScope }), rcode: 'NOERROR', maxAge: lb.ttl };
 }
 
 /** The chosen pool's first candidate (in origin steering's order) that can answer `qtype`. */
@@ -133,10 +136,28 @@ function fits(origin: Origin, qtype: number): boolean {
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
-/** The record an origin's address makes: A, AAAA, or CNAME for a hostname (config validated the address). */
-export function recordOf(origin: Origin): { type: AnswerRecord['type']; data: string } {
-  const a = origin.address;
-  if (IPV4.test(a)) return { type: 'A', data: a };
-  if (a.includes(':')) return { type: 'AAAA', data: a };
-  return { type: 'CNAME', data: a.toLowerCase() };
+/** An origin's record: its type, its data as text, and `rdata` (RDLENGTH and RDATA as the codec encodes them). */
+export interface OriginRecord {
+  type: AnswerRecord['type'];
+  data: string;
+  rdata: Uint8Array;
+}
+
+/** Each origin's record, made once: origins are immutable parts of a snapshot, so this holds no more than the config does. */
+const records = new WeakMap<Origin, OriginRecord>();
+
+/**
+ * The record an origin's address makes: A, AAAA, or CNAME for a hostname (config validated the
+ * address). Throws when the codec cannot encode it (a label over 63 bytes: the caller answers SERVFAIL).
+ */
+export function recordOf(origin: Origin): OriginRecord {
+  let record = records.get(origin);
+  if (!record) {
+    const a = origin.address;
+    const [type, data] = IPV4.test(a) ? (['A', a] as const) : a.includes(':') ? (['AAAA', a] as const) : (['CNAME', a.toLowerCase()] as const);
+    const codec = type === 'A' ? dnsPacket.a : type === 'AAAA' ? dnsPacket.aaaa : (dnsPacket.cname as unknown as dnsPacket.Codec<string>);
+    record = { type, data, rdata: codec.encode(data) };
+    records.set(origin, record);
+  }
+  return record;
 }

@@ -1,7 +1,7 @@
 /**
- * EDNS Client Subnet (RFC 7871): reading the option of a query, deciding whether it stands for
- * the client (the load balancer's `location_strategy.prefer_ecs`), and the option echoed in the
- * response with a SCOPE PREFIX-LENGTH (§7.2.1).
+ * EDNS Client Subnet (RFC 7871): reading the option of a query, and deciding whether it stands
+ * for the client (the load balancer's `location_strategy.prefer_ecs`). dns/doh/wire.ts echoes it
+ * in the response with a SCOPE PREFIX-LENGTH (§7.2.1).
  *
  * The option is read from its raw bytes (the codec's own ECS decoder accepts inconsistent
  * lengths): FAMILY (2 bytes: 1 = IPv4, 2 = IPv6), SOURCE PREFIX-LENGTH, SCOPE PREFIX-LENGTH, then
@@ -64,17 +64,4 @@ export function ecsPreferred(lb: LoadBalancer, subnet: ClientSubnet | undefined)
   if (prefer === 'always') return true;
   if (prefer === 'never') return false;
   return effectivePolicy(lb) === prefer;
-}
-
-/**
- * The Client Subnet option of a response (RFC 7871 §7.2.1): FAMILY, SOURCE PREFIX-LENGTH and
- * ADDRESS copied from the query, SCOPE PREFIX-LENGTH `scope` (0: the answer holds for every
- * address of the family; SOURCE: it was tailored to this subnet). In the codec's ECS form: its
- * raw `data` form writes zeros (dns-packet 6.1.1's option encoder copies `data` with no range).
- */
-export function echoClientSubnet(
-  subnet: ClientSubnet,
-  scope: number,
-): { code: number; family: number; sourcePrefixLength: number; scopePrefixLength: number; ip: string } {
-  return { code: ECS_OPTION_CODE, family: subnet.family, sourcePrefixLength: subnet.sourcePrefixLength, scopePrefixLength: scope, ip: subnet.address };
 }

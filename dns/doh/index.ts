@@ -3,16 +3,19 @@
  * message in, a DNS message out. worker/doh handles the HTTP side (methods, media type, sizes).
  *
  * - Malformed query: FORMERR when its ID can be read (2 bytes or more), else undefined (HTTP 400);
- *   OPCODE other than QUERY: NOTIMP; EDNS version other than 0: BADVERS (dns/doh/message.ts).
+ *   OPCODE other than QUERY: NOTIMP; EDNS version other than 0: BADVERS (dns/doh/message.ts; the
+ *   common well-formed query is read by hand, dns/doh/wire.ts).
  * - A well-formed query: dns/doh/answer.ts (REFUSED, NODATA, an answer, or SERVFAIL).
  * - Never throws and never rejects: a failure of ours is SERVFAIL, logged by the caller.
  */
 import { answerQuery, type DohAnswer, type DohContext } from './answer.ts';
-import { encodeResponse, parseQuery, type QueryEcho } from './message.ts';
+import type { QueryEcho } from './message.ts';
+import { encodeResponse, parseQuery } from './wire.ts';
 
-export { answerQuery, recordOf, servedName, type DohAnswer, type DohContext, type DohHealth } from './answer.ts';
-export { ecsPreferred, echoClientSubnet, parseClientSubnet, type ClientSubnet } from './ecs.ts';
-export { encodeResponse, parseQuery, QTYPE, RCODE, type AnswerRecord, type Query, type Rcode } from './message.ts';
+export { answerQuery, recordOf, servedName, type DohAnswer, type DohContext, type DohHealth, type OriginRecord } from './answer.ts';
+export { ecsPreferred, parseClientSubnet, type ClientSubnet } from './ecs.ts';
+export { decodeQuery, QTYPE, RCODE, type AnswerRecord, type Query, type Rcode } from './message.ts';
+export { encodeResponse, parseQuery, readCommonQuery } from './wire.ts';
 
 /** The largest DoH message we read (bytes): see worker/doh MAX_DNS_MESSAGE. */
 export const MAX_DNS_MESSAGE = 4096;
@@ -39,10 +42,5 @@ export function answerDoh(bytes: Uint8Array, ctx: DohContext, onError?: (e: unkn
 }
 
 function failure(echo: QueryEcho, rcode: DohAnswer['rcode']): DohAnswer {
-  try {
-    return { message: encodeResponse(echo, rcode), rcode };
-  } catch {
-    // The question or OPT record could not be repeated: the header alone still carries ID and RCODE.
-    return { message: encodeResponse({ id: echo.id, flags: echo.flags }, rcode), rcode };
-  }
+  return { message: encodeResponse(echo, rcode), rcode };
 }

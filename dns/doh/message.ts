@@ -1,16 +1,18 @@
 /**
- * DNS messages of DNS-over-HTTPS: reading a query and writing the response, with the maintained
- * codec `@dnsquery/dns-packet` (Uint8Array based: it needs no Node Buffer, so it runs in workerd
- * as in Node). What the codec does not check is checked here: the message must be exactly as long
- * as its sections, hold one question (RFC 9619) and at most one OPT record with a root name
- * (RFC 6891 §6.1.1), and a Client Subnet option must be consistent (RFC 7871 §6, dns/doh/ecs.ts).
+ * DNS messages of DNS-over-HTTPS: the types a query and a response are made of, and reading any
+ * query with the maintained codec `@dnsquery/dns-packet` (Uint8Array based: it needs no Node
+ * Buffer, so it runs in workerd as in Node). The common query is read by hand first, and every
+ * response is written by hand (dns/doh/wire.ts): this is the path for the rest. What the codec
+ * does not check is checked here: the message must be exactly as long as its sections, hold one
+ * question (RFC 9619) and at most one OPT record with a root name (RFC 6891 §6.1.1), and a Client
+ * Subnet option must be consistent (RFC 7871 §6, dns/doh/ecs.ts).
  *
- * The response carries the query's question section byte for byte (the codec would re-encode
- * names it decoded as text, which loses labels holding dots or bytes that are not UTF-8), so a
+ * A response carries the query's question section byte for byte (the codec would re-encode names
+ * it decoded as text, which loses labels holding dots or bytes that are not UTF-8), so a
  * resolver's 0x20 case randomisation and odd names come back unchanged.
  */
 import * as dnsPacket from '@dnsquery/dns-packet';
-import { ECS_OPTION_CODE, echoClientSubnet, parseClientSubnet, type ClientSubnet } from './ecs.ts';
+import { ECS_OPTION_CODE, parseClientSubnet, type ClientSubnet } from './ecs.ts';
 
 /** Response codes (RFC 1035 §4.1.1; BADVERS is RFC 6891's extended RCODE 16). */
 export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, BADVERS: 16 } as const;
@@ -23,10 +25,11 @@ export const CLASS_IN = 1;
 /** The UDP payload size our OPT record advertises (DNS Flag Day 2020's 1,232 bytes; meaningless over HTTPS, but a field of OPT). */
 export const EDNS_PAYLOAD_SIZE = 1232;
 
-const FLAG_QR = 0x8000;
-const FLAG_AA = 0x0400;
-const FLAG_RD = 0x0100;
-const FLAG_CD = 0x0010;
+/** Header flags (RFC 1035 §4.1.1, RFC 4035 §3.2.2). */
+export const FLAG_QR = 0x8000;
+export const FLAG_AA = 0x0400;
+export const FLAG_RD = 0x0100;
+export const FLAG_CD = 0x0010;
 
 /** What a query had in EDNS (RFC 6891): an OPT record's version, and its Client Subnet option. */
 export interface Edns {
@@ -58,8 +61,8 @@ export interface Query extends QueryEcho {
 /** A query, or the error to answer with (and what of the query could be read), or undefined when not even the ID could (HTTP 400). */
 export type Parsed = { ok: true; query: Query } | { ok: false; rcode: Rcode; echo: QueryEcho } | undefined;
 
-/** Reads a DoH request body. Never throws. */
-export function parseQuery(bytes: Uint8Array): Parsed {
+/** Reads a DoH request body with the codec (dns/doh/wire.ts `parseQuery` tries the common shape by hand first). Never throws. */
+export function decodeQuery(bytes: Uint8Array): Parsed {
   if (bytes.length < 2) return undefined;
   const id = (bytes[0]! << 8) | bytes[1]!;
   const word = bytes.length >= 4 ? (bytes[2]! << 8) | bytes[3]! : 0;
@@ -132,56 +135,12 @@ function isPlainName(name: string, raw: Uint8Array): boolean {
 
 const lower = (c: number) => (c >= 0x41 && c <= 0x5a ? c + 0x20 : c);
 
-/** One answer record: A (dotted quad), AAAA (IPv6 text) or CNAME (a hostname); `ttl` in seconds. */
+/**
+ * One answer record, owned by the question's name as sent: A, AAAA or CNAME; `ttl` in seconds;
+ * `rdata` its RDLENGTH and RDATA as the codec encodes them (dns/doh/answer.ts `recordOf`).
+ */
 export interface AnswerRecord {
   type: 'A' | 'AAAA' | 'CNAME';
-  name: string;
   ttl: number;
-  data: string;
-}
-
-/**
- * A response to `echo`: QR set, the query's RD and CD, AA when `authoritative`, the question
- * section as sent, `answers`, no authority section, and an OPT record when the query had one
- * (RFC 6891 §7), carrying the Client Subnet option back with SCOPE PREFIX-LENGTH `ecsScope`
- * (RFC 7871 §7.2.1; default 0). Throws only for a record the codec cannot encode.
- */
-export function encodeResponse(
-  echo: QueryEcho,
-  rcode: Rcode,
-  answers: readonly AnswerRecord[] = [],
-  opts: { authoritative?: boolean; ecsScope?: number } = {},
-): Uint8Array {
-  const code = RCODE[rcode];
-  const additionals: dnsPacket.Answer[] = [];
-  if (echo.edns) {
-    const options = echo.edns.ecs ? [echoClientSubnet(echo.edns.ecs, opts.ecsScope ?? 0)] : [];
-    additionals.push({
-      type: 'OPT',
-      name: '.',
-      udpPayloadSize: EDNS_PAYLOAD_SIZE,
-      extendedRcode: code >> 4,
-      ednsVersion: 0,
-      flags: 0,
-      options,
-    } as unknown as dnsPacket.Answer);
-  }
-  const flags = (opts.authoritative ? FLAG_AA : 0) | echo.flags | (code & 0xf);
-  const body = dnsPacket.encode({
-    type: 'response',
-    id: echo.id,
-    flags,
-    questions: [],
-    answers: answers.map((a) => ({ type: a.type, name: a.name, ttl: a.ttl, class: 'IN', data: a.data })) as dnsPacket.Answer[],
-    authorities: [],
-    additionals,
-  });
-  const q = echo.rawQuestion;
-  if (!q) return body;
-  const out = new Uint8Array(body.length + q.length);
-  out.set(body.subarray(0, 12));
-  out[5] = 1; // QDCOUNT
-  out.set(q, 12);
-  out.set(body.subarray(12), 12 + q.length);
-  return out;
+  rdata: Uint8Array;
 }

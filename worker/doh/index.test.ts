@@ -5,7 +5,9 @@
  */
 import * as dnsPacket from '@dnsquery/dns-packet';
 import { SELF } from 'cloudflare:test';
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { base64url } from './index.ts';
 
 const admin = (path: string, init: RequestInit) =>
   SELF.fetch(`http://localhost/admin/v1${path}`, { ...init, headers: { authorization: 'Bearer test-admin-token', 'content-type': 'application/json' } });
@@ -96,9 +98,54 @@ describe('RFC 8484 over HTTP', () => {
     expect((await get(new Uint8Array(5000))).status).toBe(414);
   });
 
+  it('GET reads the first dns parameter among others, percent-encoded or not', async () => {
+    const q = b64url(query('geo.doh.test'));
+    const status = async (search: string) => {
+      const res = await SELF.fetch(`http://localhost/dns-query?${search}`);
+      return [res.status, res.status === 200 ? (await read(res)).rcode : await res.text()];
+    };
+    expect(await status(`ct=application/dns-message&dns=${q}&dns=***`)).toEqual([200, 'NOERROR']);
+    expect(await status(`dns=${q.replace(/A/g, '%41')}`)).toEqual([200, 'NOERROR']);
+    expect((await status(`dnsx=${q}`))[0]).toBe(400);
+    expect((await status(`x=1&dns=${q}*`))[0]).toBe(400);
+  });
+
   it('/dns-query on a hostname not in DOH_HOSTS is ordinary traffic', async () => {
     const res = await get(query('geo.doh.test'), {}, 'nobody.doh.test');
     expect([res.status, await res.text()]).toEqual([404, 'No load balancer is configured for host nobody.doh.test.\n']);
     expect(res.headers.get('content-type')).not.toBe('application/dns-message');
+  });
+});
+
+describe('base64url by hand', () => {
+  /** workerd's own decoder (TC39 Uint8Array.fromBase64), the reference: loose, so a last group may lack its padding. */
+  const reference = (s: string) => {
+    try {
+      return (Uint8Array as unknown as { fromBase64(s: string, o: object): Uint8Array }).fromBase64(s, { alphabet: 'base64url', lastChunkHandling: 'loose' });
+    } catch {
+      return undefined;
+    }
+  };
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const b64 = (b: Uint8Array) =>
+    btoa(String.fromCharCode(...b))
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_');
+
+  it('decodes what the reference decodes, padded or not, and refuses what it refuses (whitespace aside)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), fc.boolean(), (bytes, padded) => {
+        const s = padded ? b64(bytes) : b64(bytes).replace(/=+$/, '');
+        expect(base64url(s)).toEqual(bytes);
+      }),
+      { numRuns: 500 },
+    );
+    const near = fc.string({ unit: fc.constantFrom(...alphabet, '=', '+', '/', '*', '%', '\u00e9', '\u0100'), maxLength: 12 });
+    fc.assert(
+      fc.property(near, (s) => {
+        expect(base64url(s)).toEqual(reference(s));
+      }),
+      { numRuns: 3000, seed: 4648 },
+    );
   });
 });
