@@ -16,10 +16,10 @@
  */
 import * as dnsPacket from '@dnsquery/dns-packet';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { startWorkerd } from './workerd.ts';
 import { join } from 'node:path';
-import { bundleWorker, load, median, type LoadResult } from './lib.ts';
+import { bundleWorker, load, median, processCpuMs, type LoadResult } from './lib.ts';
 import { profileWorker } from './profile.ts';
 import { freePort } from '../scripts/lib/wrangler-dev.ts';
 
@@ -68,15 +68,7 @@ const workerd = await startWorkerd(dir, {
 const { lbUrl, passUrl: fixedUrl } = workerd;
 class Profiled extends Error {}
 
-/** workerd's CPU time so far (ms: utime + stime of /proc/<pid>/stat, 10 ms ticks); NaN where /proc is absent. */
-function cpuMs(): number {
-  try {
-    const fields = readFileSync(`/proc/${workerd.process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // fields 14 and 15 of proc(5), USER_HZ 100
-  } catch {
-    return NaN;
-  }
-}
+const cpuMs = () => processCpuMs(workerd.process.pid!);
 type Measured = LoadResult & { cpuUs: number };
 
 try {

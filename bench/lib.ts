@@ -1,6 +1,6 @@
 /** Shared helpers of the benchmarks: processes, load runs, statistics. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 
@@ -47,4 +47,14 @@ export function bundleWorker(outdir: string): void {
     env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, WRANGLER_SEND_METRICS: 'false' },
   });
   if (build.status !== 0) throw new Error(`bundling failed:\n${build.stdout}${build.stderr}`);
+}
+
+/** CPU time a process has used so far (ms: utime + stime of /proc/<pid>/stat, all threads, 10 ms ticks); NaN where /proc is absent. */
+export function processCpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // fields 14 and 15 of proc(5), USER_HZ 100
+  } catch {
+    return NaN;
+  }
 }
