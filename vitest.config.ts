@@ -46,6 +46,11 @@ export default defineConfig({
         ],
         test: {
           name: 'workers',
+          // Off for workerd: with it, each new test file's runner is sent every cached module of its
+          // import graph in one WebSocket message (vitest's fetchWarmModules, inlined by the plugin),
+          // and workerd refuses messages over 32 MiB ("Message is too large", the runner exits). The
+          // Worker's graph (the Cloudflare SDK, zod, @peculiar/x509 for certificates) is past that.
+          fsModuleCache: false,
           include: ['worker/**/*.test.ts', 'durable-objects/**/*.test.ts'],
           exclude: ['worker/**/*.node.test.ts'],
           globalSetup: ['test/fixtures/probe-servers.ts', 'test/fixtures/webhook-receiver.ts', 'test/fixtures/cloudflare-control.ts'],
