@@ -38,18 +38,19 @@ async function runner(origins: { name: string; port: number }[], app: Partial<Tc
   const health = new AppHealth((o) => o.port);
   health.setPools([{ pool: doc.value.pools[0]! }]);
   const lines: Fields[] = [];
+  const metrics = new Metrics();
   const r = new AppRunner(doc.value.tcp_apps[0]!, {
     snapshot: compileSnapshot(doc.value, 1),
     health,
     loads: new LoadTracker(),
     certificates: new Map(),
-    metrics: new Metrics(),
+    metrics,
     log: (event, fields = {}) => lines.push({ event, ...fields }),
     random: Math.random,
   });
   await r.listen('127.0.0.1');
   started.push({ stop: () => r.stopAccepting().then(() => r.drain(Date.now())) });
-  return { port: listen, lines, runner: r };
+  return { port: listen, lines, runner: r, metrics };
 }
 const origin = async (name: string, opts?: Parameters<typeof startOrigin>[1]) => {
   const o = await startOrigin(name, opts);
@@ -78,7 +79,7 @@ describe('AppRunner', () => {
   it('tries the next origin when a connect is refused (nothing was sent), and passes half-close through', async () => {
     const closed = await freePort(); // nothing listens there
     const b = await origin('b');
-    const { port, lines } = await runner([
+    const { port, lines, metrics } = await runner([
       { name: 'dead', port: closed },
       { name: 'b', port: b.port },
     ]);
@@ -88,6 +89,29 @@ describe('AppRunner', () => {
     expect(await all).toBe('b\nping');
     await until(() => lines.length > 0);
     expect(lines[0]).toMatchObject({ event: 'connection_closed', result: 'proxied', origin: 'b', attempts: 2, bytes_in: 4, bytes_out: 6 });
+    // The same, as Prometheus scrapes it.
+    const scraped = await metrics.registry.metrics();
+    for (const sample of [
+      'tcp_proxy_downstream_connections_total{app="app",result="proxied"} 1',
+      'tcp_proxy_downstream_connections_active{app="app"} 0',
+      'tcp_proxy_upstream_connect_failures_total{app="app",pool="p",origin="dead",reason="error"} 1',
+      'tcp_proxy_upstream_connections_total{app="app",pool="p",origin="b"} 1',
+      'tcp_proxy_upstream_connections_active{app="app",pool="p",origin="b"} 0',
+      'tcp_proxy_downstream_received_bytes_total{app="app",pool="p",origin="b"} 4',
+      'tcp_proxy_downstream_sent_bytes_total{app="app",pool="p",origin="b"} 6',
+    ])
+      expect(scraped).toContain(sample);
+  });
+
+  it('closes both sides after idle_timeout without a byte either way', async () => {
+    const a = await origin('a');
+    const { port, lines } = await runner([{ name: 'a', port: a.port }], { idle_timeout: 1, connect_timeout: 60 });
+    const s = await dial(port);
+    expect(await readAll(s)).toBe('a\n'); // the greeting, then nothing until the proxy closes
+    await until(() => lines.length > 0);
+    expect(lines[0]).toMatchObject({ result: 'proxied', error: 'idle_timeout' });
+    await until(() => a.sockets.size === 0);
+    expect(a.sockets.size).toBe(0);
   });
 
   it('refuses past max_connections, or queues until a slot frees (on_limit queue)', async () => {

@@ -15,6 +15,7 @@ try {
   log('started', { pid: process.pid });
 } catch (e) {
   log('startup_failed', { reason: e instanceof Error ? e.message : String(e) });
+  log.flush();
   process.stderr.write(`tcp-proxy: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);
 }
@@ -26,6 +27,7 @@ const stop = async (signal: string) => {
   log('signal', { signal });
   const cut = await proxy.stop();
   log('stopped', { connections_cut: cut });
+  log.flush();
   process.exit(0);
 };
 process.on('SIGTERM', () => void stop('SIGTERM'));

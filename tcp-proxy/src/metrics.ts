@@ -3,62 +3,94 @@
  * `/readyz` (200 once a config is loaded and every enabled app listens, 503 with the reason
  * otherwise and while draining), `/metrics` (text exposition). Envoy's tcp_proxy statistics under
  * Prometheus names: `downstream` is the client side, `upstream` the origin side.
+ *
+ * The connection path only adds to plain numbers (AppStats, OriginStats): prom-client's inc()
+ * hashes and validates its label object on every call, which cost more than the rest of
+ * accepting a connection. The per-connection metrics copy those numbers when scraped
+ * (prom-client's `collect`).
  */
 import { createServer, type Server } from 'node:http';
 import type { Server as NetServer } from 'node:net';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** One origin's counts as one app sees it. Bytes are counted when a connection closes. */
+export class OriginStats {
+  active = 0;
+  total = 0;
+  /** Bytes from clients (passed to the origin) and to clients. */
+  receivedBytes = 0;
+  sentBytes = 0;
+  connectErrors = 0;
+  connectTimeouts = 0;
+  readonly pool: string;
+  readonly origin: string;
+  constructor(pool: string, origin: string) {
+    this.pool = pool;
+    this.origin = origin;
+  }
+}
+
+/** One app's counts: connections open, queued, ended (by result), and per origin. */
+export class AppStats {
+  downstreamActive = 0;
+  queued = 0;
+  readonly results = new Map<string, number>();
+  readonly origins = new Map<string, OriginStats>();
+
+  readonly app: string;
+  constructor(app: string) {
+    this.app = app;
+  }
+
+  ended(result: string): void {
+    this.results.set(result, (this.results.get(result) ?? 0) + 1);
+  }
+
+  /** The counts of `origin` in `pool` (names, as the labels show them), made on first use. */
+  origin(pool: string, origin: string): OriginStats {
+    const key = `${pool}\n${origin}`;
+    let s = this.origins.get(key);
+    if (!s) this.origins.set(key, (s = new OriginStats(pool, origin)));
+    return s;
+  }
+}
+
+type Sample = [labels: Record<string, string>, value: number];
+
 export class Metrics {
   readonly registry = new Registry();
-  /** Client connections accepted, by app and how they ended (proxied, refused_firewall, refused_limit, queue_timeout, no_origin, proxy_header_error, tls_error, connect_failed, draining). */
-  readonly downstreamTotal = new Counter({
-    name: 'tcp_proxy_downstream_connections_total',
-    help: 'Client connections by how they ended',
-    labelNames: ['app', 'result'],
-    registers: [this.registry],
-  });
-  readonly downstreamActive = new Gauge({
-    name: 'tcp_proxy_downstream_connections_active',
-    help: 'Client connections open (queued ones included)',
-    labelNames: ['app'],
-    registers: [this.registry],
-  });
-  readonly queued = new Gauge({
-    name: 'tcp_proxy_queued_connections',
-    help: 'Client connections waiting for a slot (on_limit queue)',
-    labelNames: ['app'],
-    registers: [this.registry],
-  });
-  readonly upstreamActive = new Gauge({
-    name: 'tcp_proxy_upstream_connections_active',
-    help: 'Origin connections open',
-    labelNames: ['app', 'pool', 'origin'],
-    registers: [this.registry],
-  });
-  readonly upstreamTotal = new Counter({
-    name: 'tcp_proxy_upstream_connections_total',
-    help: 'Origin connections established',
-    labelNames: ['app', 'pool', 'origin'],
-    registers: [this.registry],
-  });
-  readonly connectFailures = new Counter({
-    name: 'tcp_proxy_upstream_connect_failures_total',
-    help: 'Origin connect attempts that failed (reason: error or timeout)',
-    labelNames: ['app', 'pool', 'origin', 'reason'],
-    registers: [this.registry],
-  });
-  readonly receivedBytes = new Counter({
-    name: 'tcp_proxy_downstream_received_bytes_total',
-    help: 'Bytes from clients, counted when a connection closes',
-    labelNames: ['app', 'pool', 'origin'],
-    registers: [this.registry],
-  });
-  readonly sentBytes = new Counter({
-    name: 'tcp_proxy_downstream_sent_bytes_total',
-    help: 'Bytes to clients, counted when a connection closes',
-    labelNames: ['app', 'pool', 'origin'],
-    registers: [this.registry],
-  });
+  /** By app name; kept across config versions, as Prometheus counters are. */
+  readonly #apps = new Map<string, AppStats>();
+
+  /** The stats of app `name`, made on first use. */
+  app(name: string): AppStats {
+    let s = this.#apps.get(name);
+    if (!s) this.#apps.set(name, (s = new AppStats(name)));
+    return s;
+  }
+
+  /** A metric whose samples are read from the apps' stats at each scrape. */
+  #scraped(kind: 'counter' | 'gauge', name: string, help: string, labelNames: string[], samples: () => Iterable<Sample>): void {
+    const collect = function (this: Counter | Gauge) {
+      this.reset();
+      for (const [labels, value] of samples()) {
+        if (this instanceof Gauge) this.set(labels, value);
+        else this.inc(labels, value);
+      }
+    };
+    const config = { name, help, labelNames, registers: [this.registry], collect };
+    if (kind === 'counter') new Counter(config);
+    else new Gauge(config);
+  }
+
+  *#perApp(value: (s: AppStats) => number): Generator<Sample> {
+    for (const s of this.#apps.values()) yield [{ app: s.app }, value(s)];
+  }
+
+  *#perOrigin(value: (o: OriginStats) => number): Generator<Sample> {
+    for (const s of this.#apps.values()) for (const o of s.origins.values()) yield [{ app: s.app, pool: o.pool, origin: o.origin }, value(o)];
+  }
+
   readonly originHealthy = new Gauge({
     name: 'tcp_proxy_origin_healthy',
     help: '1 when the origin is usable by health (probes, ejection, admin view)',
@@ -69,6 +101,46 @@ export class Metrics {
   readonly adminErrors = new Counter({ name: 'tcp_proxy_admin_api_errors_total', help: 'Polls of the admin API that failed', registers: [this.registry] });
 
   constructor() {
+    const apps = this.#apps;
+    this.#scraped(
+      'counter',
+      'tcp_proxy_downstream_connections_total',
+      'Client connections by how they ended (proxied, refused_firewall, refused_limit, queue_timeout, no_origin, proxy_header_error, tls_error, connect_failed, draining)',
+      ['app', 'result'],
+      function* () {
+        for (const s of apps.values()) for (const [result, n] of s.results) yield [{ app: s.app, result }, n];
+      },
+    );
+    this.#scraped('gauge', 'tcp_proxy_downstream_connections_active', 'Client connections open (queued ones included)', ['app'], () =>
+      this.#perApp((s) => s.downstreamActive),
+    );
+    this.#scraped('gauge', 'tcp_proxy_queued_connections', 'Client connections waiting for a slot (on_limit queue)', ['app'], () =>
+      this.#perApp((s) => s.queued),
+    );
+    const origin = ['app', 'pool', 'origin'];
+    this.#scraped('gauge', 'tcp_proxy_upstream_connections_active', 'Origin connections open', origin, () => this.#perOrigin((o) => o.active));
+    this.#scraped('counter', 'tcp_proxy_upstream_connections_total', 'Origin connections established', origin, () => this.#perOrigin((o) => o.total));
+    this.#scraped(
+      'counter',
+      'tcp_proxy_upstream_connect_failures_total',
+      'Origin connect attempts that failed (reason: error or timeout)',
+      [...origin, 'reason'],
+      function* () {
+        for (const s of apps.values()) {
+          for (const o of s.origins.values()) {
+            const labels = { app: s.app, pool: o.pool, origin: o.origin };
+            yield [{ ...labels, reason: 'error' }, o.connectErrors];
+            yield [{ ...labels, reason: 'timeout' }, o.connectTimeouts];
+          }
+        }
+      },
+    );
+    this.#scraped('counter', 'tcp_proxy_downstream_received_bytes_total', 'Bytes from clients, counted when a connection closes', origin, () =>
+      this.#perOrigin((o) => o.receivedBytes),
+    );
+    this.#scraped('counter', 'tcp_proxy_downstream_sent_bytes_total', 'Bytes to clients, counted when a connection closes', origin, () =>
+      this.#perOrigin((o) => o.sentBytes),
+    );
     collectDefaultMetrics({ register: this.registry });
   }
 }

@@ -1,14 +1,18 @@
 /**
- * The byte path of one proxied connection: connecting to an origin with a deadline, then two
- * pipes (Node's stream.pipe: a full destination pauses its source, so nothing buffers without
- * bound) with half-close passed through (allowHalfOpen on both sockets: a client's FIN becomes
- * the origin's FIN and the other direction goes on until the origin ends too), an idle timeout
- * over both directions, and an error or reset on one side destroying the other.
+ * The byte path of one proxied connection: two pumps (a full destination pauses its source until
+ * it drains, so nothing buffers without bound) with half-close passed through (allowHalfOpen on
+ * both sockets: a client's FIN becomes the origin's FIN and the other direction goes on until the
+ * origin ends too), an idle timeout over both directions, and an error or reset on one side
+ * destroying the other.
+ *
+ * stream.pipe() does the same with about ten closures per direction; here every socket event
+ * calls one shared function that finds its Splice through a symbol, so a connection allocates no
+ * closures (less CPU per new connection, less memory per idle one).
  */
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 
-/** Connects to `host:port` within `timeoutMs`; rejects with `{ reason: 'timeout' | 'error', message }`. */
+/** Connects to `host:port` within `timeoutMs`; rejects with `{ reason: 'timeout' | 'error', message }`. Used by health probes. */
 export function connectWithin(host: string, port: number, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port, allowHalfOpen: true, noDelay: true });
@@ -29,40 +33,77 @@ export function connectWithin(host: string, port: number, timeoutMs: number): Pr
   });
 }
 
-export interface Spliced {
-  /** Why it ended: 'closed' (both sides finished), 'idle_timeout', or the first error's message. */
-  reason: string;
+const kSplice = Symbol('splice');
+type End = Duplex & { setTimeout(ms: number): unknown; [kSplice]?: Splice };
+
+/** Told once both sockets have closed: why it ended ('closed' when both sides finished, 'idle_timeout', or the first error). */
+export interface SpliceOwner {
+  spliced(reason: string): void;
 }
 
-/**
- * Pipes `client` and `origin` into each other until both are done; resolves once both sockets
- * have closed. `idleMs`: no byte either way for this long closes both.
- */
-export function splice(client: Duplex & { setTimeout(ms: number): unknown }, origin: Socket, idleMs: number): Promise<Spliced> {
-  return new Promise((resolve) => {
-    let reason = 'closed';
-    let open = 2;
-    const fail = (why: string) => {
-      if (reason === 'closed') reason = why;
-      client.destroy();
-      origin.destroy();
-    };
-    const closed = (side: Duplex, other: Duplex) => () => {
-      // A side that closed without its read end finishing was reset: the other goes too.
-      if (!side.readableEnded) fail(`${side === client ? 'client' : 'origin'} reset`);
-      else if (side.errored) fail(side.errored.message);
-      if (--open === 0) resolve({ reason });
-      void other;
-    };
-    client.on('error', (e: Error) => fail(`client: ${e.message}`));
-    origin.on('error', (e: Error) => fail(`origin: ${e.message}`));
-    client.once('close', closed(client, origin));
-    origin.once('close', closed(origin, client));
-    client.setTimeout(idleMs);
-    origin.setTimeout(idleMs);
-    client.on('timeout', () => fail('idle_timeout'));
-    origin.on('timeout', () => fail('idle_timeout'));
-    client.pipe(origin);
-    origin.pipe(client);
-  });
+export class Splice {
+  readonly client: End;
+  readonly origin: End;
+  /** 'closed' until something goes wrong: then the first reason. */
+  reason = 'closed';
+  readonly #owner: SpliceOwner;
+  #open = 2;
+
+  /** Pipes `client` and `origin` into each other until both have closed; `idleMs` without a byte either way closes both. */
+  constructor(client: Duplex & { setTimeout(ms: number): unknown }, origin: Socket, idleMs: number, owner: SpliceOwner) {
+    this.client = client;
+    this.origin = origin;
+    this.#owner = owner;
+    attach(this, client, idleMs);
+    attach(this, origin, idleMs);
+    // A side that closed before the splice began (its 'close' already emitted) closes the other.
+    if (client.closed) this.closed(client);
+    if (origin.closed) this.closed(origin);
+  }
+
+  peer(side: End): End {
+    return side === this.client ? this.origin : this.client;
+  }
+
+  /** Destroys both sides; the first reason given is kept. */
+  fail(why: string): void {
+    if (this.reason === 'closed') this.reason = why;
+    this.client.destroy();
+    this.origin.destroy();
+  }
+
+  closed(side: End): void {
+    // A side that closed without its read end finishing was reset: the other goes too.
+    if (!side.readableEnded) this.fail(`${side === this.client ? 'client' : 'origin'} reset`);
+    else if (side.errored) this.fail(side.errored.message);
+    if (--this.#open === 0) this.#owner.spliced(this.reason);
+  }
+}
+
+function attach(splice: Splice, side: End, idleMs: number): void {
+  side[kSplice] = splice;
+  side.on('data', onData).on('drain', onDrain).on('end', onEnd).on('error', onError).on('close', onClose).on('timeout', onTimeout);
+  side.setTimeout(idleMs);
+  side.resume(); // the client socket was accepted paused (pauseOnConnect), so a 'data' listener alone does not start it
+}
+
+function onData(this: End, chunk: Buffer): void {
+  if (!this[kSplice]!.peer(this).write(chunk)) this.pause();
+}
+/** This side can take more: its source may flow again. */
+function onDrain(this: End): void {
+  this[kSplice]!.peer(this).resume();
+}
+function onEnd(this: End): void {
+  this[kSplice]!.peer(this).end();
+}
+function onError(this: End, e: Error): void {
+  const splice = this[kSplice]!;
+  splice.fail(`${this === splice.client ? 'client' : 'origin'}: ${e.message}`);
+}
+function onClose(this: End): void {
+  this[kSplice]!.closed(this);
+}
+function onTimeout(this: End): void {
+  this[kSplice]!.fail('idle_timeout');
 }
