@@ -16,6 +16,9 @@ import type { Log } from './log.ts';
 import { listenOrExplain, type AppStats, type Metrics, type OriginStats } from './metrics.ts';
 import { tlsOf, type Tls } from './tls.ts';
 
+/** How often idle connections are looked for (ms): idle_timeout is honoured to within this. */
+export const IDLE_TICK_MS = 1000;
+
 export interface AppDeps {
   snapshot: Snapshot;
   health: AppHealth;
@@ -51,6 +54,8 @@ export class AppRunner {
   readonly #perOrigin = new Map<string, Map<string, number>>();
   #waiters: (() => void)[] = [];
   #server: Server | undefined;
+  /** Ticks every spliced connection's idle clock (splice.ts). */
+  #sweep: NodeJS.Timeout | undefined;
 
   constructor(app: TcpApp, deps: AppDeps) {
     this.version = this.#compile(app, deps);
@@ -104,6 +109,10 @@ export class AppRunner {
   async listen(host: string): Promise<void> {
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (s: Socket) => new Connection(this, s).start());
     this.#server = await listenOrExplain(server, host, this.app.listen_port, `TCP app ${this.app.name} (${this.app.id})`);
+    this.#sweep = setInterval(() => {
+      const now = Date.now();
+      for (const c of this.connections) c.splice?.tick(now);
+    }, IDLE_TICK_MS).unref();
   }
 
   /** Stops accepting; queued connections are refused. Open ones go on (see drain). */
@@ -120,6 +129,7 @@ export class AppRunner {
     while (this.connections.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const cut = this.connections.size;
     for (const c of this.connections) c.cut();
+    clearInterval(this.#sweep);
     return cut;
   }
 

@@ -179,7 +179,7 @@ export class Connection implements SpliceOwner {
   }
 
   connected(): void {
-    const origin = detach(this.origin!);
+    const origin = detach(this.origin!).setTimeout(0); // the connect timeout; the splice keeps the idle one
     if (this.done) return void origin.destroy();
     const c = this.candidate!;
     const { v, runner } = this;

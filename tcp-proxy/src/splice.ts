@@ -7,7 +7,8 @@
  *
  * stream.pipe() does the same with about ten closures per direction; here every socket event
  * calls one shared function that finds its Splice through a symbol, so a connection allocates no
- * closures (less CPU per new connection, less memory per idle one).
+ * closures (less CPU per new connection, less memory per idle one). The idle timeout is a flag
+ * that the owner's sweep reads every second (tick), not a timer per socket refreshed per chunk.
  */
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -34,7 +35,7 @@ export function connectWithin(host: string, port: number, timeoutMs: number): Pr
 }
 
 const kSplice = Symbol('splice');
-type End = Duplex & { setTimeout(ms: number): unknown; [kSplice]?: Splice };
+type End = Duplex & { [kSplice]?: Splice };
 
 /** Told once both sockets have closed: why it ended ('closed' when both sides finished, 'idle_timeout', or the first error). */
 export interface SpliceOwner {
@@ -46,19 +47,35 @@ export class Splice {
   readonly origin: End;
   /** 'closed' until something goes wrong: then the first reason. */
   reason = 'closed';
+  /** A byte went either way since the last tick. */
+  active = false;
   readonly #owner: SpliceOwner;
+  readonly #idleMs: number;
+  /** The tick (epoch ms) that last saw a byte, or the start. */
+  #since = Date.now();
   #open = 2;
 
-  /** Pipes `client` and `origin` into each other until both have closed; `idleMs` without a byte either way closes both. */
-  constructor(client: Duplex & { setTimeout(ms: number): unknown }, origin: Socket, idleMs: number, owner: SpliceOwner) {
+  /** Pipes `client` and `origin` into each other until both have closed; `idleMs` without a byte either way closes both (see tick). */
+  constructor(client: Duplex, origin: Socket, idleMs: number, owner: SpliceOwner) {
     this.client = client;
     this.origin = origin;
     this.#owner = owner;
-    attach(this, client, idleMs);
-    attach(this, origin, idleMs);
+    this.#idleMs = idleMs;
+    attach(this, client);
+    attach(this, origin);
     // A side that closed before the splice began (its 'close' already emitted) closes the other.
     if (client.closed) this.closed(client);
     if (origin.closed) this.closed(origin);
+  }
+
+  /**
+   * Called by the owner every second or so, at `now` (epoch ms): once no tick has seen a byte for
+   * `idleMs`, both sides close. So the idle time before closing is between idleMs and idleMs plus
+   * the tick period, never less.
+   */
+  tick(now: number): void {
+    if (this.active) [this.active, this.#since] = [false, now];
+    else if (now - this.#since >= this.#idleMs) this.fail('idle_timeout');
   }
 
   peer(side: End): End {
@@ -80,15 +97,16 @@ export class Splice {
   }
 }
 
-function attach(splice: Splice, side: End, idleMs: number): void {
+function attach(splice: Splice, side: End): void {
   side[kSplice] = splice;
-  side.on('data', onData).on('drain', onDrain).on('end', onEnd).on('error', onError).on('close', onClose).on('timeout', onTimeout);
-  side.setTimeout(idleMs);
+  side.on('data', onData).on('drain', onDrain).on('end', onEnd).on('error', onError).on('close', onClose);
   side.resume(); // the client socket was accepted paused (pauseOnConnect), so a 'data' listener alone does not start it
 }
 
 function onData(this: End, chunk: Buffer): void {
-  if (!this[kSplice]!.peer(this).write(chunk)) this.pause();
+  const splice = this[kSplice]!;
+  splice.active = true;
+  if (!splice.peer(this).write(chunk)) this.pause();
 }
 /** This side can take more: its source may flow again. */
 function onDrain(this: End): void {
@@ -103,7 +121,4 @@ function onError(this: End, e: Error): void {
 }
 function onClose(this: End): void {
   this[kSplice]!.closed(this);
-}
-function onTimeout(this: End): void {
-  this[kSplice]!.fail('idle_timeout');
 }
