@@ -2,14 +2,21 @@
  * TCP mode against HAProxy `mode tcp` (Debian's haproxy, one thread: the proxy is one Node event
  * loop), one run each, on one loopback origin (its own process): bulk upload MB/s with 1 and 50
  * streams, new connections per second (50 at a time) with the connection round trip's p99, and
- * memory per idle connection (RSS growth of the proxy process over 2,000 idle connections).
+ * memory per idle connection (RSS growth of the proxy process over IDLE_CONNECTIONS idle
+ * connections, measured first, on a fresh process).
  *
  *   node bench/tcp.ts            (needs `haproxy` on PATH: apt-get install haproxy)
+ *   BENCH_TCP_PROXY=/path/to/tcp-proxy/src/main.ts node bench/tcp.ts   (another build of the proxy, for before/after)
+ *
+ * The client, the origin and the proxy share this machine's cores, so connections per second is
+ * also limited by the client: `conn_per_cpu_s` (connections per CPU-second the proxy process
+ * used in that phase, user + system, from /proc) is what one core given to the proxy would
+ * sustain, and is the fairer comparison on a shared machine.
  *
  * Our proxy starts from a saved state (no admin API), as after a restart with the admin API down.
  * Its one log line per connection goes to /dev/null: part of the cost, as in production.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +24,8 @@ import { join } from 'node:path';
 import { freePort } from '../scripts/lib/wrangler-dev.ts';
 
 const MB = 1024 * 1024;
+/** Idle connections held for the memory figure (the proxy holds two sockets each; the file limit here is 20,000). */
+const IDLE_CONNECTIONS = 5000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The origin (`node bench/tcp.ts origin PORT`): reads until the client's FIN, then answers "done" and closes. */
@@ -69,16 +78,26 @@ async function bulk(port: number, streams: number, perStream: number): Promise<n
   return (streams * perStream) / MB / ((performance.now() - t0) / 1000);
 }
 
-async function connections(port: number, seconds: number, concurrency: number): Promise<{ perSecond: number; p99: number }> {
+/** CPU seconds (user + system) `pid` has used, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 per second)
+}
+
+async function connections(port: number, pid: number, seconds: number, concurrency: number) {
   const times: number[] = [];
-  const end = performance.now() + seconds * 1000;
+  const cpu0 = cpuSeconds(pid);
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < end) times.push(await roundTrip(port, 1));
     }),
   );
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds(pid) - cpu0;
   times.sort((a, b) => a - b);
-  return { perSecond: times.length / seconds, p99: times[Math.floor(times.length * 0.99)]! };
+  return { perSecond: times.length / wall, perCpuSecond: times.length / cpu, p99: times[Math.floor(times.length * 0.99)]! };
 }
 
 const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
@@ -105,16 +124,17 @@ async function idleMemory(port: number, pid: number, count: number): Promise<num
 
 async function measure(name: string, port: number, pid: number) {
   await listening(port);
-  const idle = await idleMemory(port, pid, 2000); // first, on a fresh process: RSS does not shrink after the bulk runs
+  const idle = await idleMemory(port, pid, IDLE_CONNECTIONS); // first, on a fresh process: RSS does not shrink after the bulk runs
   await bulk(port, 4, 16 * MB); // warm-up
   const single = await bulk(port, 1, 512 * MB);
   const fifty = await bulk(port, 50, 20 * MB);
-  const conns = await connections(port, 5, 50);
+  const conns = await connections(port, pid, 5, 50);
   const row = {
     name,
     bulk_1_MBps: Math.round(single),
     bulk_50_MBps: Math.round(fifty),
     conn_per_s: Math.round(conns.perSecond),
+    conn_per_cpu_s: Math.round(conns.perCpuSecond),
     conn_p99_ms: +conns.p99.toFixed(2),
     idle_bytes_per_conn: Math.round(idle),
   };
@@ -138,10 +158,11 @@ async function main(): Promise<void> {
 
     writeFileSync(
       join(dir, 'haproxy.cfg'),
-      `global\n  maxconn 8000\n  nbthread 1\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 300s\n  timeout server 300s\nfrontend f\n  bind 127.0.0.1:${haPort}\n  default_backend b\nbackend b\n  server o 127.0.0.1:${originPort}\n`,
+      `global\n  maxconn 9000\n  nbthread 1\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 300s\n  timeout server 300s\nfrontend f\n  bind 127.0.0.1:${haPort}\n  default_backend b\nbackend b\n  server o 127.0.0.1:${originPort}\n`,
     );
     const ha = start('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')]);
-    const haproxy = await measure('haproxy 2.6 mode tcp (nbthread 1)', haPort, ha.pid!);
+    const version = /HAProxy version (\S+)/.exec(execFileSync('haproxy', ['-v'], { encoding: 'utf8' }))?.[1] ?? '?';
+    const haproxy = await measure(`haproxy ${version} mode tcp (nbthread 1)`, haPort, ha.pid!);
     ha.kill();
 
     const now = new Date().toISOString();
@@ -156,7 +177,7 @@ async function main(): Promise<void> {
       tcp_apps: [{ id: 'a', name: 'bench', ...stamp, listen_port: ourPort, load_balancer: 'lb', max_connections: 100_000 }],
     };
     writeFileSync(join(dir, 'state.json'), JSON.stringify({ etag: '"config-1"', config, certificates: [] }));
-    const ours = start(process.execPath, ['tcp-proxy/src/main.ts'], {
+    const ours = start(process.execPath, [process.env.BENCH_TCP_PROXY ?? 'tcp-proxy/src/main.ts'], {
       TCP_PROXY_ADMIN_URL: 'http://127.0.0.1:9',
       TCP_PROXY_TOKEN: 'bench',
       TCP_PROXY_STATE_DIR: dir,
@@ -170,6 +191,7 @@ async function main(): Promise<void> {
         ratio_bulk_1: +(mine.bulk_1_MBps / haproxy.bulk_1_MBps).toFixed(2),
         ratio_bulk_50: +(mine.bulk_50_MBps / haproxy.bulk_50_MBps).toFixed(2),
         ratio_conn_per_s: +(mine.conn_per_s / haproxy.conn_per_s).toFixed(2),
+        ratio_conn_per_cpu_s: +(mine.conn_per_cpu_s / haproxy.conn_per_cpu_s).toFixed(2),
       }),
     );
   } finally {
