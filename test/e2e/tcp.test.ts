@@ -24,6 +24,8 @@ let dir: string;
 let worker: WranglerDev | undefined;
 let origins: Record<'a' | 'b' | 'c' | 'pp', Origin>;
 let proxy: Proxy;
+/** Every proxy process started, killed in afterAll whatever happened. */
+const children: ChildProcess[] = [];
 const ports: Record<'weighted' | 'hashed' | 'first' | 'pp2' | 'tls' | 'ops', number> = { weighted: 0, hashed: 0, first: 0, pp2: 0, tls: 0, ops: 0 };
 
 const admin = async (path: string, method = 'GET', body?: unknown, token = ADMIN) => {
@@ -56,6 +58,7 @@ async function startProxy(opsPort = ports.ops, waitReady = true): Promise<Proxy>
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.push(child);
   child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
@@ -66,7 +69,10 @@ async function startProxy(opsPort = ports.ops, waitReady = true): Promise<Proxy>
     if (child.exitCode !== null) throw new Error(`proxy exited (${child.exitCode}):\n${log}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  if (waitReady) throw new Error(`proxy not ready in 15 s:\n${log}`);
+  if (waitReady) {
+    child.kill('SIGKILL');
+    throw new Error(`proxy not ready in 15 s:\n${log}`);
+  }
   return p;
 }
 
@@ -183,7 +189,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  proxy?.process.kill('SIGKILL');
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await Promise.all(Object.values(origins ?? {}).map((o) => o.stop()));
   await teardown(worker, [], state);
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -202,6 +208,19 @@ describe('TCP mode', () => {
     const share = seen.filter((n) => n === 'a').length / seen.length;
     expect(share).toBeGreaterThan(0.72); // expected 0.8; ±0.08 is over 3.4 standard deviations at 300 draws
     expect(share).toBeLessThan(0.88);
+  });
+
+  it('counts them on the operations port in the Prometheus format, with /healthz and /readyz', async () => {
+    const scrape = async () => (await send(`http://127.0.0.1:${ports.ops}/metrics`)).body;
+    const proxied = /tcp_proxy_downstream_connections_total\{app="weighted",result="proxied"\} (\d+)/;
+    let text = await scrape();
+    for (let i = 0; i < 50 && proxied.exec(text)?.[1] !== '300'; i++) text = (await new Promise((r) => setTimeout(r, 100)), await scrape());
+    expect(proxied.exec(text)?.[1]).toBe('300');
+    const perOrigin = [...text.matchAll(/tcp_proxy_upstream_connections_total\{app="weighted",pool="w",origin="(a|b)"\} (\d+)/g)].map((m) => Number(m[2]));
+    expect(perOrigin.reduce((x, y) => x + y, 0)).toBe(300);
+    expect(text).toMatch(/tcp_proxy_origin_healthy\{app="weighted",pool="w",origin="a"\} 1/);
+    expect((await send(`http://127.0.0.1:${ports.ops}/healthz`)).status).toBe(200);
+    expect((await send(`http://127.0.0.1:${ports.ops}/readyz`)).status).toBe(200);
   });
 
   it('hashes the client IP (from the front PROXY header) to a stable origin', async () => {
