@@ -3,7 +3,7 @@
  * loop), one run each, on one loopback origin (its own process): bulk upload MB/s with 1 and 50
  * streams, new connections per second (50 at a time) with the connection round trip's p99, and
  * memory per idle connection (RSS growth of the proxy process over IDLE_CONNECTIONS idle
- * connections, measured first, on a fresh process).
+ * connections, on a fresh process of its own).
  *
  *   node bench/tcp.ts            (needs `haproxy` on PATH: apt-get install haproxy)
  *   BENCH_TCP_PROXY=/path/to/tcp-proxy/src/main.ts node bench/tcp.ts   (another build of the proxy, for before/after)
@@ -122,13 +122,27 @@ async function idleMemory(port: number, pid: number, count: number): Promise<num
   return ((after - before) * 1024) / count;
 }
 
-async function measure(name: string, port: number, pid: number) {
+/**
+ * Idle memory on one fresh process (its RSS does not shrink afterwards, and the heap the idle
+ * connections grew would weigh on what follows), then bulk and connections on another.
+ */
+async function measure(name: string, port: number, launch: () => ChildProcess) {
+  const stop = async (c: ChildProcess) => {
+    const exited = new Promise((r) => c.once('exit', r));
+    c.kill('SIGKILL');
+    await exited;
+  };
+  let proxy = launch();
   await listening(port);
-  const idle = await idleMemory(port, pid, IDLE_CONNECTIONS); // first, on a fresh process: RSS does not shrink after the bulk runs
+  const idle = await idleMemory(port, proxy.pid!, IDLE_CONNECTIONS);
+  await stop(proxy);
+  proxy = launch();
+  await listening(port);
   await bulk(port, 4, 16 * MB); // warm-up
   const single = await bulk(port, 1, 512 * MB);
   const fifty = await bulk(port, 50, 20 * MB);
-  const conns = await connections(port, pid, 5, 50);
+  const conns = await connections(port, proxy.pid!, 5, 50);
+  await stop(proxy);
   const row = {
     name,
     bulk_1_MBps: Math.round(single),
@@ -160,10 +174,8 @@ async function main(): Promise<void> {
       join(dir, 'haproxy.cfg'),
       `global\n  maxconn 9000\n  nbthread 1\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 300s\n  timeout server 300s\nfrontend f\n  bind 127.0.0.1:${haPort}\n  default_backend b\nbackend b\n  server o 127.0.0.1:${originPort}\n`,
     );
-    const ha = start('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')]);
     const version = /HAProxy version (\S+)/.exec(execFileSync('haproxy', ['-v'], { encoding: 'utf8' }))?.[1] ?? '?';
-    const haproxy = await measure(`haproxy ${version} mode tcp (nbthread 1)`, haPort, ha.pid!);
-    ha.kill();
+    const haproxy = await measure(`haproxy ${version} mode tcp (nbthread 1)`, haPort, () => start('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')]));
 
     const now = new Date().toISOString();
     const stamp = { created_on: now, modified_on: now };
@@ -177,15 +189,16 @@ async function main(): Promise<void> {
       tcp_apps: [{ id: 'a', name: 'bench', ...stamp, listen_port: ourPort, load_balancer: 'lb', max_connections: 100_000 }],
     };
     writeFileSync(join(dir, 'state.json'), JSON.stringify({ etag: '"config-1"', config, certificates: [] }));
-    const ours = start(process.execPath, [process.env.BENCH_TCP_PROXY ?? 'tcp-proxy/src/main.ts'], {
-      TCP_PROXY_ADMIN_URL: 'http://127.0.0.1:9',
-      TCP_PROXY_TOKEN: 'bench',
-      TCP_PROXY_STATE_DIR: dir,
-      TCP_PROXY_LISTEN_HOST: '127.0.0.1',
-      TCP_PROXY_OPS_HOST: '127.0.0.1',
-      TCP_PROXY_OPS_PORT: String(opsPort),
-    });
-    const mine = await measure('tcp-proxy (Node 22)', ourPort, ours.pid!);
+    const mine = await measure('tcp-proxy (Node 22)', ourPort, () =>
+      start(process.execPath, [process.env.BENCH_TCP_PROXY ?? 'tcp-proxy/src/main.ts'], {
+        TCP_PROXY_ADMIN_URL: 'http://127.0.0.1:9',
+        TCP_PROXY_TOKEN: 'bench',
+        TCP_PROXY_STATE_DIR: dir,
+        TCP_PROXY_LISTEN_HOST: '127.0.0.1',
+        TCP_PROXY_OPS_HOST: '127.0.0.1',
+        TCP_PROXY_OPS_PORT: String(opsPort),
+      }),
+    );
     console.log(
       JSON.stringify({
         ratio_bulk_1: +(mine.bulk_1_MBps / haproxy.bulk_1_MBps).toFixed(2),
