@@ -183,6 +183,7 @@ export class Connection implements SpliceOwner {
     if (this.done) return void origin.destroy();
     const c = this.candidate!;
     const { v, runner } = this;
+    this.plan = this.rest = undefined; // no more attempts: what an open connection holds is less
     v.deps.health.report(c.pool.id, c.originIndex, 'success');
     runner.countOrigin(c.pool, c.originIndex, 1);
     v.deps.loads.start(c.pool.id, c.pool.origins.length, c.originIndex);
