@@ -35,7 +35,9 @@ export function handshake(raw: Socket, tls: Tls): Promise<TLSSocket> {
       SNICallback: (name, cb) => cb(null, tls.byName.find((c) => c.x509.checkHost(name))?.context ?? tls.fallback),
     });
     const timer = setTimeout(() => (socket.destroy(), reject(new Error('TLS handshake timed out'))), HANDSHAKE_TIMEOUT_MS);
-    socket.once('secure', () => (clearTimeout(timer), socket.removeAllListeners('error'), resolve(socket)));
-    socket.once('error', (e) => (clearTimeout(timer), reject(e)));
+    const failed = (e: Error) => (clearTimeout(timer), reject(e));
+    socket.once('error', failed);
+    // Until the splice listens (after the origin connects), an error must not go unheard: that would end the process.
+    socket.once('secure', () => (clearTimeout(timer), socket.off('error', failed).on('error', () => undefined), resolve(socket)));
   });
 }
