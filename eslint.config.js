@@ -59,6 +59,24 @@ export default defineConfig(
     files: ['dns/**/*.test.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [...runtimeImports, ...frameworkImports] }] },
   },
+  // tcp-proxy/ runs under Node (node:* allowed) beside the Worker, not on it: it talks to the Worker
+  // only through the admin API, so it imports neither worker/ nor durable-objects/.
+  {
+    files: ['tcp-proxy/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(worker|durable-objects)(/|$)',
+              message: 'tcp-proxy/ reaches the Worker only through the admin API: import core/, never worker/ or durable-objects/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   // Durable Objects sit below the Worker; their workerd tests may still use the Worker's helpers.
   {
     files: ['durable-objects/**/*.ts'],

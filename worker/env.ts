@@ -17,12 +17,18 @@ declare global {
     AFFINITY_SECRET?: string;
     /** Secret read-only bearer tokens of the admin API, comma separated: they may GET, never write. */
     ADMIN_READ_TOKENS?: string;
+    /** Secret from which the AES-GCM key that encrypts TLS certificates' private keys is derived (durable-objects/config-store/certificates.ts). */
+    CERT_KEY_SECRET?: string;
+    /** Secret: the read-only tokens (also in ADMIN_READ_TOKENS) that may fetch certificate private keys (the TCP proxy's), comma separated. */
+    CERT_KEY_TOKENS?: string;
   }
   namespace Cloudflare {
     interface Env {
       ADMIN_TOKEN?: string;
       AFFINITY_SECRET?: string;
       ADMIN_READ_TOKENS?: string;
+      CERT_KEY_SECRET?: string;
+      CERT_KEY_TOKENS?: string;
     }
   }
 }

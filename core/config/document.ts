@@ -24,6 +24,7 @@ import {
   type Stored,
   type Webhook,
 } from './schema.ts';
+import { TcpAppSchema, type TcpApp } from './tcp.ts';
 
 export interface ConfigDocument {
   monitors: Monitor[];
@@ -31,13 +32,14 @@ export interface ConfigDocument {
   load_balancers: LoadBalancer[];
   dns_zones: DnsZone[];
   webhooks: Webhook[];
+  tcp_apps: TcpApp[];
 }
 export type Kind = keyof ConfigDocument;
 export type Resource<K extends Kind> = ConfigDocument[K][number];
-export const KINDS: readonly Kind[] = ['monitors', 'pools', 'load_balancers', 'dns_zones', 'webhooks'];
-export const EMPTY_DOCUMENT: ConfigDocument = { monitors: [], pools: [], load_balancers: [], dns_zones: [], webhooks: [] };
+export const KINDS: readonly Kind[] = ['monitors', 'pools', 'load_balancers', 'dns_zones', 'webhooks', 'tcp_apps'];
+export const EMPTY_DOCUMENT: ConfigDocument = { monitors: [], pools: [], load_balancers: [], dns_zones: [], webhooks: [], tcp_apps: [] };
 /** A new, empty document (its lists may be pushed to). */
-export const emptyDocument = (): ConfigDocument => ({ monitors: [], pools: [], load_balancers: [], dns_zones: [], webhooks: [] });
+export const emptyDocument = (): ConfigDocument => ({ monitors: [], pools: [], load_balancers: [], dns_zones: [], webhooks: [], tcp_apps: [] });
 
 /** Each kind's input schema, and its noun in messages and API summaries. */
 export const SCHEMAS = {
@@ -46,6 +48,7 @@ export const SCHEMAS = {
   load_balancers: LoadBalancerSchema,
   dns_zones: DnsZoneSchema,
   webhooks: WebhookSchema,
+  tcp_apps: TcpAppSchema,
 } as const;
 export const NOUN: Readonly<Record<Kind, string>> = {
   monitors: 'monitor',
@@ -53,6 +56,7 @@ export const NOUN: Readonly<Record<Kind, string>> = {
   load_balancers: 'load balancer',
   dns_zones: 'DNS zone',
   webhooks: 'webhook',
+  tcp_apps: 'TCP app',
 };
 
 /**
@@ -202,6 +206,7 @@ const ImportSchema = z.strictObject({
   load_balancers: z.array(z.unknown()).default([]),
   dns_zones: z.array(z.unknown()).default([]),
   webhooks: z.array(z.unknown()).default([]),
+  tcp_apps: z.array(z.unknown()).default([]),
 });
 const idField = z.object({ id: IdSchema.optional() });
 
@@ -279,7 +284,12 @@ function referrers(doc: ConfigDocument, kind: Kind, id: string): string[] {
     return doc.load_balancers.filter((lb) => poolReferences(lb).some(([, p]) => p === id)).map((lb) => `load balancer ${lb.id} (${lb.name})`);
   }
   if (kind === 'dns_zones') return doc.load_balancers.filter((lb) => lb.dns?.zone === id).map((lb) => `load balancer ${lb.id} (${lb.name})`);
-  if (kind === 'load_balancers') return doc.webhooks.filter((w) => w.load_balancers.includes(id)).map((w) => `webhook ${w.id} (${w.name})`);
+  if (kind === 'load_balancers') {
+    return [
+      ...doc.webhooks.filter((w) => w.load_balancers.includes(id)).map((w) => `webhook ${w.id} (${w.name})`),
+      ...doc.tcp_apps.filter((a) => a.load_balancer === id).map((a) => `TCP app ${a.id} (${a.name})`),
+    ];
+  }
   return [];
 }
 
@@ -322,6 +332,19 @@ function checkDocument(doc: ConfigDocument, documentPaths: boolean, ctx: WriteCo
     w.load_balancers.forEach((id, j) => {
       if (!lbs.has(id)) errors.push(fieldError(ErrorCode.unknownReference, at('webhooks', i, ['load_balancers', j]), `unknown load balancer "${id}"`));
     });
+  });
+  const ports = new Map<number, string>();
+  doc.tcp_apps.forEach((a, i) => {
+    const other = ports.get(a.listen_port);
+    ports.set(a.listen_port, a.id);
+    if (only && a.id !== only) return;
+    if (!lbs.has(a.load_balancer))
+      errors.push(fieldError(ErrorCode.unknownReference, at('tcp_apps', i, ['load_balancer']), `unknown load balancer "${a.load_balancer}"`));
+    const clash = other ?? doc.tcp_apps.find((x, j) => j > i && x.listen_port === a.listen_port)?.id;
+    if (clash && !errors.length) {
+      status = 409;
+      errors.push(fieldError(ErrorCode.conflict, at('tcp_apps', i, ['listen_port']), `port ${a.listen_port} is already used by TCP app ${clash}`));
+    }
   });
   const monitors = new Set(doc.monitors.map((m) => m.id));
   doc.pools.forEach((p, i) => {

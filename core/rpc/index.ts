@@ -4,7 +4,7 @@
  * callers hold a `Client<…>` of them (worker/rpc.ts), so both sides are checked against one
  * definition. Times are epoch ms unless a name says otherwise.
  */
-import type { ConfigDocument, DnsZone, Kind, Monitor, Outcome as WriteOutcome, Pool, Resource, Webhook } from '../config/index.ts';
+import type { CertificateMeta, ConfigDocument, DnsZone, Kind, Monitor, Outcome as WriteOutcome, Pool, Resource, Webhook } from '../config/index.ts';
 import type { ChangeSet, DnsRecord, NameState, Owner, ProviderErrorKind } from '../../dns/provider.ts';
 import type { HealthEvent, Outcome, OriginHealth } from '../health/index.ts';
 import type { LatencyTable } from '../health/latency.ts';
@@ -51,6 +51,30 @@ export interface ConfigStoreApi {
   importConfig(input: unknown, ifMatch?: string): Awaitable<WriteOutcome<Versioned<ConfigExport>>>;
   /** Makes a new affinity cookie key; the previous one still reads cookies until the next rotation. Bumps the version. */
   rotateAffinityKey(): Awaitable<{ version: number; keys: number }>;
+  /** TLS certificates of TCP apps (durable-objects/config-store/certificates.ts): metadata only, never a key. */
+  listCertificates(): Awaitable<CertificateMeta[]>;
+  getCertificate(id: string): Awaitable<WriteOutcome<CertificateMeta>>;
+  /** Stores a certificate the Worker validated (new id, or replacing `replaceId`), its key encrypted. */
+  putCertificate(cert: CheckedCertificate, replaceId?: string): Awaitable<WriteOutcome<CertificateMeta>>;
+  /** 409 while a TCP app names it. */
+  removeCertificate(id: string): Awaitable<WriteOutcome<{ id: string }>>;
+  /** The chain and the decrypted key, for the TCP proxy only (worker/admin/certificates.ts guards who may ask). */
+  certificateMaterial(id: string): Awaitable<WriteOutcome<CertificateMaterial>>;
+}
+
+/** A certificate the Worker validated: metadata (without stored fields), PEM chain (leaf first), PKCS #8 PEM key. */
+export interface CheckedCertificate {
+  meta: Omit<CertificateMeta, 'id' | 'created_on' | 'modified_on' | 'expires_in_days'>;
+  chainPem: string;
+  keyPem: string;
+}
+
+/** What the TCP proxy fetches to serve a certificate: the chain and the decrypted key (PEM). */
+export interface CertificateMaterial {
+  id: string;
+  fingerprint_sha256: string;
+  certificate: string;
+  private_key: string;
 }
 
 // ---------------------------------------------------------------------------------------- LbState

@@ -22,7 +22,7 @@ describe('ConfigStore', () => {
         .toArray()
         .map((r) => r.name);
       expect(tables).toEqual(expect.arrayContaining(['meta', 'resources', 'schema_migrations']));
-      expect(state.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM schema_migrations').one().n).toBe(1);
+      expect(state.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM schema_migrations').one().n).toBe(2); // resources and meta; certificates
     });
   });
 

@@ -24,12 +24,14 @@ import {
   type Kind,
   type Outcome,
   type Resource,
+  type CertificateMeta,
   type WriteContext,
 } from '../../core/config/index.ts';
-import type { ConfigExport, ConfigStoreApi, SnapshotReply, Versioned } from '../../core/rpc/index.ts';
+import type { CertificateMaterial, CheckedCertificate, ConfigExport, ConfigStoreApi, SnapshotReply, Versioned } from '../../core/rpc/index.ts';
 import { migrate } from '../migrate.ts';
 import { healthTargets } from '../../core/health/targets.ts';
 import { MIGRATIONS } from './migrations.ts';
+import { CertificateStore } from './certificates.ts';
 
 const configEtag = (version: number) => `"config-${version}"`;
 
@@ -39,6 +41,8 @@ export class ConfigStore extends DurableObject<Env> implements ConfigStoreApi {
   /** Affinity cookie secrets (random, 32 bytes, base64url), newest first: generated once, rotated through the admin API. */
   #affinityKeys: string[] = [];
   readonly #sql: SqlStorage;
+  /** TLS certificates of TCP apps, outside the document (certificates.ts). */
+  readonly #certificates: CertificateStore;
   readonly #clock: WriteContext = {
     newId: () => crypto.randomUUID().replaceAll('-', ''),
     now: () => new Date().toISOString(),
@@ -51,6 +55,7 @@ export class ConfigStore extends DurableObject<Env> implements ConfigStoreApi {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
+    this.#certificates = new CertificateStore(this.#sql, () => env.CERT_KEY_SECRET);
     ctx.blockConcurrencyWhile(async () => {
       migrate(this.#sql, MIGRATIONS);
       this.#load();
@@ -166,6 +171,27 @@ export class ConfigStore extends DurableObject<Env> implements ConfigStoreApi {
     if (!outcome.ok) return outcome;
     this.#persist(outcome.value.doc);
     return { ok: true, value: { id } };
+  }
+
+  listCertificates(): CertificateMeta[] {
+    return this.#certificates.list();
+  }
+
+  getCertificate(id: string): Outcome<CertificateMeta> {
+    return this.#certificates.get(id);
+  }
+
+  /** Stores a certificate the Worker validated, under a new id or replacing `replaceId`. */
+  putCertificate(cert: CheckedCertificate, replaceId?: string): Promise<Outcome<CertificateMeta>> {
+    return this.#certificates.put(cert, this.#clock.newId(), replaceId);
+  }
+
+  removeCertificate(id: string): Outcome<{ id: string }> {
+    return this.#certificates.remove(id, this.#doc);
+  }
+
+  certificateMaterial(id: string): Promise<Outcome<CertificateMaterial>> {
+    return this.#certificates.material(id);
   }
 
   /** The whole configuration, with `version`, as `GET /config` returns it. */

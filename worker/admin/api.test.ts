@@ -33,7 +33,7 @@ describe('the OpenAPI document', () => {
       .map((r) => `${r.method} ${r.path.replace(/:([^/]+)/g, '{$1}')}`);
     expect(new Set(documented)).toEqual(new Set(served));
     expect(documented).toHaveLength(new Set(documented).size);
-    expect(documented.length).toBe(44); // 5 kinds × 6, config × 2, one origin, 3 health views, 2 previews, key rotation, DNS status, webhook test and status, metrics, Cloudflare import
+    expect(documented.length).toBe(56); // 6 kinds × 6, config × 2, one origin, 3 health views, 2 previews, key rotation, DNS status, webhook test and status, metrics, Cloudflare import, certificates × 6
   });
 
   it("names every field in snake_case (but an origin's Host header and region_pools' region codes, Cloudflare's names)", async () => {

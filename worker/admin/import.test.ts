@@ -125,7 +125,7 @@ function normalised(input: Record<Kind, Record<string, unknown>[]>): unknown {
   const doc = Object.fromEntries(
     KINDS.map((kind) => [
       kind,
-      input[kind].map((raw) => {
+      (input[kind] ?? []).map((raw) => {
         const value = SCHEMAS[kind].parse(raw) as Record<string, unknown>;
         for (const f of READ_ONLY_FIELDS) if (f !== 'id') delete value[f];
         return { id: raw.id, ...value };

@@ -13,6 +13,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
 import { ErrorCode, fromZod } from '../../core/config/index.ts';
 import { adminAuth } from './auth.ts';
+import { certificateRoutes } from './certificates.ts';
 import { dnsRoutes } from './dns.ts';
 import { API_PREFIX, failure, type AdminBindings, type AdminEnv, type FailureStatus } from './envelope.ts';
 import { healthRoutes } from './health.ts';
@@ -71,6 +72,7 @@ export function adminApp({ onWrite, explain }: AdminDeps) {
     .route(API_PREFIX, metricsRoutes())
     .route(API_PREFIX, dnsRoutes())
     .route(API_PREFIX, webhookRoutes())
+    .route(API_PREFIX, certificateRoutes())
     .route(API_PREFIX, explainerRoutes(explain));
 
   // Generated once per app from the registered routes (not per request).

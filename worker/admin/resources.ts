@@ -1,5 +1,5 @@
 /**
- * Configuration routes: monitors, pools, load balancers, DNS zones and webhooks (list, create, read, replace, merge
+ * Configuration routes: monitors, pools, load balancers, DNS zones, webhooks and TCP apps (list, create, read, replace, merge
  * patch, delete), one origin's merge patch, and the whole configuration (export, import).
  *
  * Bodies are validated by the ConfigStore through core/config, all or nothing, with errors that
@@ -18,6 +18,7 @@ import {
   NOUN,
   PoolSchema,
   SCHEMAS,
+  TcpAppSchema,
   WebhookSchema,
   documentNotices,
   resourceNotices,
@@ -72,6 +73,7 @@ const ConfigInput = z
     load_balancers: z.array(LoadBalancerSchema).default([]),
     dns_zones: z.array(DnsZoneSchema).default([]),
     webhooks: z.array(WebhookSchema).default([]),
+    tcp_apps: z.array(TcpAppSchema).default([]),
   })
   .meta({ id: 'ConfigInput' });
 const ConfigDocument = z
@@ -82,11 +84,20 @@ const ConfigDocument = z
     load_balancers: z.array(storedOf('load_balancers')),
     dns_zones: z.array(storedOf('dns_zones')),
     webhooks: z.array(storedOf('webhooks')),
+    tcp_apps: z.array(storedOf('tcp_apps')),
   })
   .meta({ id: 'ConfigDocument' }) as z.ZodType<ConfigExport>;
 
 const IfMatch = z.object({ 'if-match': z.string().optional().describe('an ETag from a read: 412 when it is stale') });
 const ETag = z.object({ etag: z.string().describe('send it back as If-Match') });
+const IfNoneMatch = z.object({ 'if-none-match': z.string().optional().describe('an ETag from an earlier read: 304 while it is still current') });
+
+/** Whether an If-None-Match value (RFC 9110 §13.1.2: `*` or a list of tags, weak comparison) names `etag`. */
+export function ifNoneMatchHits(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  const bare = (t: string) => t.trim().replace(/^W\//, '');
+  return header.trim() === '*' || header.split(',').some((t) => bare(t) === bare(etag));
+}
 
 /** A versioned read: its value, and its ETag in the header. */
 function answer<T>(c: AdminContext, read: Versioned<T>) {
@@ -235,7 +246,8 @@ export function configurationRoutes(onWrite: OnWrite) {
     .route('/', resourceRoutes('pools', onWrite))
     .route('/', resourceRoutes('load_balancers', onWrite))
     .route('/', resourceRoutes('dns_zones', onWrite))
-    .route('/', resourceRoutes('webhooks', onWrite));
+    .route('/', resourceRoutes('webhooks', onWrite))
+    .route('/', resourceRoutes('tcp_apps', onWrite));
 }
 
 /** The whole configuration (`/config`) and one origin's merge patch (`/pools/{id}/origins/{name}`). */
@@ -244,10 +256,12 @@ function wholeConfigRoutes(onWrite: OnWrite) {
   const exportConfig = createRoute({
     method: 'get',
     path: '/config',
-    summary: "Export the whole configuration (format=cloudflare: Cloudflare's three lists, our extensions left out and named in messages)",
-    request: { query: ExportFormat },
+    summary:
+      "Export the whole configuration (format=cloudflare: Cloudflare's three lists, our extensions left out and named in messages; 304 with no body when If-None-Match names its current ETag: pollers such as tcp-proxy/ ask every second)",
+    request: { query: ExportFormat, headers: IfNoneMatch },
     responses: {
       200: { ...json(z.union([Envelope(ConfigDocument), Envelope(CloudflareExport)]), 'The configuration and its version'), headers: ETag },
+      304: { description: 'Not modified: If-None-Match names the current ETag', headers: ETag },
       ...failures(400, 401),
     },
   });
@@ -302,6 +316,7 @@ function wholeConfigRoutes(onWrite: OnWrite) {
   return app
     .openapi(exportConfig, async (c) => {
       const read = await configStore(c.env).exportConfig();
+      if (ifNoneMatchHits(c.req.valid('header')['if-none-match'], read.etag)) return c.body(null, 304, { etag: read.etag });
       return c.req.valid('query').format === 'cloudflare' ? cloudflareExport(c, read) : answer(c, read);
     })
     .openapi(rotateAffinityKey, async (c) => {

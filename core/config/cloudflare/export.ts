@@ -3,7 +3,7 @@
  * monitors, pools and load balancers as Cloudflare's list answers carry them (the SDK's Monitor,
  * Pool and LoadBalancer types, read-only fields included), which its API accepts and our
  * import (import.ts) takes back. Our extensions, which Cloudflare has no field for, are left out
- * and named in `messages`: whole kinds (DNS zones, webhooks), EXTENSIONS, and origin steering
+ * and named in `messages`: whole kinds (DNS zones, webhooks, TCP apps), EXTENSIONS, and origin steering
  * policies of ours. A message names each object path where a left-out value differs from our
  * default (a default-valued extension loses nothing worth a line).
  */
@@ -31,7 +31,7 @@ export const EXTENSIONS = {
   load_balancers: ['trace_header', 'panic_mode', 'retry_non_idempotent', 'trust_client_forwarded', 'dns', 'per_try_timeout', 'acls'],
 } as const;
 /** Kinds of ours with no Cloudflare Load Balancing counterpart. */
-export const EXTENSION_KINDS = ['dns_zones', 'webhooks'] as const;
+export const EXTENSION_KINDS = ['dns_zones', 'webhooks', 'tcp_apps'] as const;
 /** Cloudflare's origin steering policies (ours adds round_robin, least_response_time, first). */
 export const CLOUDFLARE_ORIGIN_STEERING: readonly string[] = ['random', 'hash', 'least_outstanding_requests', 'least_connections'];
 
