@@ -3,15 +3,17 @@
  * (`node tcp-proxy/src/main.ts`, a child process) polling it with a read-only token, real TCP
  * origins on 127.0.0.1, a certificate made by the openssl CLI and checked by `openssl s_client`.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import pp from 'proxy-protocol-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.ts';
 import { startOrigin, type Origin } from '../../tcp-proxy/test/origins.ts';
+import { postgresBin, startPostgres, type Postgres } from '../../tcp-proxy/test/postgres.ts';
 import { send } from '../http-client.ts';
 import { tempState, teardown } from './stack.ts';
 
@@ -26,7 +28,18 @@ let origins: Record<'a' | 'b' | 'c' | 'pp', Origin>;
 let proxy: Proxy;
 /** Every proxy process started, killed in afterAll whatever happened. */
 const children: ChildProcess[] = [];
-const ports: Record<'weighted' | 'hashed' | 'first' | 'pp2' | 'tls' | 'ops', number> = { weighted: 0, hashed: 0, first: 0, pp2: 0, tls: 0, ops: 0 };
+const ports: Record<'weighted' | 'hashed' | 'first' | 'pp2' | 'tls' | 'pg' | 'ops', number> = {
+  weighted: 0,
+  hashed: 0,
+  first: 0,
+  pp2: 0,
+  tls: 0,
+  pg: 0,
+  ops: 0,
+};
+/** A real protocol behind the proxy: Debian's PostgreSQL, when installed (tcp-proxy/test/postgres.ts). */
+const pgBin = postgresBin();
+let postgres: Postgres | undefined;
 
 const admin = async (path: string, method = 'GET', body?: unknown, token = ADMIN) => {
   const res = await send(`${worker!.url}/admin/v1${path}`, {
@@ -116,6 +129,7 @@ beforeAll(async () => {
     }),
   };
   for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
+  if (pgBin) postgres = await startPostgres(pgBin, await freePort());
   worker = await startWranglerDev({
     persistTo: state,
     vars: { ADMIN_TOKEN: ADMIN, ADMIN_READ_TOKENS: `${READ},${PROXY}`, CERT_KEY_SECRET: 'e2e-cert-key-secret', CERT_KEY_TOKENS: PROXY },
@@ -174,14 +188,16 @@ beforeAll(async () => {
         [origins.b, 1],
       ]),
       pool('p', 'first', [[origins.pp, 1]]),
+      ...(postgres ? [{ id: 'pg', name: 'pg', origins: [{ name: 'postgres', address: '127.0.0.1', port: postgres.port }] }] : []),
     ],
-    load_balancers: [lb('w'), lb('h'), lb('f'), lb('p')],
+    load_balancers: [lb('w'), lb('h'), lb('f'), lb('p'), ...(postgres ? [lb('pg')] : [])],
     tcp_apps: [
       app('weighted', 'w'),
       app('hashed', 'h', { accept_proxy: true }),
       app('first', 'f'),
       app('pp2', 'p', { proxy_protocol: 'v2' }),
       app('tls', 'f', { tls: 'terminate', certificate: cert.body.result.id }),
+      ...(postgres ? [app('pg', 'pg')] : []),
     ],
   });
   expect(put.status, JSON.stringify(put.body)).toBe(200);
@@ -191,6 +207,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await Promise.all(Object.values(origins ?? {}).map((o) => o.stop()));
+  await postgres?.stop();
   await teardown(worker, [], state);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -235,6 +252,18 @@ describe('TCP mode', () => {
     const line = await new Promise<string>((r) => s.once('data', (d) => r(d.toString().trim())));
     expect(line).toBe(`127.0.0.1:${s.localPort}`);
     s.destroy();
+  });
+
+  it.skipIf(!pgBin)("a real protocol: PostgreSQL answers psql through the proxy (skipped without Debian's postgresql)", async () => {
+    const psql = (sql: string) =>
+      promisify(execFile)(join(pgBin!, 'psql'), ['-h', '127.0.0.1', '-p', String(ports.pg), '-U', 'postgres', '-d', 'postgres', '-Atc', sql], {
+        env: { ...process.env, PGCONNECT_TIMEOUT: '10' },
+      });
+    expect((await psql('select 21 * 2')).stdout.trim()).toBe('42');
+    // The server sees the proxy as its client (no PROXY header on this app) and answers over the same connection.
+    expect((await psql("select client_addr || ' ' || current_user from pg_stat_activity where pid = pg_backend_pid()")).stdout.trim()).toBe(
+      '127.0.0.1/32 postgres',
+    );
   });
 
   it('terminates TLS with the uploaded certificate, verified by openssl s_client', async () => {
