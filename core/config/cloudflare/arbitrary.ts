@@ -274,5 +274,6 @@ export const validDocument = fc
             },
           ]
         : [],
+      tcp_apps: [],
     };
   });

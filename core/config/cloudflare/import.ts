@@ -192,7 +192,7 @@ export function mergeImport(current: ConfigDocument, plan: ImportPlan): Merged {
 /** importDocument's errors, their document paths ("pools[3].origins[0].address") turned into the paths of `at` ("config.dns_zones[0]…" for the kinds an import never holds). */
 export function relocate(errors: readonly ApiError[], at: PerKind<string>): ApiError[] {
   return errors.map((e) => {
-    const m = /^(monitors|pools|load_balancers|dns_zones|webhooks)\[(\d+)\]/.exec(e.path ?? '');
+    const m = /^(monitors|pools|load_balancers|dns_zones|webhooks|tcp_apps)\[(\d+)\]/.exec(e.path ?? '');
     if (!m || e.path === undefined) return e;
     const to = at[m[1] as CloudflareKind]?.[Number(m[2])] ?? `config.${m[0]}`;
     const path = to + e.path.slice(m[0].length);
