@@ -6,6 +6,7 @@
  * bound to the load balancer id; see signPin. Web Crypto only (no node:*).
  */
 import { AFFINITY_TTL, type LoadBalancer } from '../config/index.ts';
+import { seal, unseal } from '../seal/index.ts';
 
 export { inDrainWindow } from './drain.ts';
 export { failoverMode, ipCookiePlan, judgePin, mayPin, pinAfter, pinnedPlan, type Pin, type PinVerdict } from './pin.ts';
@@ -25,15 +26,6 @@ export interface Pinned {
 }
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
-const b64url = (bytes: Uint8Array) =>
-  btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '');
-const unb64url = (s: string) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
-/** AES-GCM nonce length (bytes, NIST SP 800-38D's recommended 96 bits). */
-const IV_BYTES = 12;
 
 /**
  * The cookie key from a secret string: AES-256-GCM keyed by SHA-256(domain label ‖ secret). The
@@ -55,42 +47,18 @@ export async function signPin(
   key: CryptoKey,
   lbId: string,
   pin: Pinned,
-  random: (bytes: Uint8Array<ArrayBuffer>) => Uint8Array<ArrayBuffer> = (b) => crypto.getRandomValues(b),
+  random?: (bytes: Uint8Array<ArrayBuffer>) => Uint8Array<ArrayBuffer>,
 ): Promise<string> {
-  const iv = random(new Uint8Array(IV_BYTES));
-  const plain = enc.encode(JSON.stringify([pin.poolId, pin.origin, pin.expiresAt]));
-  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: enc.encode(lbId) }, key, plain));
-  const out = new Uint8Array(IV_BYTES + sealed.length);
-  out.set(iv);
-  out.set(sealed, IV_BYTES);
-  return b64url(out);
+  return seal(key, lbId, [pin.poolId, pin.origin, pin.expiresAt], random);
 }
 
-/** The pin a cookie value carries for `lbId`, if it decrypts under one of `keys` and has not expired (`now` in s). */
+/** The pin a cookie value carries for `lbId`, if it opens under one of `keys` (core/seal) and has not expired (`now` in s). */
 export async function readPin(keys: CryptoKey | readonly CryptoKey[], lbId: string, value: string | undefined, now: number): Promise<Pinned | undefined> {
-  if (!value || value.length > 1024 || !/^[A-Za-z0-9_-]+$/.test(value)) return undefined;
-  let bytes: Uint8Array<ArrayBuffer>;
-  try {
-    bytes = unb64url(value);
-  } catch {
-    return undefined;
-  }
-  if (bytes.length <= IV_BYTES + 16) return undefined;
-  for (const key of Array.isArray(keys) ? keys : [keys]) {
-    try {
-      const plain = await crypto.subtle.decrypt(
-        { name: 'AES-GCM', iv: bytes.subarray(0, IV_BYTES), additionalData: enc.encode(lbId) },
-        key,
-        bytes.subarray(IV_BYTES),
-      );
-      const [poolId, origin, expiresAt] = JSON.parse(dec.decode(plain)) as [unknown, unknown, unknown];
-      if (typeof poolId !== 'string' || typeof origin !== 'string' || typeof expiresAt !== 'number' || !(expiresAt > now)) return undefined;
-      return { poolId, origin, expiresAt };
-    } catch {
-      // not this key (or not ours at all)
-    }
-  }
-  return undefined;
+  const opened = await unseal(keys, lbId, value, 1024);
+  if (!Array.isArray(opened)) return undefined;
+  const [poolId, origin, expiresAt] = opened as unknown[];
+  if (typeof poolId !== 'string' || typeof origin !== 'string' || typeof expiresAt !== 'number' || !(expiresAt > now)) return undefined;
+  return { poolId, origin, expiresAt };
 }
 
 /**

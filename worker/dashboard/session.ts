@@ -2,7 +2,7 @@
  * Dashboard sessions: the admin or read-only token an operator signs in with, sealed into a cookie.
  *
  * - Cookie value = base64url(nonce ‖ AES-256-GCM(JSON [token, expiresAt (epoch s), csrf])), the
- *   same construction as the affinity cookie (core/affinity signPin). The token is never in clear:
+ *   the same sealing as the affinity cookie (core/seal). The token is never in clear:
  *   the dashboard calls the admin API with it, so a session has exactly the API's rights, and a
  *   token that is revoked (ADMIN_READ_TOKENS edited) stops working at once.
  * - Key: HKDF-SHA-256 of ADMIN_TOKEN (RFC 5869; salt and info name this use), so rotating
@@ -14,6 +14,7 @@
  *   `__Host-` name prefix (RFC 6265bis §4.1.3.2: no Domain, so no sibling host can set or read it).
  * Web Crypto only: the end-to-end test seals expired cookies with these functions under Node.
  */
+import { b64url, seal, unseal } from '../../core/seal/index.ts';
 
 /** Session lifetime in seconds (12 h). */
 export const SESSION_TTL_S = 12 * 60 * 60;
@@ -29,16 +30,7 @@ export interface Session {
 }
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
-const IV_BYTES = 12;
-const AAD = enc.encode('edge-lb dashboard session v1');
-
-const b64url = (bytes: Uint8Array) =>
-  btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '');
-const unb64url = (s: string) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+const AAD = 'edge-lb dashboard session v1';
 
 let cached: { secret: string; key: Promise<CryptoKey> } | undefined;
 
@@ -64,30 +56,18 @@ export function newSession(token: string, nowS: number): Session {
   return { token, expiresAt: nowS + SESSION_TTL_S, csrf: b64url(crypto.getRandomValues(new Uint8Array(32))) };
 }
 
-/** The cookie value sealing `session` under `key`. */
-export async function sealSession(key: CryptoKey, session: Session): Promise<string> {
-  const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-  const plain = enc.encode(JSON.stringify([session.token, session.expiresAt, session.csrf]));
-  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: AAD }, key, plain));
-  const out = new Uint8Array(IV_BYTES + sealed.length);
-  out.set(iv);
-  out.set(sealed, IV_BYTES);
-  return b64url(out);
+/** The cookie value sealing `session` under `key` (core/seal). */
+export function sealSession(key: CryptoKey, session: Session): Promise<string> {
+  return seal(key, AAD, [session.token, session.expiresAt, session.csrf]);
 }
 
 /** The session a cookie value carries, if it opens under `key` and has not expired at `nowS` (epoch s). */
 export async function openSession(key: CryptoKey, value: string | undefined, nowS: number): Promise<Session | undefined> {
-  if (!value || value.length > 2048 || !/^[A-Za-z0-9_-]+$/.test(value)) return undefined;
-  try {
-    const bytes = unb64url(value);
-    if (bytes.length <= IV_BYTES + 16) return undefined;
-    const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: bytes.subarray(0, IV_BYTES), additionalData: AAD }, key, bytes.subarray(IV_BYTES));
-    const [token, expiresAt, csrf] = JSON.parse(dec.decode(plain)) as unknown[];
-    if (typeof token !== 'string' || typeof csrf !== 'string' || typeof expiresAt !== 'number' || !(expiresAt > nowS)) return undefined;
-    return { token, expiresAt, csrf };
-  } catch {
-    return undefined; // not base64url, not sealed by this key, or not ours
-  }
+  const opened = await unseal(key, AAD, value, 2048);
+  if (!Array.isArray(opened)) return undefined;
+  const [token, expiresAt, csrf] = opened as unknown[];
+  if (typeof token !== 'string' || typeof csrf !== 'string' || typeof expiresAt !== 'number' || !(expiresAt > nowS)) return undefined;
+  return { token, expiresAt, csrf };
 }
 
 /** The session cookie's name: `__Host-` prefixed over https (browsers only accept that prefix with Secure). */
