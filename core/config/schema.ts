@@ -65,9 +65,15 @@ export const LIMITS = { originsPerPool: 1000, poolsPerList: 20, poolMapEntries: 
 
 /** At most `max` keys: every map a client can grow has a cap, so one stored object stays far below the 2 MB a Durable Object's SQLite value may hold. */
 const capped = (max: number) => (m: object) => Object.keys(m).length <= max;
+/** The name of a pool, TCP app or certificate: 1-128 characters of A-Z a-z 0-9 _ . - (safe in a header, a log line and a metric label). */
+export const resourceName = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9_.-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 _ . -');
 /** Fields the server owns: accepted on input (so an exported object can be sent back) and ignored (Cloudflare's zone_name and pool disabled_at too). */
 export const READ_ONLY_FIELDS = ['id', 'created_on', 'modified_on', 'zone_name', 'disabled_at'] as const;
-const readOnly = {
+/** The server-owned fields every resource schema accepts and ignores (READ_ONLY_FIELDS drops them). */
+export const readOnly = {
   id: z.string().optional().describe('read-only, ignored on input'),
   created_on: z.string().optional().describe('read-only, ignored on input'),
   modified_on: z.string().optional().describe('read-only, ignored on input'),
@@ -164,10 +170,7 @@ export type LoadShedding = z.output<typeof LoadSheddingSchema>;
 export const PoolSchema = z
   .strictObject({
     ...readOnly,
-    name: z
-      .string()
-      .trim()
-      .regex(/^[A-Za-z0-9_.-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 _ . -'),
+    name: resourceName,
     description: z.string().max(1024).default(''),
     enabled: z.boolean().default(true),
     minimum_origins: z.int().min(1).default(1),

@@ -9,7 +9,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
-import { IdSchema } from './schema.ts';
+import { IdSchema, readOnly, resourceName } from './schema.ts';
 
 const id = IdSchema;
 
@@ -30,13 +30,8 @@ const cidrList = z.array(cidr).max(TCP_LIMITS.firewallRules);
 
 export const TcpAppSchema = z
   .strictObject({
-    id: z.string().optional().describe('read-only, ignored on input'),
-    created_on: z.string().optional().describe('read-only, ignored on input'),
-    modified_on: z.string().optional().describe('read-only, ignored on input'),
-    name: z
-      .string()
-      .trim()
-      .regex(/^[A-Za-z0-9_.-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 _ . -'),
+    ...readOnly,
+    name: resourceName,
     description: z.string().max(1024).default(''),
     enabled: z.boolean().default(true),
     protocol: z.literal('tcp').default('tcp').describe("Spectrum's protocol; only tcp"),
@@ -85,10 +80,7 @@ export type TcpApp = z.output<typeof TcpAppSchema> & { id: string; created_on: s
 /** A certificate upload: a PEM chain (leaf first) and its PKCS #8 private key. */
 export const CertificateInputSchema = z
   .strictObject({
-    name: z
-      .string()
-      .trim()
-      .regex(/^[A-Za-z0-9_.-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 _ . -'),
+    name: resourceName,
     certificate: z.string().max(65_536).describe('PEM: the leaf certificate first, then its intermediates in order'),
     private_key: z.string().max(16_384).describe('PEM PKCS #8 ("BEGIN PRIVATE KEY"): RSA, ECDSA P-256/P-384 or Ed25519; never returned'),
   })
