@@ -10,19 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOrigins, type OriginServer } from '../../scripts/lib/origin-server.ts';
 import { startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.ts';
 import { send } from '../http-client.ts';
-import { tempState, teardown } from './stack.ts';
+import { adminCall, teardown, tempState } from './stack.ts';
 
 const TOKEN = 'e2e-acl-token-0123456789';
 let state: string;
 let worker: WranglerDev;
 let origins: OriginServer[];
 
-const admin = (path: string, method: string, body: unknown) =>
-  send(`${worker.url}/admin/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+const admin = (path: string, method: string, body: unknown) => adminCall(worker.url, TOKEN, path, method, body);
 const get = (path: string, headers: Record<string, string> = {}, host = 'app.acl.e2e.test') => send(`${worker.url}${path}`, { host, headers });
 const v6 = (ip: string, headers: Record<string, string> = {}) => ({ 'cf-connecting-ip': ip, ...headers });
 const seen = () => origins.reduce((n, o) => n + o.seen.length, 0);

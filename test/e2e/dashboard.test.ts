@@ -11,7 +11,7 @@ import { startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-d
 import { sealSession, sessionKey } from '../../worker/dashboard/session.ts';
 import { send } from '../http-client.ts';
 import { ARTEFACTS, axeViolations, launchChromium, serious, waitForText } from './dashboard/browser.ts';
-import { tempState, teardown } from './stack.ts';
+import { adminResult, teardown, tempState } from './stack.ts';
 
 // Page functions run in the browser; this project's types are Node's and Workers', so declare what they touch.
 declare const document: {
@@ -35,15 +35,7 @@ let load: { stop(): Promise<void> };
 const pageErrors: string[] = [];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const admin = async <T>(path: string, method = 'GET', body?: unknown): Promise<T> => {
-  const res = await send(`${worker.url}/admin/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (res.status !== 200) throw new Error(`${method} ${path}: ${res.status} ${res.body}`);
-  return (JSON.parse(res.body) as { result: T }).result;
-};
+const admin = <T>(path: string, method = 'GET', body?: unknown) => adminResult<T>(worker.url, TOKEN, path, method, body);
 type PoolConfig = { origins: { name: string; enabled: boolean; drain: boolean }[]; enabled: boolean };
 const originConfig = async (name: string) => (await admin<PoolConfig>('/pools/web')).origins.find((o) => o.name === name)!;
 

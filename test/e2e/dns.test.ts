@@ -10,8 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OriginServer } from '../../scripts/lib/origin-server.ts';
 import { startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.ts';
 import { startBind9, type Bind9 } from '../fixtures/bind9.ts';
-import { send } from '../http-client.ts';
-import { tempState, teardown } from './stack.ts';
+import { adminResult, teardown, tempState } from './stack.ts';
 
 const TOKEN = 'e2e-dns-token-0123456789';
 const INTERVAL = 5;
@@ -21,15 +20,7 @@ let worker: WranglerDev;
 let origins: OriginServer[];
 let state: string;
 
-const admin = async <T>(path: string, method = 'GET', body?: unknown): Promise<T> => {
-  const res = await send(`${worker.url}/admin/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (res.status !== 200) throw new Error(`${method} ${path}: ${res.status} ${res.body}`);
-  return (JSON.parse(res.body) as { result: T }).result;
-};
+const admin = <T>(path: string, method = 'GET', body?: unknown) => adminResult<T>(worker.url, TOKEN, path, method, body);
 type DnsStatus = {
   published_records: { content: string }[];
   last_reconcile: { at: string; changes: number } | null;

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OriginServer, startOrigins } from '../../scripts/lib/origin-server.ts';
 import { startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.ts';
-import { tempState, teardown } from './stack.ts';
+import { adminResult, teardown, tempState } from './stack.ts';
 import { send } from '../http-client.ts';
 
 const TOKEN = 'e2e-health-token-0123456789';
@@ -17,15 +17,7 @@ let worker: WranglerDev;
 let origins: OriginServer[];
 let fallback: OriginServer;
 
-const admin = async <T>(path: string, method = 'GET', body?: unknown): Promise<T> => {
-  const res = await send(`${worker.url}/admin/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (res.status !== 200) throw new Error(`${method} ${path}: ${res.status} ${res.body}`);
-  return (JSON.parse(res.body) as { result: T }).result;
-};
+const admin = <T>(path: string, method = 'GET', body?: unknown) => adminResult<T>(worker.url, TOKEN, path, method, body);
 type PoolHealth = { healthy: boolean; pop_health: { global: { origins: Record<string, { healthy: boolean; ejected_until: string | null }>[] } } };
 const originHealth = async (pool: string) =>
   Object.assign({}, ...(await admin<PoolHealth>(`/pools/${pool}/health`)).pop_health.global.origins) as Record<

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOrigins, type OriginServer } from '../../scripts/lib/origin-server.ts';
 import { startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.ts';
 import { send } from '../http-client.ts';
-import { tempState, teardown } from './stack.ts';
+import { adminCall, teardown, tempState } from './stack.ts';
 
 const TOKEN = 'e2e-rules-token-0123456789';
 const HOST = 'rules.e2e.test';
@@ -14,12 +14,7 @@ let state: string;
 let worker: WranglerDev;
 let origins: OriginServer[];
 
-const admin = (path: string, method: string, body: unknown) =>
-  send(`${worker.url}/admin/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+const admin = (path: string, method: string, body: unknown) => adminCall(worker.url, TOKEN, path, method, body);
 const get = (path: string, headers: Record<string, string> = {}) => send(`${worker.url}${path}`, { host: HOST, headers });
 const originOf = async (path: string, headers: Record<string, string> = {}) => {
   const r = await get(path, headers);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOrigins, type OriginServer } from '../../scripts/lib/origin-server.ts';
 import { startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.ts';
 import { send } from '../http-client.ts';
-import { tempState, teardown } from './stack.ts';
+import { adminCall, teardown, tempState } from './stack.ts';
 
 const TOKEN = 'e2e-shedding-token-0123456789';
 const HOST = 'shed.e2e.test';
@@ -14,12 +14,7 @@ let state: string;
 let worker: WranglerDev;
 let origins: OriginServer[];
 
-const admin = (path: string, method: string, body: unknown) =>
-  send(`${worker.url}/admin/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+const admin = (path: string, method: string, body: unknown) => adminCall(worker.url, TOKEN, path, method, body);
 const get = (cookie?: string) => send(`${worker.url}/`, { host: HOST, headers: cookie ? { cookie } : {} });
 const pinOf = (r: { headers: Record<string, unknown> }) => /__cflb=([^;]+)/.exec(String(r.headers['set-cookie'] ?? ''))?.[1];
 const shed = async (load_shedding: unknown) => {
