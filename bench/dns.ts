@@ -15,10 +15,10 @@
  * BENCH_DNS_MODES (default "writer,direct"): `direct` runs the same with LbState calling the API
  * itself (the tree's wiring before the writer), for comparison. BENCH_DNS_LBS (default 1000).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { freePort } from '../scripts/lib/wrangler-dev.ts';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { bundleWorker } from './lib.ts';
+import { startWorkerd } from './workerd.ts';
 import { startCloudflareApi } from '../test/fixtures/cloudflare-api.ts';
 
 const MODES = (process.env.BENCH_DNS_MODES ?? 'writer,direct').split(',');
@@ -28,77 +28,15 @@ const CF_TOKEN = 'bench-cf-token';
 const LIMIT = 1200;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Bundles bench/dns-entry.ts once (`wrangler deploy --dry-run`) into .bench/dns-build. */
-function bundle(): string {
-  const out = join('.bench', 'dns-build');
-  const bin = join(process.cwd(), 'node_modules', '.bin');
-  const build = spawnSync(join(bin, 'wrangler'), ['deploy', 'bench/dns-entry.ts', '--dry-run', '--outdir', out], {
-    encoding: 'utf8',
-    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, WRANGLER_SEND_METRICS: 'false' },
-  });
-  if (build.status !== 0) throw new Error(`bundling bench/dns-entry.ts failed:\n${build.stdout}${build.stderr}`);
-  return join(out, 'dns-entry.js');
-}
-const BUNDLE = bundle();
-
-/** The bundle in `workerd serve` with wrangler.toml's three Durable Object classes and fresh storage in `dir`. */
-async function startWorkerd(dir: string, mode: string) {
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(join(dir, 'do'), { recursive: true });
-  copyFileSync(BUNDLE, join(dir, 'index.js'));
-  // Modules wrangler.toml's Text rules leave beside the bundle (the dashboard's assets).
-  const texts = readdirSync(dirname(BUNDLE)).filter((f) => f !== basename(BUNDLE) && !f.endsWith('.map') && f !== 'README.md');
-  for (const f of texts) copyFileSync(join(dirname(BUNDLE), f), join(dir, f));
-  const port = await freePort();
-  const classes = ['ConfigStore', 'LbState', 'DnsZoneWriter'];
-  const text = (name: string, value: string) => `(name = "${name}", text = "${value}")`;
-  writeFileSync(
-    join(dir, 'config.capnp'),
-    `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "lb", worker = .lb),
-    (name = "net", network = (allow = ["public", "private", "local"])),
-    (name = "do-disk", disk = (path = "${resolve(dir, 'do')}", writable = true)),
-  ],
-  sockets = [(name = "lb", address = "127.0.0.1:${port}", http = (), service = "lb")],
-);
-const lb :Workerd.Worker = (
-  modules = [(name = "index.js", esModule = embed "index.js")${texts.map((f) => `, (name = "${f}", text = embed "${f}")`).join('')}],
-  compatibilityDate = "2026-11-01",
-  bindings = [
-    ${[text('ADMIN_TOKEN', TOKEN), text('ADMIN_HOSTS', '127.0.0.1'), text('CF_BENCH_TOKEN', CF_TOKEN), text('BENCH_DNS_MODE', mode)].join(',\n    ')},
-    (name = "CONFIG_STORE", durableObjectNamespace = "ConfigStore"),
-    (name = "LB_STATE", durableObjectNamespace = "LbState"),
-    (name = "DNS_ZONE", durableObjectNamespace = "DnsZoneWriter"),
-  ],
-  durableObjectNamespaces = [${classes.map((c) => `(className = "${c}", uniqueKey = "edge-lb-bench-dns-${c}", enableSql = true)`).join(', ')}],
-  durableObjectStorage = (localDisk = "do-disk"),
-  globalOutbound = "net",
-);
-`,
-  );
-  const child = spawn(join('node_modules', '.bin', 'workerd'), ['serve', join(dir, 'config.capnp')], { stdio: ['ignore', 'inherit', 'inherit'] });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`workerd exited ${child.exitCode}`);
-    if (
-      await fetch(`${url}/admin/v1/config`, { signal: AbortSignal.timeout(1000) }).then(
-        () => true,
-        () => false,
-      )
-    )
-      return { url, kill: (s: NodeJS.Signals) => child.kill(s) };
-    await sleep(100);
-  }
-  child.kill('SIGKILL');
-  throw new Error('workerd did not start in 20 s');
-}
+// bench/dns-entry.ts bundled once (as `wrangler deploy --dry-run` would); each mode starts on fresh Durable Object storage.
+const DIR = join('.bench', 'dns');
+bundleWorker(join(DIR, 'lb'), 'bench/dns-entry.ts');
 
 async function run(mode: string) {
   const api = await startCloudflareApi({ token: CF_TOKEN });
-  const worker = await startWorkerd(join('.bench', `dns-${mode}`), mode);
-  const { url } = worker;
+  rmSync(join(DIR, 'do'), { recursive: true, force: true });
+  const worker = await startWorkerd(DIR, { token: TOKEN, compatibilityDate: '2026-11-01', vars: { CF_BENCH_TOKEN: CF_TOKEN, BENCH_DNS_MODE: mode } });
+  const url = worker.lbUrl;
   try {
     const pools = Array.from({ length: LBS }, (_, i) => ({
       id: `p${i}`,
@@ -155,7 +93,7 @@ async function run(mode: string) {
     console.log(JSON.stringify(figures));
     return figures;
   } finally {
-    worker.kill('SIGTERM');
+    worker.stop();
     await api.close();
   }
 }

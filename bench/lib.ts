@@ -1,7 +1,7 @@
 /** Shared helpers of the benchmarks: processes, load runs, statistics. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import autocannon from 'autocannon';
 
 export interface LoadResult {
@@ -38,15 +38,21 @@ export async function startOriginProcess(name: string, cpu?: number): Promise<{ 
   return { port, child, stop: () => child.kill('SIGTERM') };
 }
 
-/** Bundles the Worker as `wrangler deploy` would (`--dry-run`) into `outdir` (created); throws with wrangler's output when it fails. */
-export function bundleWorker(outdir: string): void {
+/**
+ * Bundles the Worker as `wrangler deploy` would (`--dry-run`) into `outdir` (created): wrangler.toml's
+ * entry, or `entry` (another module with the same bindings, e.g. bench/dns-entry.ts). Throws with
+ * wrangler's output when it fails.
+ */
+export function bundleWorker(outdir: string, entry?: string): void {
   mkdirSync(outdir, { recursive: true });
   const bin = join(process.cwd(), 'node_modules', '.bin');
-  const build = spawnSync(join(bin, 'wrangler'), ['deploy', '--dry-run', '--outdir', outdir], {
+  const build = spawnSync(join(bin, 'wrangler'), ['deploy', ...(entry ? [entry] : []), '--dry-run', '--outdir', outdir], {
     encoding: 'utf8',
     env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, WRANGLER_SEND_METRICS: 'false' },
   });
   if (build.status !== 0) throw new Error(`bundling failed:\n${build.stdout}${build.stderr}`);
+  // wrangler names the bundle after its entry; bench/workerd.ts loads index.js.
+  if (entry) renameSync(join(outdir, `${basename(entry).replace(/\.ts$/, '')}.js`), join(outdir, 'index.js'));
 }
 
 /** CPU time a process has used so far (ms: utime + stime of /proc/<pid>/stat, all threads, 10 ms ticks); NaN where /proc is absent. */
