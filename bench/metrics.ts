@@ -87,6 +87,7 @@ try {
     ratios.on.push(on / pass);
     ratios.off.push(off / pass);
     ratios.onOff.push(on / off);
+    ratios.cpuOffOn.push(cpuUs.off.at(-1)! / cpuUs.on.at(-1)!);
     console.error(
       `round ${round + 1}: pass-through ${pass.toFixed(0)}, metrics on ${on.toFixed(0)}, off ${off.toFixed(0)} req/s; on/off ${(on / off).toFixed(3)}`,
     );
