@@ -21,8 +21,12 @@ export type PinSource = Required<Pick<RequestFacts, 'header' | 'cookie'>>;
 export interface Affinity {
   /** Whether our affinity cookie is removed from what the origin sees. */
   readonly stripsCookie: boolean;
-  /** The pin the request carries (signature or table checked; not yet judged against config and health). */
-  read(lb: LoadBalancer, request: PinSource): Promise<Pin | undefined>;
+  /**
+   * The pin the request carries (signature or table checked; not yet judged against config and
+   * health). Synchronous when known without waiting (no cookie, a verified value seen before), so
+   * the caller sets no deadline timer for it; a promise when it must decrypt or ask the table.
+   */
+  read(lb: LoadBalancer, request: PinSource): Pin | undefined | Promise<Pin | undefined>;
   /**
    * Records that `answeredBy` now holds the session (`replace`: the request carried a pin that was
    * not honoured or moved). Returns the response to send (the cookie kind adds Set-Cookie).
@@ -43,12 +47,13 @@ export class CookieAffinity implements Affinity {
     this.#now = now;
     this.#memo = memo.for(keys);
   }
-  async read(lb: LoadBalancer, request: PinSource): Promise<Pin | undefined> {
+  read(lb: LoadBalancer, request: PinSource): Pin | undefined | Promise<Pin | undefined> {
     const value = request.cookie(AFFINITY_COOKIE);
     if (!value) return undefined;
     const now = Math.floor(this.#now() / 1000);
-    const known = this.#memo.verified(lb.id, value, now);
-    if (known) return known;
+    return this.#memo.verified(lb.id, value, now) ?? this.#unseal(lb, value, now);
+  }
+  async #unseal(lb: LoadBalancer, value: string, now: number): Promise<Pin | undefined> {
     const pin = await readPin(await this.#keys, lb.id, value, now);
     if (pin) this.#memo.remember(lb.id, value, pin);
     return pin;
@@ -160,6 +165,9 @@ export class PinCache {
   }
 }
 
+/** The session id of a request without a session key (one shared promise: compared by identity). */
+const NO_SESSION: Promise<string | undefined> = Promise.resolve(undefined);
+
 /** Header affinity: the session key (hashed; core/affinity sessionKey, sessionId) pinned in the load balancer's LbState. */
 export class TableAffinity implements Affinity {
   readonly stripsCookie = false;
@@ -176,17 +184,21 @@ export class TableAffinity implements Affinity {
     this.#now = now;
   }
 
-  /** The request's session id: SHA-256 of its session key, undefined when it carries none. */
+  /** The request's session id: SHA-256 of its session key; NO_SESSION when it carries none. */
   #sessionId(lb: LoadBalancer, request: PinSource): Promise<string | undefined> {
     if (!this.#id) {
       const key = sessionKey(lb, request);
-      this.#id = key === undefined ? Promise.resolve(undefined) : sessionId(lb.id, key);
+      this.#id = key === undefined ? NO_SESSION : sessionId(lb.id, key);
     }
     return this.#id;
   }
 
-  async read(lb: LoadBalancer, request: PinSource): Promise<Pin | undefined> {
-    const id = await this.#sessionId(lb, request);
+  read(lb: LoadBalancer, request: PinSource): Pin | undefined | Promise<Pin | undefined> {
+    const id = this.#sessionId(lb, request);
+    return id === NO_SESSION ? undefined : this.#lookup(lb, id);
+  }
+  async #lookup(lb: LoadBalancer, pending: Promise<string | undefined>): Promise<Pin | undefined> {
+    const id = await pending;
     if (id === undefined) return undefined;
     const now = this.#now();
     let e = this.#cache.get(id);

@@ -198,7 +198,8 @@ async function withPin(
 ): Promise<Decision> {
   let pin: Pin | undefined;
   try {
-    pin = await withDeadline(affinity.read(lb, incoming), deps.deadlineMs);
+    const read = affinity.read(lb, incoming);
+    pin = read instanceof Promise ? await withDeadline(read, deps.deadlineMs) : read; // a timer only for a read that waits
   } catch (e) {
     return { inputs, routed, plan: routed.plan, affinity, pinError: e instanceof Error ? e.message : String(e) };
   }
