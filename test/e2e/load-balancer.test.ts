@@ -210,7 +210,7 @@ describe('failures', () => {
       slow.close();
       await putConfig();
     }
-  });
+  }, 15_000); // 3 s of body, two config writes and a restore: past vitest's 5 s default on a busy machine
 
   it('retries 503 for GET but never for POST', async () => {
     for (const o of origins) o.mode = { status: 503 };
