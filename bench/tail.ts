@@ -3,9 +3,10 @@
  * them (issue #13), all in one plain workerd on CPU 1 (bench/workerd.ts), load generator and
  * origin on CPU 0:
  * - closed loop at saturation, 8 and 50 connections: requests/s and p99 per variant;
- * - open loop at fixed offered rates, 50% and 80% of the pass-through's saturated requests/s at
- *   50 connections (autocannon `overallRate`), so queueing at saturation does not hide where the
- *   tail comes from: p50, p99, p99.9;
+ * - open loop at fixed offered rates, 50% and 80% of the pass-through's saturated requests/s, over
+ *   50 connections (bench/open-loop.ts: constant rate, latency from the scheduled start, as wrk2;
+ *   autocannon's `overallRate` sends each second's quota in a burst), so queueing at saturation
+ *   does not hide where the tail comes from: p50, p99, p99.9;
  * - RSS after a sustained run: a workerd serving the load balancer against one serving the
  *   pass-through (each also holds one idle pass-through isolate).
  * Variants, each its own load balancer over its own three-origin pool: random and round_robin
@@ -23,6 +24,7 @@ import { spawnSync } from 'node:child_process';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { bundleWorker, median, startOriginProcess } from './lib.ts';
+import { openLoop } from './open-loop.ts';
 import { startWorkerd, type Workerd } from './workerd.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -61,8 +63,14 @@ interface Target {
   headers: Record<string, string>;
 }
 
-async function run(t: Target, connections: number, seconds: number, overallRate?: number): Promise<Run> {
-  const r = await autocannon({ url: t.url, duration: seconds, connections, pipelining: 1, headers: t.headers, ...(overallRate ? { overallRate } : {}) });
+/** Closed loop (autocannon) at saturation; with `rate`, an open loop at that many requests/s (bench/open-loop.ts). */
+async function run(t: Target, connections: number, seconds: number, rate?: number): Promise<Run> {
+  if (rate) {
+    const r = await openLoop(new URL(t.url).origin, { rate, seconds, connections, headers: t.headers });
+    if (r.errors || r.non2xx) throw new Error(`${t.name}: ${r.errors} errors, ${r.non2xx} non-2xx`);
+    return r;
+  }
+  const r = await autocannon({ url: t.url, duration: seconds, connections, pipelining: 1, headers: t.headers });
   if (r.errors || r.timeouts || r.non2xx) throw new Error(`${t.name}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`);
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, p999: r.latency.p99_9 };
 }
