@@ -13,13 +13,25 @@
  *   request's hostname (case-insensitive). `invert` negates the whole match.
  * - Actions: `allow` (route as usual), `deny` (a 403 of ours), `redirect` (its code and Location).
  *
- * An AclSet is compiled once per config version (core/route compileSnapshot); a request pays the
- * predicates over the request view load balancing rules also read (core/rules RuleRequest).
+ * An AclSet is compiled once per config version (core/route compileSnapshot), with a candidate
+ * index (core/acl/candidates.ts): each entry is filed under one necessary condition of its match
+ * (its hostnames, its header's values, its path prefixes in a trie, else its client subnets by
+ * prefix length; inverted, `path_end`, `regex` and unfiltered entries are always candidates). A
+ * request looks itself up once per dimension and runs the full match of the candidates alone, in
+ * evaluation order, over the request view load balancing rules also read (core/rules
+ * RuleRequest), so the answer is the linear scan's (`evaluateLinear`, the tested reference).
+ * Cost: one lookup per dimension plus the full match of each candidate (~20 ns, a regex ~35 ns),
+ * in place of the full match of every entry. 100 entries (20 host, 20 path_begin, 20 header, 20
+ * subnet, 10 regex, 10 path_end, 8 of them inverted), request view included, median on a loaded
+ * 2-core machine: ~2.6-2.8 µs before, ~1.2-1.3 µs after with an IPv4 client (IPv6: ~3.8 → ~2.0
+ * µs, parsing the address alone ~0.33 µs against ~0.05); what remains is mostly the 20
+ * always-candidates of path_end and regex (~0.6 µs).
  */
 import { ipSet, parseIpElement, type IpAddress, type IpRange } from '../rules/ip.ts';
 import { compileRegex } from '../rules/regex.ts';
 import type { RuleRequest } from '../rules/request.ts';
-import { AclSchema, type Acl, type HttpFilter } from './schema.ts';
+import { CandidateIndex, type IndexableEntry } from './candidates.ts';
+import { AclSchema, type Acl } from './schema.ts';
 
 export { AclListSchema, AclSchema, ACL_LIMITS, HTTP_FILTERS, type Acl, type HttpFilter } from './schema.ts';
 
@@ -32,18 +44,14 @@ export interface AclMatch {
   readonly action: Acl['action'];
 }
 
-interface CompiledAcl {
+/** An entry as evaluated: `filter`, `values` (path prefixes or suffixes, lower-cased hostnames or
+ * header values), `header`, `ranges` and `invert` come from IndexableEntry. */
+interface CompiledAcl extends IndexableEntry {
   readonly position: number;
   readonly acl: Acl;
-  /** Client subnets; undefined: any client. */
+  /** Client subnets (`ranges`) as a test; undefined: any client. */
   readonly ip: ((ip: IpAddress) => boolean) | undefined;
-  readonly filter: HttpFilter;
-  /** Path prefixes or suffixes, lower-cased hostnames or header values. */
-  readonly values: readonly string[];
   readonly regexes: readonly ((s: string) => boolean)[];
-  /** http_header_match's header name, lower case. */
-  readonly header: string;
-  readonly invert: boolean;
 }
 
 /** A load balancer's ACL entries in evaluation order, their matches compiled once. */
@@ -52,6 +60,7 @@ export class AclSet {
   readonly entries: readonly CompiledAcl[];
   /** Entries of a stored document that do not validate now: never match (position and message). */
   readonly broken: readonly { position: number; message: string }[];
+  readonly #index: CandidateIndex;
 
   /** `acls` as stored (each is validated again here, once per config version). */
   constructor(acls: readonly unknown[]) {
@@ -65,39 +74,58 @@ export class AclSet {
     entries.sort((a, b) => a.acl.index - b.acl.index || a.position - b.position);
     this.entries = entries;
     this.broken = broken;
+    this.#index = new CandidateIndex(entries);
   }
 
   /**
-   * The first entry (by index) whose match holds for `request`; undefined when none does. One
-   * loop over plain data, the request's path and address read once (~20 ns per entry passed,
-   * measured on a loaded 2-core machine).
+   * The first entry (by index) whose match holds for `request`; undefined when none does. Runs
+   * the full match of the index's candidates only, in evaluation order (see the module doc).
    */
   evaluate(request: RuleRequest): AclMatch | undefined {
-    let path: string | undefined;
-    let ip: IpAddress | undefined | null = null;
-    for (const e of this.entries) {
-      let hit = true;
-      if (e.ip) {
-        if (ip === null) ip = request.ip;
-        hit = ip !== undefined && e.ip(ip);
+    const bits = this.#index.candidates(request);
+    for (let w = 0; w < bits.length; w++) {
+      for (let b = bits[w]!; b !== 0; b &= b - 1) {
+        const e = this.entries[(w << 5) | (31 - Math.clz32(b & -b))]!;
+        if (holds(e, request)) return matchOf(e);
       }
-      if (hit && e.filter !== 'acl_http_filter_none') {
-        if (e.filter === 'http_header_match') hit = includes(e.values, request.header(e.header)?.[0]);
-        else if (e.filter === 'host') hit = includes(e.values, request.host.toLowerCase());
-        else hit = pathMatches(e, (path ??= request.path));
-      }
-      if (hit !== e.invert) return { position: e.position, index: e.acl.index, name: e.acl.name, action: e.acl.action };
     }
+    return undefined;
+  }
+
+  /** The same answer by the full match of every entry in order, without the index: the reference the index is tested against. */
+  evaluateLinear(request: RuleRequest): AclMatch | undefined {
+    for (const e of this.entries) if (holds(e, request)) return matchOf(e);
     return undefined;
   }
 }
 
+/** Whether `e`'s match (subnets and HTTP filter, then `invert`) holds for `request`. */
+function holds(e: CompiledAcl, request: RuleRequest): boolean {
+  let hit = true;
+  if (e.ip) {
+    const ip = request.ip;
+    hit = ip !== undefined && e.ip(ip);
+  }
+  if (hit && e.filter !== 'acl_http_filter_none') {
+    if (e.filter === 'http_header_match') hit = includes(e.values, request.header(e.header)?.[0]);
+    else if (e.filter === 'host') hit = includes(e.values, request.host.toLowerCase());
+    else hit = pathMatches(e, request.path);
+  }
+  return hit !== e.invert;
+}
+
+function matchOf(e: CompiledAcl): AclMatch {
+  return { position: e.position, index: e.acl.index, name: e.acl.name, action: e.acl.action };
+}
+
 function compile(position: number, acl: Acl): CompiledAcl {
   const m = acl.match;
+  const ranges = m.ip_subnet.map((s) => parseIpElement(s, true) as IpRange);
   return {
     position,
     acl,
-    ip: m.ip_subnet.length ? ipSet(m.ip_subnet.map((s) => parseIpElement(s, true) as IpRange)) : undefined,
+    ip: ranges.length ? ipSet(ranges) : undefined,
+    ranges,
     filter: m.http_filter,
     values: m.http_filter === 'host' ? m.http_filter_value.map((v) => v.toLowerCase()) : m.http_filter_value,
     regexes: m.http_filter === 'regex' ? m.http_filter_value.map((v) => compileRegex(v) as (s: string) => boolean) : [],

@@ -1,0 +1,267 @@
+/**
+ * The candidate index of an AclSet (core/acl/index.ts): built once per config version, it names
+ * the entries that can match a request, so a request runs the full match of those alone (the
+ * "candidate index" of packet classifiers and firewalls; HAProxy's map lookups in place of a
+ * scan of ACLs).
+ *
+ * Each entry sits in ONE dimension, chosen from a necessary condition of its match:
+ * - `host`, not inverted: a Map from lower-case hostname to entries;
+ * - `http_header_match`, not inverted: per header name, a Map from exact value to entries;
+ * - `path_begin`, not inverted: a radix (path-compressed character) trie of the prefixes, walked
+ *   along the path: at most one node per character of the path, memory linear in the prefixes;
+ * - otherwise, non-empty `ip_subnet` and not inverted: per family and distinct prefix length, the
+ *   masked network (one Map level per 32-bit word: 1 for IPv4, up to 4 for IPv6), so a request
+ *   costs one lookup chain per distinct prefix length. Families are kept apart exactly as
+ *   core/rules/ip.ts `ipSet` keeps them: a request from `::ffff:a.b.c.d` is IPv4 there and here,
+ *   and a subnet written in IPv4-mapped IPv6 form stays IPv6 (so it matches no request);
+ * - `path_end`, not inverted: per distinct suffix length, a Map from suffix to entries (one slice
+ *   of the path and one lookup per distinct length);
+ * - `regex`, not inverted, when every pattern starts with `^` and literal text (no top-level `|`):
+ *   that text in the path trie, as a prefix;
+ * - everything else (inverted entries, other regexes, neither filter nor subnet): always.
+ *
+ * Entries are named by rank (their place in evaluation order); candidates are marked in a bit set
+ * of uint32 words (rank r: bit r & 31 of word r >> 5), which yields them in evaluation order
+ * without sorting or duplicates and without allocating per request.
+ */
+import type { IpAddress, IpRange } from '../rules/ip.ts';
+import type { RuleRequest } from '../rules/request.ts';
+import { requiredLiteral } from '../rules/regex.ts';
+import type { HttpFilter } from './schema.ts';
+
+/** What the index reads of a compiled entry (core/acl/index.ts CompiledAcl). */
+export interface IndexableEntry {
+  readonly filter: HttpFilter;
+  /** Lower-case hostnames, header values or path prefixes (per `filter`). */
+  readonly values: readonly string[];
+  /** http_header_match's header name, lower case. */
+  readonly header: string;
+  readonly ranges: readonly IpRange[];
+  readonly invert: boolean;
+}
+
+/** The entries (by rank) whose match can hold for a request. */
+export class CandidateIndex {
+  readonly #always: Uint32Array;
+  /** Reused by every call: evaluation is synchronous, so no two calls share it at once. */
+  readonly #bits: Uint32Array;
+  readonly #hosts = new Map<string, number[]>();
+  readonly #headers: { readonly name: string; readonly values: Map<string, number[]> }[] = [];
+  readonly #paths = new PathPrefixes();
+  /** path_end suffixes by length: one slice and lookup per distinct length. */
+  readonly #suffixes = new Map<number, Map<string, number[]>>();
+  readonly #ips = new IpPrefixes();
+
+  #suffixesOf(length: number): Map<string, number[]> {
+    let ends = this.#suffixes.get(length);
+    if (!ends) this.#suffixes.set(length, (ends = new Map()));
+    return ends;
+  }
+
+  /** `entries` in evaluation order (rank = array index). */
+  constructor(entries: readonly IndexableEntry[]) {
+    this.#always = new Uint32Array((entries.length + 31) >> 5);
+    this.#bits = new Uint32Array(this.#always.length);
+    entries.forEach((e, rank) => {
+      if (!e.invert && e.filter === 'host') for (const v of e.values) push(listOf(this.#hosts, v), rank);
+      else if (!e.invert && e.filter === 'http_header_match') {
+        let h = this.#headers.find((x) => x.name === e.header);
+        if (!h) this.#headers.push((h = { name: e.header, values: new Map() }));
+        for (const v of e.values) push(listOf(h.values, v), rank);
+      } else if (!e.invert && e.filter === 'path_begin') for (const v of e.values) this.#paths.add(v, rank);
+      else if (!e.invert && e.filter === 'path_end') for (const v of e.values) push(listOf(this.#suffixesOf(v.length), v), rank);
+      else if (!e.invert && e.filter === 'regex' && anchoredLiterals(e.values)) for (const v of anchoredLiterals(e.values)!) this.#paths.add(v, rank);
+      else if (e.invert || !e.ranges.length || !this.#ips.addAll(e.ranges, rank)) mark(this.#always, [rank]);
+    });
+  }
+
+  /**
+   * The candidates for `request`: a bit set over ranks, valid until the next call. Costs one Map
+   * lookup for the host, one per distinct header name, a trie walk bounded by the path's length
+   * and one lookup chain per distinct subnet prefix length; reads a request field only when some
+   * entry is indexed on it.
+   */
+  candidates(request: RuleRequest): Uint32Array {
+    const bits = this.#bits;
+    bits.set(this.#always);
+    if (this.#hosts.size) {
+      const ranks = this.#hosts.get(request.host.toLowerCase());
+      if (ranks) mark(bits, ranks);
+    }
+    for (const h of this.#headers) {
+      const v = request.header(h.name)?.[0];
+      const ranks = v === undefined ? undefined : h.values.get(v);
+      if (ranks) mark(bits, ranks);
+    }
+    if (this.#paths.size) this.#paths.mark(request.path, bits);
+    if (this.#suffixes.size) {
+      const path = request.path;
+      for (const [length, ends] of this.#suffixes) {
+        const ranks = length <= path.length ? ends.get(path.slice(path.length - length)) : undefined;
+        if (ranks) mark(bits, ranks);
+      }
+    }
+    if (this.#ips.size) {
+      const ip = request.ip;
+      if (ip) this.#ips.mark(ip, bits);
+    }
+    return bits;
+  }
+}
+
+function mark(bits: Uint32Array, ranks: readonly number[]): void {
+  for (let i = 0; i < ranks.length; i++) {
+    const r = ranks[i]!;
+    bits[r >> 5]! |= 1 << (r & 31);
+  }
+}
+
+/** Appends `rank` unless it is already last (ranks arrive in increasing order, an entry's values together). */
+function push(ranks: number[], rank: number): void {
+  if (ranks[ranks.length - 1] !== rank) ranks.push(rank);
+}
+
+function listOf<K>(map: Map<K, number[]>, key: K): number[] {
+  let list = map.get(key);
+  if (!list) map.set(key, (list = []));
+  return list;
+}
+
+/**
+ * The literal prefix each of a regex entry's patterns requires (`^` then literal text, no
+ * top-level `|`: core/rules/regex.ts requiredLiteral, the prefilter compileRegex itself relies
+ * on); undefined when one pattern has none (the entry is then always a candidate).
+ */
+function anchoredLiterals(patterns: readonly string[]): string[] | undefined {
+  const out: string[] = [];
+  for (const p of patterns) {
+    const literal = p.startsWith('^') ? requiredLiteral(p, 1) : '';
+    if (!literal) return undefined;
+    out.push(literal);
+  }
+  return out;
+}
+
+interface PathNode {
+  /** The characters from the parent to this node (never empty below the root). */
+  edge: string;
+  readonly children: Map<number, PathNode>;
+  /** Entries with a prefix ending here. */
+  readonly ranks: number[];
+}
+
+/** Path prefixes in a radix trie: `mark` sets the entries of every prefix of a path. */
+class PathPrefixes {
+  readonly #root: PathNode = { edge: '', children: new Map(), ranks: [] };
+  size = 0;
+
+  add(prefix: string, rank: number): void {
+    this.size++;
+    let node = this.#root;
+    let i = 0;
+    while (i < prefix.length) {
+      const c = prefix.charCodeAt(i);
+      const child = node.children.get(c);
+      if (!child) {
+        node.children.set(c, (node = { edge: prefix.slice(i), children: new Map(), ranks: [] }));
+        break;
+      }
+      let k = 1;
+      while (k < child.edge.length && i + k < prefix.length && child.edge.charCodeAt(k) === prefix.charCodeAt(i + k)) k++;
+      if (k < child.edge.length) {
+        // Split the edge: a node for the common part, the old child below it.
+        const mid: PathNode = { edge: child.edge.slice(0, k), children: new Map(), ranks: [] };
+        child.edge = child.edge.slice(k);
+        mid.children.set(child.edge.charCodeAt(0), child);
+        node.children.set(c, mid);
+        node = mid;
+      } else node = child;
+      i += k;
+    }
+    push(node.ranks, rank);
+  }
+
+  mark(path: string, bits: Uint32Array): void {
+    let node = this.#root;
+    let i = 0;
+    for (;;) {
+      mark(bits, node.ranks);
+      const next = i < path.length ? node.children.get(path.charCodeAt(i)) : undefined;
+      if (next === undefined || !path.startsWith(next.edge, i)) return;
+      i += next.edge.length;
+      node = next;
+    }
+  }
+}
+
+/** A level of networks: the masked 32-bit word of the address, then the next word's level or (last word) the entries. */
+type Level = Map<number, Level | number[]>;
+interface PrefixTable {
+  readonly bits: number;
+  /** Words of the address the prefix covers (≥ 1), or 0 for /0. */
+  readonly words: number;
+  readonly root: Level;
+  /** The entries of /0. */
+  readonly any: number[];
+}
+
+/** Client subnets by family and prefix length: `mark` sets the entries of every subnet holding an address. */
+class IpPrefixes {
+  readonly #v4: PrefixTable[] = [];
+  readonly #v6: PrefixTable[] = [];
+  size = 0;
+
+  /** Adds every range under `rank`; false (nothing added) when one is not a CIDR block. */
+  addAll(ranges: readonly IpRange[], rank: number): boolean {
+    const lengths = ranges.map(prefixLength);
+    if (lengths.some((bits) => bits < 0)) return false;
+    ranges.forEach((r, k) => this.#add(r, lengths[k]!, rank));
+    return true;
+  }
+
+  #add(r: IpRange, bits: number, rank: number): void {
+    this.size++;
+    const tables = r.v6 ? this.#v6 : this.#v4;
+    let t = tables.find((x) => x.bits === bits);
+    if (!t) {
+      tables.push((t = { bits, words: (bits + 31) >> 5, root: new Map(), any: [] }));
+      tables.sort((a, b) => a.bits - b.bits);
+    }
+    if (!t.words) return push(t.any, rank);
+    let level = t.root;
+    for (let w = 0; w < t.words - 1; w++) {
+      let next = level.get(r.lo[w]!) as Level | undefined;
+      if (!next) level.set(r.lo[w]!, (next = new Map()));
+      level = next;
+    }
+    push(listOf(level as Map<number, number[]>, r.lo[t.words - 1]!), rank);
+  }
+
+  mark(ip: IpAddress, bits: Uint32Array): void {
+    const tables = ip.v6 ? this.#v6 : this.#v4;
+    for (let k = 0; k < tables.length; k++) {
+      const t = tables[k]!;
+      let at: Level | number[] | undefined = t.words ? t.root : t.any;
+      for (let w = 0; w < t.words && at !== undefined; w++) at = (at as Level).get((ip.words[w]! & wordMask(t.bits - 32 * w)) >>> 0);
+      if (at !== undefined) mark(bits, at as number[]);
+    }
+  }
+}
+
+/** The mask of one 32-bit word when `bits` of the prefix fall in it (≤ 0: none, ≥ 32: all). */
+function wordMask(bits: number): number {
+  return bits <= 0 ? 0 : bits >= 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0;
+}
+
+/** The prefix length of a range that is a CIDR block (network and broadcast words), else -1. */
+export function prefixLength(r: IpRange): number {
+  let bits = 0;
+  for (let w = 0; w < r.lo.length; w++) {
+    const lo = r.lo[w]!;
+    const host = (lo ^ r.hi[w]!) >>> 0;
+    if (host === 0 && bits === 32 * w) bits += 32;
+    else if (((host & (host + 1)) | (lo & host)) !== 0 || (bits !== 32 * w && host !== 0xffffffff)) return -1;
+    else if (bits === 32 * w) bits += Math.clz32(host);
+  }
+  return bits;
+}
