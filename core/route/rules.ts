@@ -16,9 +16,15 @@
  * A RuleSet is compiled once per config version (core/route compileSnapshot). The load balancer a
  * combination of matched rules produces is built once and kept (at most MAX_EFFECTIVE per set),
  * so a request pays the predicates and one lookup, and routing's per-object caches still work.
+ *
+ * Rules are indexed by their requirements (core/rules requirement.ts, rule-index.ts): a request
+ * runs the predicates of the rules without one, and of those whose required host, path, method,
+ * country… it has, in evaluation order; a rule skipped this way could not have matched, so the
+ * outcome is the one of running every predicate in order (`applyLinear`, kept as the reference).
  */
 import { RuleSchema, type FixedResponse, type LoadBalancer, type Rule, type RuleOverrides } from '../config/index.ts';
-import { compileCondition, type Predicate, type RuleRequest } from '../rules/index.ts';
+import { compileCondition, type Predicate, type Requirement, type RuleRequest } from '../rules/index.ts';
+import { RuleIndex } from './rule-index.ts';
 
 /** Load balancers built from matched-rule combinations that one RuleSet keeps (later ones are built per request). */
 export const MAX_EFFECTIVE = 256;
@@ -29,6 +35,8 @@ export interface CompiledRule {
   readonly index: number;
   readonly rule: Rule;
   readonly predicate: Predicate;
+  /** What a request must have for `predicate` to be true, when compiling found it. */
+  readonly requirement?: Requirement;
 }
 
 /** One rule that matched a request, as the routing explainer reports it. */
@@ -83,6 +91,7 @@ export class RuleSet {
   /** Every rule by index, as validated now (undefined for a broken one). */
   readonly #byIndex: (Rule | undefined)[];
   readonly #effective = new Map<string, LoadBalancer>();
+  readonly #index: RuleIndex;
 
   constructor(lb: LoadBalancer) {
     this.lb = lb;
@@ -97,15 +106,36 @@ export class RuleSet {
     this.#byIndex.forEach((rule, index) => {
       if (!rule || rule.disabled) return;
       const c = compileCondition(rule.condition);
-      if (c.ok) rules.push({ index, rule, predicate: c.predicate });
+      if (c.ok) rules.push({ index, rule, predicate: c.predicate, ...(c.requirement ? { requirement: c.requirement } : {}) });
     });
     rules.sort((a, b) => priorityOf(a) - priorityOf(b) || a.index - b.index);
     this.rules = rules;
     this.broken = broken;
+    this.#index = new RuleIndex(rules.map((r) => r.requirement));
   }
 
-  /** Runs the rules over one request view (built once per request, shared by every predicate). */
+  /**
+   * Runs the rules over one request view (built once per request, shared by every predicate): the
+   * predicates of the index's candidates, in evaluation order. Same outcome as `applyLinear`.
+   */
   apply(request: RuleRequest): RuleOutcome {
+    if (!this.#index.useful) return this.applyLinear(request);
+    const n = this.#index.candidates(request);
+    const positions = this.#index.positions;
+    let matched: number[] | undefined;
+    for (let i = 0; i < n; i++) {
+      const r = this.rules[positions[i]!]!;
+      if (!r.predicate(request)) continue;
+      (matched ??= []).push(r.index);
+      if (r.rule.fixed_response) return { lb: this.lb, matched, fixed: r.rule.fixed_response };
+      if (r.rule.terminates) break;
+    }
+    if (!matched) return { lb: this.lb, matched: [] };
+    return { lb: this.effective(matched), matched };
+  }
+
+  /** Every enabled rule's predicate in evaluation order: the reference `apply` must agree with (and what it does when nothing is indexed). */
+  applyLinear(request: RuleRequest): RuleOutcome {
     let matched: number[] | undefined;
     for (const r of this.rules) {
       if (!r.predicate(request)) continue;

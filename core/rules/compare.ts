@@ -9,10 +9,13 @@
  * - Boolean fields stand alone (`ssl`, `not ssl`).
  * A comparison on a missing value is false; on an array unpacked with `[*]` it gives an array of
  * booleans for `any()`/`all()`.
+ * `eq` and `in` on a bare indexable field also give a requirement (requirement.ts): the field's
+ * value is one of the literals.
  */
 import { typeName, type Elem, type Getter, type Val } from './fields.ts';
 import { ipSet, parseIpElement, type IpAddress } from './ip.ts';
 import { compileRegex, compileWildcard } from './regex.ts';
+import { valuesOf, type Cond } from './requirement.ts';
 import type { Scanner } from './scanner.ts';
 
 type Op = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'contains' | 'matches' | 'in' | 'wildcard' | 'strict wildcard';
@@ -52,8 +55,12 @@ interface Rhs {
   readonly set?: ReadonlySet<string>;
 }
 
-/** Reads an optional comparison after `lhs`; returns `lhs` itself when no operator follows. */
-export function comparison(s: Scanner, lhs: Val): Val {
+/**
+ * Reads an optional comparison after `lhs`; returns `lhs` itself when no operator follows. `field`:
+ * the canonical name when `lhs` is a bare indexable field (requirement.ts `indexedField`), read
+ * as is: then `eq "v"` requires {v} and `in {…}` the set.
+ */
+export function comparison(s: Scanner, lhs: Val, field?: string): Cond {
   const at = s.space();
   const op = readOp(s);
   if (op === undefined) return lhs;
@@ -66,7 +73,8 @@ export function comparison(s: Scanner, lhs: Val): Val {
     const test = r.test;
     return { elem: 'bool', shape: 'array', at: lhs.at, get: (q) => (get(q) as unknown[] | undefined)?.map(test), each: { get, test } };
   }
-  return { elem: 'bool', shape: 'one', at: lhs.at, get: fuse(get, r) };
+  const req = field === undefined ? undefined : typeof r.eq === 'string' ? valuesOf(field, [r.eq]) : r.set && valuesOf(field, r.set);
+  return { elem: 'bool', shape: 'one', at: lhs.at, get: fuse(get, r), ...(req ? { req } : {}) };
 }
 
 /** One closure per comparison for the common cases (a call saved per evaluation), else value then test. */

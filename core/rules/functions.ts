@@ -45,17 +45,32 @@ function stringSource(name: string, args: readonly Val[], arity: number, at: num
   return src;
 }
 
-/** ASCII case mapping with a one-entry memo per call site: the same host or method comes request after request. */
+const ASCII = /^[\x00-\x7f]*$/;
+
+/**
+ * ASCII case mapping (Cloudflare's lower()/upper() change A-Z/a-z only) with a memo of the last
+ * value per direction, shared by every call site: ten rules lowering one request's User-Agent
+ * map it once. An ASCII string maps with toLowerCase/toUpperCase, identical on ASCII; any other
+ * maps letter by letter so that non-ASCII letters stay as they are.
+ */
 function asciiCase(upperCase: boolean): (s: string) => string {
-  const [from, all] = upperCase ? [/[a-z]/, /[a-z]+/g] : [/[A-Z]/, /[A-Z]+/g];
-  const map = upperCase ? (m: string) => m.toUpperCase() : (m: string) => m.toLowerCase();
-  let lastIn = '';
-  let lastOut = '';
+  const memo = upperCase ? UPPER : LOWER;
   return (s) => {
-    if (s !== lastIn) ((lastIn = s), (lastOut = from.test(s) ? s.replace(all, map) : s));
-    return lastOut;
+    if (s !== memo.in) {
+      memo.in = s;
+      memo.out = ASCII.test(s)
+        ? upperCase
+          ? s.toUpperCase()
+          : s.toLowerCase()
+        : upperCase
+          ? s.replace(/[a-z]+/g, (m) => m.toUpperCase())
+          : s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+    }
+    return memo.out;
   };
 }
+const LOWER = { in: '', out: '' };
+const UPPER = { in: '', out: '' };
 
 /** UTF-8 length of a JavaScript string (a surrogate pair is one 4-byte character). */
 export function utf8Length(s: string): number {

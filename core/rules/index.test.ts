@@ -180,6 +180,29 @@ describe('string literals', () => {
   });
 });
 
+describe('lower() and upper()', () => {
+  it('change ASCII letters only, and stay right when call sites and requests alternate (one memo shared by all)', () => {
+    const lowerUa = compiled('lower(http.user_agent) eq "bot/1.0 ÄÖ"');
+    const lowerHost = compiled('lower(http.host) eq "app.example.com"');
+    const upperUa = compiled('upper(http.user_agent) eq "BOT/1.0 ÄÖ"');
+    const upperAccented = compiled('upper(http.user_agent) eq "ÉCRAN"');
+    const bot = view({ url: 'https://APP.Example.com/', headers: { 'user-agent': 'Bot/1.0 ÄÖ' } });
+    const other = view({ url: 'https://app.example.com/', headers: { 'user-agent': 'écran' } });
+    for (let i = 0; i < 3; i++) {
+      expect([lowerUa(bot), lowerHost(bot), upperUa(bot), lowerHost(other), lowerUa(other), upperAccented(other)]).toEqual([
+        true,
+        true,
+        true,
+        true,
+        false,
+        false,
+      ]);
+      // 'é' is not ASCII: upper() leaves it ("éCRAN"), as Cloudflare's ASCII-only upper() does.
+      expect(compiled('upper(http.user_agent) eq "éCRAN"')(other)).toBe(true);
+    }
+  });
+});
+
 describe('lazy request view', () => {
   it('reads only what a condition asks for', () => {
     const asked: string[] = [];

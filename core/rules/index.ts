@@ -6,6 +6,7 @@
  *     if (!c.ok) return 400 with c.error  // { offset, token, message }
  *     const view = new RuleRequest({ url, method, headers, clientIp, place, loadBalancer: lb.name });
  *     c.predicate(view)  // boolean; build `view` once per request and share it among rules
+ *     c.requirement      // { field, values, prefixes } the condition implies, or undefined (requirement.ts)
  *
  * Supported: the fields of core/rules/fields.ts; the operators of compare.ts; `and`/`&&`, `or`/`||`,
  * `xor`/`^^`, `not`/`!`, parentheses; the functions of functions.ts; quoted and raw strings;
@@ -20,11 +21,13 @@
 import { typeName } from './fields.ts';
 import { Parser } from './parse.ts';
 import type { RuleRequest } from './request.ts';
+import type { Requirement } from './requirement.ts';
 import { RuleSyntaxError, Scanner, type RuleError } from './scanner.ts';
 
 export { MAX_NESTING } from './parse.ts';
 export { RuleRequest, type RuleRequestInit } from './request.ts';
 export { parseAddress, type IpAddress } from './ip.ts';
+export { fieldReader, type Requirement } from './requirement.ts';
 export type { RuleError } from './scanner.ts';
 
 /** Cloudflare's maximum rule expression length, in characters. */
@@ -33,7 +36,9 @@ export const MAX_EXPRESSION_LENGTH = 4096;
 /** A compiled condition: true when the rule applies to the request. Never throws. */
 export type Predicate = (request: RuleRequest) => boolean;
 
-export type CompiledCondition = { readonly ok: true; readonly predicate: Predicate } | { readonly ok: false; readonly error: RuleError };
+/** `requirement`: a necessary condition for `predicate` to be true (requirement.ts), when one was found. */
+export type CompiledCondition =
+  { readonly ok: true; readonly predicate: Predicate; readonly requirement?: Requirement } | { readonly ok: false; readonly error: RuleError };
 
 const always: Predicate = () => true;
 const OPERATORS = new Set(['and', 'or', 'xor', 'not', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'contains', 'matches', 'in', 'wildcard', 'strict']);
@@ -62,7 +67,7 @@ export function compileCondition(expression: string): CompiledCondition {
       s.fail(`a condition must be a Boolean, not ${typeName(value)}: ${hint}`, value.at);
     }
     const get = value.get as Predicate;
-    return { ok: true, predicate: get };
+    return { ok: true, predicate: get, ...(value.req ? { requirement: value.req } : {}) };
   } catch (e) {
     if (e instanceof RuleSyntaxError) return { ok: false, error: plain(e) };
     throw e;

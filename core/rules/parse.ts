@@ -12,10 +12,15 @@
  * structure wirefilter's (engine/src/ast/logical_expr.rs: `not` applies to a simple expression,
  * so `not http.host eq "a"` is `not (http.host eq "a")`). English operators are lower case only.
  * Logical operators take Booleans, or arrays of Booleans element by element (inside any()/all()).
+ *
+ * Besides the predicate, each Boolean carries its requirement (requirement.ts), if any: found by
+ * compare.ts for `eq`/`in`, by `#call` for `starts_with` of a bare field, by `combine` for
+ * `and`/`or`; `not`, `xor` and everything else drop it.
  */
 import { comparison } from './compare.ts';
 import { FIELDS, typeName, type Getter, type Val } from './fields.ts';
 import { FUNCTIONS } from './functions.ts';
+import { bestOf, indexedField, prefixOf, unionOf, type Cond } from './requirement.ts';
 import type { Scanner } from './scanner.ts';
 
 /** How deep parentheses, `not` and function calls may nest. Cloudflare documents no figure; wirefilter caps nesting too. */
@@ -34,11 +39,13 @@ export class Parser {
   #depth = 0;
   /** Whether `[*]` may appear: only within the first argument of a function. */
   #star = false;
+  /** Values that are an indexable field read as is, by canonical name (for `starts_with`'s requirement). */
+  readonly #bare = new WeakMap<Val, string>();
   constructor(s: Scanner) {
     this.#s = s;
   }
 
-  expression(level = 0): Val {
+  expression(level = 0): Cond {
     if (level === LEVELS.length) return this.unary();
     const [op, word, symbol] = LEVELS[level]!;
     const items = [this.expression(level + 1)];
@@ -68,7 +75,7 @@ export class Parser {
     }
   }
 
-  unary(): Val {
+  unary(): Cond {
     const at = this.#s.space();
     const s: Scanner = this.#s;
     if (s.eatWord('not') || (s.src[at] === '!' && s.src[at + 1] !== '=' && s.eat('!'))) {
@@ -81,7 +88,7 @@ export class Parser {
     return this.primary();
   }
 
-  primary(): Val {
+  primary(): Cond {
     const s: Scanner = this.#s;
     const at = s.space();
     if (s.eat('(')) {
@@ -96,19 +103,26 @@ export class Parser {
     const name = s.name();
     if (name === undefined || KEYWORDS.has(name)) s.fail('expected a field, a function call, "(" or "not"', at);
     let value = s.eat('(') ? this.#call(name, at) : undefined;
+    let field: string | undefined;
     if (!value) {
-      const field = FIELDS.get(name) ?? s.fail(`unknown field "${name}"`, at);
-      if (field.kind === 'map') {
+      const def = FIELDS.get(name) ?? s.fail(`unknown field "${name}"`, at);
+      if (def.kind === 'map') {
         if (!s.eat('[')) s.fail(`${name} is a Map: read it with a key, ${name}["…"]`, at);
         const key = s.string();
         s.expect(']', '"]"');
-        value = { elem: 'str', shape: 'array', at, get: field.get(key) };
-      } else value = { elem: field.elem, shape: field.shape, at, get: field.get };
+        value = { elem: 'str', shape: 'array', at, get: def.get(key) };
+      } else {
+        value = { elem: def.elem, shape: def.shape, at, get: def.get };
+        field = indexedField(name);
+      }
     }
-    return comparison(s, this.#index(value));
+    const lhs = this.#index(value);
+    const out = comparison(s, lhs, lhs === value ? field : undefined);
+    if (out === lhs && lhs === value && field !== undefined) this.#bare.set(out, field);
+    return out;
   }
 
-  #call(name: string, at: number): Val {
+  #call(name: string, at: number): Cond {
     const s: Scanner = this.#s;
     const fn = FUNCTIONS.get(name) ?? s.fail(`unknown or unsupported function ${name}()`, at);
     const args: Val[] = [];
@@ -122,7 +136,10 @@ export class Parser {
       } while (s.eat(','));
       s.expect(')', '"," or ")"');
     });
-    return fn(args, at, (message, where = at) => s.fail(message, where));
+    const out = fn(args, at, (message, where = at) => s.fail(message, where));
+    const field = name === 'starts_with' && out.shape === 'one' ? this.#bare.get(args[0]!) : undefined;
+    const prefix = args[1]?.literal;
+    return field !== undefined && typeof prefix === 'string' ? { ...out, req: prefixOf(field, prefix) } : out;
   }
 
   /** Postfix indexing: `[0]` takes an element (missing when out of range), `[*]` unpacks. */
@@ -146,8 +163,8 @@ export class Parser {
   }
 }
 
-/** `and`/`or`/`xor` over Booleans (short-circuit for and/or), or element by element over arrays. */
-function combine(op: Logic, items: readonly Val[]): Val {
+/** `and`/`or`/`xor` over Booleans (short-circuit for and/or), or element by element over arrays; with the requirement of and/or. */
+function combine(op: Logic, items: readonly Cond[]): Cond {
   const gets = items.map((v) => v.get as (r: Parameters<Getter>[0]) => boolean);
   const [a, b] = gets as [(typeof gets)[0], (typeof gets)[0]];
   let get: Getter;
@@ -167,5 +184,8 @@ function combine(op: Logic, items: readonly Val[]): Val {
       return out;
     };
   }
-  return { elem: 'bool', shape: items[0]!.shape, at: items[0]!.at, get };
+  const one = items[0]!.shape === 'one';
+  const reqs = items.map((v) => v.req);
+  const req = !one ? undefined : op === 'and' ? bestOf(reqs) : op === 'or' ? unionOf(reqs) : undefined;
+  return { elem: 'bool', shape: items[0]!.shape, at: items[0]!.at, get, ...(req ? { req } : {}) };
 }

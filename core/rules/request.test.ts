@@ -17,27 +17,44 @@ describe('RuleRequest', () => {
     expect([r.argNames, r.argValues, r.arg('r'), r.arg('s')]).toEqual([['q', 'r'], ['1', ''], [''], undefined]);
   });
 
-  it('reads each header once per request, however many rules ask', () => {
-    let gets = 0;
+  it('reads the headers once per request (one pass), however many rules ask', () => {
+    let [gets, passes] = [0, 0];
     class CountingHeaders extends Headers {
       override get(name: string): string | null {
         gets++;
         return super.get(name);
       }
+      override forEach(f: (value: string, key: string, parent: Headers) => void): void {
+        passes++;
+        super.forEach(f);
+      }
     }
     const r = new RuleRequest({
       url: splitUrl('https://a.example.com/'),
       method: 'GET',
-      headers: new CountingHeaders({ 'x-tenant': 'blue' }),
+      headers: new CountingHeaders({ 'x-tenant': 'blue', 'X-Other': 'x' }),
       loadBalancer: 'lb',
     });
     const rules = [
       'any(http.request.headers["x-tenant"][*] == "blue")',
       'http.request.headers["x-tenant"][0] eq "red"',
       'http.request.headers["x-none"][0] eq "a"',
+      'http.request.headers["x-other"][0] eq "x"',
+      'http.request.headers["X-Other"][0] eq "x"', // keys are lower case: an upper-case key is never present
     ].map(compiled);
-    for (let i = 0; i < 3; i++) expect(rules.map((p) => p(r))).toEqual([true, false, false]);
-    expect(gets).toBe(2); // x-tenant and x-none, once each
+    for (let i = 0; i < 3; i++) expect(rules.map((p) => p(r))).toEqual([true, false, false, true, false]);
+    expect([gets, passes]).toEqual([0, 1]);
+  });
+
+  it('sees repeated fields joined with ", ", as Headers.get gives them', () => {
+    const headers = new Headers([
+      ['set-cookie', 'a=1'],
+      ['set-cookie', 'b=2'],
+      ['accept', 'text/html'],
+      ['accept', '*/*'],
+    ]);
+    const r = new RuleRequest({ url: splitUrl('https://a.example.com/'), method: 'GET', headers, loadBalancer: 'lb' });
+    for (const name of ['set-cookie', 'accept']) expect(r.header(name)).toEqual([headers.get(name)]);
   });
 
   it('cf.load_balancer.region: the given region, else derived from the place (core/steer/regions), else missing', () => {

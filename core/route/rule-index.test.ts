@@ -1,0 +1,197 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { emptyDocument, importDocument, type LoadBalancer } from '../config/index.ts';
+import { compileCondition, RuleRequest, type RuleRequestInit } from '../rules/index.ts';
+import { RuleIndex } from './rule-index.ts';
+import { RuleSet } from './rules.ts';
+
+// Literal pools shared by the generated rules and requests, so that requests often hit them.
+const HOSTS = ['a.example', 'b.example', 'A.example', 'c.example'];
+const PATHS = ['/', '/api', '/api/', '/api/v1', '/apix', '/s/a.js', '/x'];
+const PREFIXES = ['/', '/api', '/api/', '/s', '', '/x', 'a', 'b.'];
+const METHODS = ['GET', 'POST', 'PUT', 'get'];
+const COUNTRIES = ['US', 'DE', 'FR', 'JP'];
+const CONTINENTS = ['NA', 'EU', 'AS'];
+const COLOS = ['FRA', 'SJC'];
+const IPS = ['10.1.2.3', '192.0.2.5', '198.51.100.1', '2001:db8::1'];
+
+const q = (s: string) => `"${s}"`;
+const pick = <T>(xs: readonly T[]) => fc.constantFrom(...xs);
+const STRING_FIELDS: [string, readonly string[]][] = [
+  ['http.host', HOSTS],
+  ['http.request.uri.path', PATHS],
+  ['http.request.method', METHODS],
+  ['ip.src.country', COUNTRIES],
+  ['ip.geoip.country', COUNTRIES],
+  ['ip.src.continent', CONTINENTS],
+  ['cf.colo.name', COLOS],
+  ['http.request.uri', ['/api?k=1', '/']],
+  ['http.request.uri.query', ['k=1', '']],
+];
+
+const stringComparison = fc.oneof(
+  ...STRING_FIELDS.map(([field, lits]) =>
+    fc.oneof(
+      fc.tuple(pick(['eq', '==', 'ne', 'contains', 'lt']), pick(lits)).map(([op, v]) => `${field} ${op} ${q(v)}`),
+      fc.uniqueArray(pick(lits), { minLength: 1, maxLength: 3 }).map((vs) => `${field} in {${vs.map(q).join(' ')}}`),
+      pick(lits).map((v) => `${field} matches ${q(`^${v.replace(/[.?]/g, '\\$&')}`)}`),
+    ),
+  ),
+);
+const atom = fc.oneof(
+  { arbitrary: stringComparison, weight: 6 },
+  { arbitrary: fc.tuple(pick(['http.request.uri.path', 'http.host']), pick(PREFIXES)).map(([f, p]) => `starts_with(${f}, ${q(p)})`), weight: 3 },
+  pick([
+    'ends_with(http.request.uri.path, ".js")',
+    'lower(http.host) eq "a.example"',
+    'http.request.headers["x-a"][0] eq "1"',
+    'any(http.request.headers["x-a"][*] eq "2")',
+    'http.request.cookies["s"][0] contains "b"',
+    'http.cookie contains "t=2"',
+    'ip.src in {10.0.0.0/8 2001:db8::/32}',
+    'ip.src eq 192.0.2.5',
+    'ssl',
+  ]),
+);
+const { expr } = fc.letrec<{ expr: string }>((tie) => ({
+  expr: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    { arbitrary: atom, weight: 4 },
+    { arbitrary: tie('expr').map((e) => `not ${e}`), weight: 1 },
+    { arbitrary: tie('expr').map((e) => `!(${e})`), weight: 1 },
+    {
+      arbitrary: fc
+        .tuple(tie('expr'), pick(['and', 'and', '&&', 'or', '||', 'xor', '^^']), tie('expr'), fc.boolean())
+        .map(([a, op, b, paren]) => (paren ? `(${a} ${op} ${b})` : `${a} ${op} ${b}`)),
+      weight: 4,
+    },
+  ),
+}));
+const oneIn = (n: number) => fc.integer({ min: 1, max: n }).map((k) => k === 1);
+const rule = fc
+  .record({
+    condition: fc.oneof({ arbitrary: expr, weight: 9 }, { arbitrary: fc.constant(''), weight: 1 }),
+    priority: fc.option(fc.integer({ min: 0, max: 5 })), // ties, and rules placed by index
+    disabled: oneIn(8),
+    terminates: oneIn(10),
+    fixed: oneIn(15),
+    pool: pick(['a', 'b', 'c']),
+  })
+  .map(({ condition, priority, disabled, terminates, fixed, pool }) => ({
+    name: 'r',
+    condition,
+    ...(priority === null ? {} : { priority }),
+    disabled,
+    terminates,
+    ...(fixed ? { fixed_response: { status_code: 503, message_body: 'down' } } : {}),
+    overrides: { default_pools: [pool] },
+  }));
+const request = fc.record({
+  host: pick([...HOSTS, 'other.example']),
+  path: pick([...PATHS, '/api?k=1', '/nothing']),
+  method: pick(METHODS),
+  country: fc.option(pick(COUNTRIES)),
+  continent: fc.option(pick(CONTINENTS)),
+  colo: fc.option(pick(COLOS)),
+  ip: fc.option(pick(IPS)),
+  xa: fc.option(pick(['1', '2'])),
+  cookie: fc.option(pick(['s=b1; t=2', 's=a', 't=2'])),
+  https: fc.boolean(),
+});
+// fast-check keeps arrays short by default: one set in four has 50 to 100 rules
+const ruleSets = fc.oneof(
+  { arbitrary: fc.array(rule, { minLength: 1, maxLength: 100 }), weight: 3 },
+  { arbitrary: fc.array(rule, { minLength: 50, maxLength: 100 }), weight: 1 },
+);
+type Req = typeof request extends fc.Arbitrary<infer T> ? T : never;
+
+function viewOf(r: Req): RuleRequest {
+  const headers = new Headers();
+  if (r.xa) headers.set('x-a', r.xa);
+  if (r.cookie) headers.set('cookie', r.cookie);
+  const init: RuleRequestInit = {
+    url: { protocol: r.https ? 'https:' : 'http:', host: r.host, hostname: r.host, path: r.path },
+    method: r.method,
+    headers,
+    clientIp: r.ip ?? undefined,
+    place: { country: r.country ?? undefined, continent: r.continent ?? undefined, colo: r.colo ?? undefined },
+    loadBalancer: 'app.example.com',
+  };
+  return new RuleRequest(init);
+}
+
+function baseLb(): LoadBalancer {
+  const out = importDocument(
+    emptyDocument(),
+    {
+      pools: ['a', 'b', 'c'].map((id) => ({ id, name: id, origins: [{ name: `${id}1`, address: '127.0.0.1', port: 9000 }] })),
+      load_balancers: [{ id: 'lb', name: 'app.example.com', default_pools: ['a'], fallback_pool: 'a' }],
+    },
+    { newId: () => 'x', now: () => '2026-01-01T00:00:00.000Z' },
+  );
+  if (!out.ok) throw new Error(JSON.stringify(out.errors));
+  return out.value.load_balancers[0]!;
+}
+
+describe('indexed rules (RuleSet.apply) against every predicate in order (applyLinear)', () => {
+  it('gives the same outcome (matched, fixed response, load balancer, explanation) on generated rule sets and requests', () => {
+    const base = baseLb();
+    const seen = { rules: 0, indexed: 0, matched: 0, fixed: 0 };
+    fc.assert(
+      fc.property(ruleSets, fc.array(request, { minLength: 1, maxLength: 12 }), (rules, requests) => {
+        for (const r of rules) expect(compileCondition(r.condition)).toMatchObject({ ok: true });
+        const set = new RuleSet({ ...base, rules: rules as never });
+        expect(set.broken).toEqual([]);
+        seen.rules += set.rules.length;
+        seen.indexed += set.rules.filter((r) => r.requirement).length;
+        for (const r of requests) {
+          const linear = set.applyLinear(viewOf(r));
+          const indexed = set.apply(viewOf(r));
+          expect(indexed).toEqual(linear);
+          expect(set.explain(indexed)).toEqual(set.explain(linear));
+          if (linear.matched.length) seen.matched++;
+          if (linear.fixed) seen.fixed++;
+        }
+      }),
+      { numRuns: 3000 },
+    );
+    // the property was not vacuous: many rules were indexed, and requests matched some of them
+    expect(seen.indexed).toBeGreaterThan(3000);
+    expect(seen.matched).toBeGreaterThan(1000);
+    expect(seen.fixed).toBeGreaterThan(100);
+  });
+});
+
+describe('RuleIndex', () => {
+  const req = (field: string, values: string[], prefixes: string[] = []) => ({ field, values, prefixes });
+  const candidates = (index: RuleIndex, r: Partial<Req>) => {
+    const n = index.candidates(
+      viewOf({ host: 'a.example', path: '/', method: 'GET', country: null, continent: null, colo: null, ip: null, xa: null, cookie: null, https: true, ...r }),
+    );
+    return [...index.positions.subarray(0, n)];
+  };
+
+  it('lists rules without a requirement, exact hits and every prefix on the path, ascending and once each', () => {
+    const index = new RuleIndex([
+      undefined,
+      req('http.host', ['a.example', 'b.example']),
+      req('http.request.uri.path', ['/api'], ['/', '/ap']),
+      req('http.request.uri.path', [], ['/api/v1']),
+      req('http.host', ['c.example']),
+      undefined,
+      req('ip.src.country', ['DE']),
+      req('http.request.uri.path', [], ['']),
+    ]);
+    expect(candidates(index, {})).toEqual([0, 1, 2, 5, 7]);
+    expect(candidates(index, { host: 'c.example', path: '/api/v1/x', country: 'DE' })).toEqual([0, 2, 3, 4, 5, 6, 7]);
+    expect(candidates(index, { host: 'x', path: 'x' })).toEqual([0, 5, 7]);
+    expect(index.useful).toBe(true);
+    expect(new RuleIndex([undefined, undefined]).useful).toBe(false);
+  });
+
+  it('skips a field the request does not have (a comparison on a missing value is false)', () => {
+    const index = new RuleIndex([req('ip.src.country', ['DE']), req('cf.colo.name', [], [''])]);
+    expect(candidates(index, {})).toEqual([]);
+    expect(candidates(index, { country: 'DE', colo: 'FRA' })).toEqual([0, 1]);
+  });
+});
