@@ -45,7 +45,7 @@ function stringSource(name: string, args: readonly Val[], arity: number, at: num
   return src;
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /**
  * ASCII case mapping (Cloudflare's lower()/upper() change A-Z/a-z only) with a memo of the last
@@ -58,7 +58,7 @@ function asciiCase(upperCase: boolean): (s: string) => string {
   return (s) => {
     if (s !== memo.in) {
       memo.in = s;
-      memo.out = ASCII.test(s)
+      memo.out = !NON_ASCII.test(s)
         ? upperCase
           ? s.toUpperCase()
           : s.toLowerCase()
