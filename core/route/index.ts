@@ -149,13 +149,25 @@ export interface RouteInputs {
   poolOutstanding?: (poolId: string) => number;
 }
 
+/** Pool orders of rule-overridden load balancers (RuleSet keeps each combination's object), with the pools they were built from. */
+const overridden = new WeakMap<LoadBalancer, { pools: Snapshot['pools']; order: CompiledPool[] }>();
+
+/** The `off` order of `lb`, a rule's overridden copy of a configured load balancer: built once per object and snapshot. */
+function overriddenOrder(snapshot: Snapshot, lb: LoadBalancer): CompiledPool[] {
+  const hit = overridden.get(lb);
+  if (hit && hit.pools === snapshot.pools) return hit.order;
+  const order = poolOrder(snapshot.pools, lb);
+  overridden.set(lb, { pools: snapshot.pools, order });
+  return order;
+}
+
 /**
- * The pools to try for this request: steering's order, then the fallback pool (cached for `off`;
- * `lb` may be a rule's overridden copy of the configured load balancer, whose order is not cached).
+ * The pools to try for this request: steering's order, then the fallback pool (cached for `off`,
+ * also for a rule's overridden copy of the configured load balancer).
  */
 function steeredOrder(snapshot: Snapshot, lb: LoadBalancer, input: RouteInputs): readonly CompiledPool[] {
   if (effectivePolicy(lb) === 'off') {
-    const cached = snapshot.loadBalancers.get(lb.id) === lb ? snapshot.poolOrders.get(lb.id) : undefined;
+    const cached = snapshot.loadBalancers.get(lb.id) === lb ? snapshot.poolOrders.get(lb.id) : overriddenOrder(snapshot, lb);
     return cached ?? poolOrder(snapshot.pools, lb);
   }
   const ids = steerPools(lb, {
