@@ -92,6 +92,8 @@ export class RuleSet {
   readonly #byIndex: (Rule | undefined)[];
   readonly #effective = new Map<string, LoadBalancer>();
   readonly #index: RuleIndex;
+  /** 0, 1, … rules.length - 1: every rule, for applyLinear. */
+  readonly #every: Int32Array;
 
   constructor(lb: LoadBalancer) {
     this.lb = lb;
@@ -112,6 +114,7 @@ export class RuleSet {
     this.rules = rules;
     this.broken = broken;
     this.#index = new RuleIndex(rules.map((r) => r.requirement));
+    this.#every = Int32Array.from(rules, (_, i) => i);
   }
 
   /**
@@ -120,24 +123,19 @@ export class RuleSet {
    */
   apply(request: RuleRequest): RuleOutcome {
     if (!this.#index.useful) return this.applyLinear(request);
-    const n = this.#index.candidates(request);
-    const positions = this.#index.positions;
-    let matched: number[] | undefined;
-    for (let i = 0; i < n; i++) {
-      const r = this.rules[positions[i]!]!;
-      if (!r.predicate(request)) continue;
-      (matched ??= []).push(r.index);
-      if (r.rule.fixed_response) return { lb: this.lb, matched, fixed: r.rule.fixed_response };
-      if (r.rule.terminates) break;
-    }
-    if (!matched) return { lb: this.lb, matched: [] };
-    return { lb: this.effective(matched), matched };
+    return this.#run(request, this.#index.positions, this.#index.candidates(request));
   }
 
   /** Every enabled rule's predicate in evaluation order: the reference `apply` must agree with (and what it does when nothing is indexed). */
   applyLinear(request: RuleRequest): RuleOutcome {
+    return this.#run(request, this.#every, this.rules.length);
+  }
+
+  /** The rules at the first `n` of `positions` (indices into `rules`, ascending), in that order. */
+  #run(request: RuleRequest, positions: Int32Array, n: number): RuleOutcome {
     let matched: number[] | undefined;
-    for (const r of this.rules) {
+    for (let i = 0; i < n; i++) {
+      const r = this.rules[positions[i]!]!;
       if (!r.predicate(request)) continue;
       (matched ??= []).push(r.index);
       if (r.rule.fixed_response) return { lb: this.lb, matched, fixed: r.rule.fixed_response };
