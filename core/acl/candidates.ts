@@ -26,6 +26,7 @@
  */
 import type { IpAddress, IpRange } from '../rules/ip.ts';
 import type { RuleRequest } from '../rules/request.ts';
+import { markRanks, PrefixTrie, pushRank, rankSet } from '../rules/ranks.ts';
 import { requiredLiteral } from '../rules/regex.ts';
 import type { HttpFilter } from './schema.ts';
 
@@ -47,7 +48,7 @@ export class CandidateIndex {
   readonly #bits: Uint32Array;
   readonly #hosts = new Map<string, number[]>();
   readonly #headers: { readonly name: string; readonly values: Map<string, number[]> }[] = [];
-  readonly #paths = new PathPrefixes();
+  readonly #paths = new PrefixTrie();
   /** path_end suffixes by length: one slice and lookup per distinct length. */
   readonly #suffixes = new Map<number, Map<string, number[]>>();
   readonly #ips = new IpPrefixes();
@@ -60,18 +61,19 @@ export class CandidateIndex {
 
   /** `entries` in evaluation order (rank = array index). */
   constructor(entries: readonly IndexableEntry[]) {
-    this.#always = new Uint32Array((entries.length + 31) >> 5);
-    this.#bits = new Uint32Array(this.#always.length);
+    this.#always = rankSet(entries.length);
+    this.#bits = rankSet(entries.length);
     entries.forEach((e, rank) => {
-      if (!e.invert && e.filter === 'host') for (const v of e.values) push(listOf(this.#hosts, v), rank);
+      let literals: string[] | undefined;
+      if (!e.invert && e.filter === 'host') for (const v of e.values) pushRank(listOf(this.#hosts, v), rank);
       else if (!e.invert && e.filter === 'http_header_match') {
         let h = this.#headers.find((x) => x.name === e.header);
         if (!h) this.#headers.push((h = { name: e.header, values: new Map() }));
-        for (const v of e.values) push(listOf(h.values, v), rank);
+        for (const v of e.values) pushRank(listOf(h.values, v), rank);
       } else if (!e.invert && e.filter === 'path_begin') for (const v of e.values) this.#paths.add(v, rank);
-      else if (!e.invert && e.filter === 'path_end') for (const v of e.values) push(listOf(this.#suffixesOf(v.length), v), rank);
-      else if (!e.invert && e.filter === 'regex' && anchoredLiterals(e.values)) for (const v of anchoredLiterals(e.values)!) this.#paths.add(v, rank);
-      else if (e.invert || !e.ranges.length || !this.#ips.addAll(e.ranges, rank)) mark(this.#always, [rank]);
+      else if (!e.invert && e.filter === 'path_end') for (const v of e.values) pushRank(listOf(this.#suffixesOf(v.length), v), rank);
+      else if (!e.invert && e.filter === 'regex' && (literals = anchoredLiterals(e.values))) for (const v of literals) this.#paths.add(v, rank);
+      else if (e.invert || !e.ranges.length || !this.#ips.addAll(e.ranges, rank)) markRanks(this.#always, [rank]);
     });
   }
 
@@ -86,19 +88,19 @@ export class CandidateIndex {
     bits.set(this.#always);
     if (this.#hosts.size) {
       const ranks = this.#hosts.get(request.host.toLowerCase());
-      if (ranks) mark(bits, ranks);
+      if (ranks) markRanks(bits, ranks);
     }
     for (const h of this.#headers) {
       const v = request.header(h.name)?.[0];
       const ranks = v === undefined ? undefined : h.values.get(v);
-      if (ranks) mark(bits, ranks);
+      if (ranks) markRanks(bits, ranks);
     }
     if (this.#paths.size) this.#paths.mark(request.path, bits);
     if (this.#suffixes.size) {
       const path = request.path;
       for (const [length, ends] of this.#suffixes) {
         const ranks = length <= path.length ? ends.get(path.slice(path.length - length)) : undefined;
-        if (ranks) mark(bits, ranks);
+        if (ranks) markRanks(bits, ranks);
       }
     }
     if (this.#ips.size) {
@@ -107,18 +109,6 @@ export class CandidateIndex {
     }
     return bits;
   }
-}
-
-function mark(bits: Uint32Array, ranks: readonly number[]): void {
-  for (let i = 0; i < ranks.length; i++) {
-    const r = ranks[i]!;
-    bits[r >> 5]! |= 1 << (r & 31);
-  }
-}
-
-/** Appends `rank` unless it is already last (ranks arrive in increasing order, an entry's values together). */
-function push(ranks: number[], rank: number): void {
-  if (ranks[ranks.length - 1] !== rank) ranks.push(rank);
 }
 
 function listOf<K>(map: Map<K, number[]>, key: K): number[] {
@@ -140,58 +130,6 @@ function anchoredLiterals(patterns: readonly string[]): string[] | undefined {
     out.push(literal);
   }
   return out;
-}
-
-interface PathNode {
-  /** The characters from the parent to this node (never empty below the root). */
-  edge: string;
-  readonly children: Map<number, PathNode>;
-  /** Entries with a prefix ending here. */
-  readonly ranks: number[];
-}
-
-/** Path prefixes in a radix trie: `mark` sets the entries of every prefix of a path. */
-class PathPrefixes {
-  readonly #root: PathNode = { edge: '', children: new Map(), ranks: [] };
-  size = 0;
-
-  add(prefix: string, rank: number): void {
-    this.size++;
-    let node = this.#root;
-    let i = 0;
-    while (i < prefix.length) {
-      const c = prefix.charCodeAt(i);
-      const child = node.children.get(c);
-      if (!child) {
-        node.children.set(c, (node = { edge: prefix.slice(i), children: new Map(), ranks: [] }));
-        break;
-      }
-      let k = 1;
-      while (k < child.edge.length && i + k < prefix.length && child.edge.charCodeAt(k) === prefix.charCodeAt(i + k)) k++;
-      if (k < child.edge.length) {
-        // Split the edge: a node for the common part, the old child below it.
-        const mid: PathNode = { edge: child.edge.slice(0, k), children: new Map(), ranks: [] };
-        child.edge = child.edge.slice(k);
-        mid.children.set(child.edge.charCodeAt(0), child);
-        node.children.set(c, mid);
-        node = mid;
-      } else node = child;
-      i += k;
-    }
-    push(node.ranks, rank);
-  }
-
-  mark(path: string, bits: Uint32Array): void {
-    let node = this.#root;
-    let i = 0;
-    for (;;) {
-      mark(bits, node.ranks);
-      const next = i < path.length ? node.children.get(path.charCodeAt(i)) : undefined;
-      if (next === undefined || !path.startsWith(next.edge, i)) return;
-      i += next.edge.length;
-      node = next;
-    }
-  }
 }
 
 /** A level of networks: the masked 32-bit word of the address, then the next word's level or (last word) the entries. */
@@ -227,14 +165,14 @@ class IpPrefixes {
       tables.push((t = { bits, words: (bits + 31) >> 5, root: new Map(), any: [] }));
       tables.sort((a, b) => a.bits - b.bits);
     }
-    if (!t.words) return push(t.any, rank);
+    if (!t.words) return pushRank(t.any, rank);
     let level = t.root;
     for (let w = 0; w < t.words - 1; w++) {
       let next = level.get(r.lo[w]!) as Level | undefined;
       if (!next) level.set(r.lo[w]!, (next = new Map()));
       level = next;
     }
-    push(listOf(level as Map<number, number[]>, r.lo[t.words - 1]!), rank);
+    pushRank(listOf(level as Map<number, number[]>, r.lo[t.words - 1]!), rank);
   }
 
   mark(ip: IpAddress, bits: Uint32Array): void {
@@ -243,7 +181,7 @@ class IpPrefixes {
       const t = tables[k]!;
       let at: Level | number[] | undefined = t.words ? t.root : t.any;
       for (let w = 0; w < t.words && at !== undefined; w++) at = (at as Level).get((ip.words[w]! & wordMask(t.bits - 32 * w)) >>> 0);
-      if (at !== undefined) mark(bits, at as number[]);
+      if (at !== undefined) markRanks(bits, at as number[]);
     }
   }
 }

@@ -28,6 +28,7 @@
  * always-candidates of path_end and regex (~0.6 µs).
  */
 import { ipSet, parseIpElement, type IpAddress, type IpRange } from '../rules/ip.ts';
+import { nextRank } from '../rules/ranks.ts';
 import { compileRegex } from '../rules/regex.ts';
 import type { RuleRequest } from '../rules/request.ts';
 import { CandidateIndex, type IndexableEntry } from './candidates.ts';
@@ -83,11 +84,9 @@ export class AclSet {
    */
   evaluate(request: RuleRequest): AclMatch | undefined {
     const bits = this.#index.candidates(request);
-    for (let w = 0; w < bits.length; w++) {
-      for (let b = bits[w]!; b !== 0; b &= b - 1) {
-        const e = this.entries[(w << 5) | (31 - Math.clz32(b & -b))]!;
-        if (holds(e, request)) return matchOf(e);
-      }
+    for (let r = nextRank(bits, 0); r >= 0; r = nextRank(bits, r + 1)) {
+      const e = this.entries[r]!;
+      if (holds(e, request)) return matchOf(e);
     }
     return undefined;
   }

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { emptyDocument, importDocument, type LoadBalancer } from '../config/index.ts';
 import { compileCondition, RuleRequest, type RuleRequestInit } from '../rules/index.ts';
+import { nextRank } from '../rules/ranks.ts';
 import { RuleIndex } from './rule-index.ts';
 import { RuleSet } from './rules.ts';
 
@@ -165,10 +166,12 @@ describe('indexed rules (RuleSet.apply) against every predicate in order (applyL
 describe('RuleIndex', () => {
   const req = (field: string, values: string[], prefixes: string[] = []) => ({ field, values, prefixes });
   const candidates = (index: RuleIndex, r: Partial<Req>) => {
-    const n = index.candidates(
+    const bits = index.candidates(
       viewOf({ host: 'a.example', path: '/', method: 'GET', country: null, continent: null, colo: null, ip: null, xa: null, cookie: null, https: true, ...r }),
     );
-    return [...index.positions.subarray(0, n)];
+    const out: number[] = [];
+    for (let p = nextRank(bits, 0); p >= 0; p = nextRank(bits, p + 1)) out.push(p);
+    return out;
   };
 
   it('lists rules without a requirement, exact hits and every prefix on the path, ascending and once each', () => {

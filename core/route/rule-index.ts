@@ -3,60 +3,47 @@
  * pays a few lookups and the predicates of the rules that can match, not every predicate.
  *
  * Built once per RuleSet from the rules' requirements, by position in evaluation order. Per field:
- * a Map from exact value to positions, and a character trie of prefixes (each node keeps the
- * positions of the rules requiring that prefix). Rules without a requirement are candidates for
- * every request. `candidates` reads each indexed field once (with the getter the comparisons use),
- * gathers the matching position lists (each ascending) and merges them into ascending order,
- * dropping repeats (a rule can be reached twice: `path eq "/a" or starts_with(path, "/")`).
- * A candidate's predicate must still run: a requirement is necessary, not sufficient.
+ * a Map from exact value to positions, and a prefix trie (core/rules/ranks.ts, shared with the
+ * ACL index). Rules without a requirement are candidates for every request. `candidates` reads
+ * each indexed field once (with the getter the comparisons use) and marks the positions found in
+ * a rank set, which yields them ascending and once each (a rule can be reached twice:
+ * `path eq "/a" or starts_with(path, "/")`). A candidate's predicate must still run: a
+ * requirement is necessary, not sufficient.
  *
- * The merge writes into `positions`, a buffer owned by the index: `candidates` is synchronous and
- * the next call overwrites it, so nothing is allocated per request.
+ * The rank set is owned by the index: `candidates` is synchronous and the next call overwrites
+ * it, so nothing is allocated per request.
  */
 import { fieldReader, type Requirement, type RuleRequest } from '../rules/index.ts';
-
-interface TrieNode {
-  next: Map<number, TrieNode> | undefined;
-  /** Positions of the rules requiring the prefix that ends here, ascending. */
-  hits: number[] | undefined;
-}
+import { markRanks, PrefixTrie, pushRank, rankSet } from '../rules/ranks.ts';
 
 interface FieldIndex {
   readonly read: (r: RuleRequest) => string | undefined;
   readonly exact: Map<string, number[]>;
-  /** Undefined when no rule requires a prefix of this field. */
-  trie: TrieNode | undefined;
+  readonly prefixes: PrefixTrie;
 }
 
 export class RuleIndex {
-  /** Positions of the rules without a requirement, ascending. */
-  readonly #always: number[] = [];
+  /** Positions of the rules without a requirement. */
+  readonly #always: Uint32Array;
   readonly #fields: FieldIndex[] = [];
-  /** Per request: the position lists gathered, their read heads, and the merged result. */
-  readonly #lists: (readonly number[])[] = [];
-  readonly #heads: number[] = [];
-  /** The candidates of the last `candidates` call: its first `n` entries. */
-  readonly positions: Int32Array;
+  /** The candidates of the last `candidates` call. */
+  readonly #bits: Uint32Array;
 
   /** `requirements[p]`: the requirement of the rule at position `p` (undefined: none). */
   constructor(requirements: readonly (Requirement | undefined)[]) {
-    this.positions = new Int32Array(requirements.length);
+    this.#always = rankSet(requirements.length);
+    this.#bits = rankSet(requirements.length);
     const byField = new Map<string, FieldIndex>();
     requirements.forEach((req, position) => {
-      if (!req) return void this.#always.push(position);
+      if (!req) return markRanks(this.#always, [position]);
       let f = byField.get(req.field);
-      if (!f) byField.set(req.field, (f = { read: fieldReader(req.field), exact: new Map(), trie: undefined }));
-      for (const v of req.values) push(f.exact, v, position);
-      for (const p of req.prefixes) {
-        let node = (f.trie ??= { next: undefined, hits: undefined });
-        for (let i = 0; i < p.length; i++) {
-          const c = p.charCodeAt(i);
-          let child = node.next?.get(c);
-          if (!child) (node.next ??= new Map()).set(c, (child = { next: undefined, hits: undefined }));
-          node = child;
-        }
-        (node.hits ??= []).push(position);
+      if (!f) byField.set(req.field, (f = { read: fieldReader(req.field), exact: new Map(), prefixes: new PrefixTrie() }));
+      for (const v of req.values) {
+        const list = f.exact.get(v);
+        if (list) pushRank(list, position);
+        else f.exact.set(v, [position]);
       }
+      for (const p of req.prefixes) f.prefixes.add(p, position);
     });
     this.#fields = [...byField.values()];
   }
@@ -67,57 +54,19 @@ export class RuleIndex {
   }
 
   /**
-   * Writes the positions of the rules that may match `request` to `positions` (ascending, without
-   * repeats) and returns how many there are. The next call overwrites them: read them first.
+   * The positions of the rules that may match `request`, as a rank set (core/rules/ranks.ts
+   * `nextRank` walks it ascending). The next call overwrites it: read it first.
    */
-  candidates(request: RuleRequest): number {
-    const lists = this.#lists;
-    lists.length = 0;
-    if (this.#always.length) lists.push(this.#always);
+  candidates(request: RuleRequest): Uint32Array {
+    const bits = this.#bits;
+    bits.set(this.#always);
     for (const f of this.#fields) {
       const v = f.read(request);
       if (v === undefined) continue;
       const hit = f.exact.get(v);
-      if (hit) lists.push(hit);
-      let node = f.trie;
-      for (let i = 0; node; i++) {
-        if (node.hits) lists.push(node.hits);
-        node = i < v.length ? node.next?.get(v.charCodeAt(i)) : undefined;
-      }
+      if (hit) markRanks(bits, hit);
+      if (f.prefixes.size) f.prefixes.mark(v, bits);
     }
-    return this.#merge();
+    return bits;
   }
-
-  /** Merges the gathered lists (each ascending) into `positions`, dropping repeats; returns the count. */
-  #merge(): number {
-    const [lists, heads, out] = [this.#lists, this.#heads, this.positions];
-    const k = lists.length;
-    if (k === 0) return 0;
-    if (k === 1) {
-      const only = lists[0]!;
-      for (let i = 0; i < only.length; i++) out[i] = only[i]!;
-      return only.length;
-    }
-    for (let j = 0; j < k; j++) heads[j] = 0;
-    let n = 0;
-    let last = -1;
-    for (;;) {
-      let min = -1;
-      let from = -1;
-      for (let j = 0; j < k; j++) {
-        const list = lists[j]!;
-        const h = heads[j]!;
-        if (h < list.length && (min < 0 || list[h]! < min)) ((min = list[h]!), (from = j));
-      }
-      if (from < 0) return n;
-      heads[from] = heads[from]! + 1;
-      if (min !== last) out[n++] = last = min;
-    }
-  }
-}
-
-function push(map: Map<string, number[]>, key: string, position: number): void {
-  const list = map.get(key);
-  if (list) list.push(position);
-  else map.set(key, [position]);
 }

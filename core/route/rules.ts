@@ -25,6 +25,7 @@
 import { RuleSchema, type FixedResponse, type LoadBalancer, type Rule, type RuleOverrides } from '../config/index.ts';
 import { compileCondition, type Predicate, type Requirement, type RuleRequest } from '../rules/index.ts';
 import { RuleIndex } from './rule-index.ts';
+import { markRanks, nextRank, rankSet } from '../rules/ranks.ts';
 
 /** Load balancers built from matched-rule combinations that one RuleSet keeps (later ones are built per request). */
 export const MAX_EFFECTIVE = 256;
@@ -92,8 +93,8 @@ export class RuleSet {
   readonly #byIndex: (Rule | undefined)[];
   readonly #effective = new Map<string, LoadBalancer>();
   readonly #index: RuleIndex;
-  /** 0, 1, … rules.length - 1: every rule, for applyLinear. */
-  readonly #every: Int32Array;
+  /** Every rule's position, for applyLinear. */
+  readonly #every: Uint32Array;
 
   constructor(lb: LoadBalancer) {
     this.lb = lb;
@@ -114,7 +115,11 @@ export class RuleSet {
     this.rules = rules;
     this.broken = broken;
     this.#index = new RuleIndex(rules.map((r) => r.requirement));
-    this.#every = Int32Array.from(rules, (_, i) => i);
+    this.#every = rankSet(rules.length);
+    markRanks(
+      this.#every,
+      rules.map((_, i) => i),
+    );
   }
 
   /**
@@ -122,20 +127,19 @@ export class RuleSet {
    * predicates of the index's candidates, in evaluation order. Same outcome as `applyLinear`.
    */
   apply(request: RuleRequest): RuleOutcome {
-    if (!this.#index.useful) return this.applyLinear(request);
-    return this.#run(request, this.#index.positions, this.#index.candidates(request));
+    return this.#run(request, this.#index.useful ? this.#index.candidates(request) : this.#every);
   }
 
   /** Every enabled rule's predicate in evaluation order: the reference `apply` must agree with (and what it does when nothing is indexed). */
   applyLinear(request: RuleRequest): RuleOutcome {
-    return this.#run(request, this.#every, this.rules.length);
+    return this.#run(request, this.#every);
   }
 
-  /** The rules at the first `n` of `positions` (indices into `rules`, ascending), in that order. */
-  #run(request: RuleRequest, positions: Int32Array, n: number): RuleOutcome {
+  /** The rules at the positions in `ranks` (a rank set over `rules`), in order. */
+  #run(request: RuleRequest, ranks: Uint32Array): RuleOutcome {
     let matched: number[] | undefined;
-    for (let i = 0; i < n; i++) {
-      const r = this.rules[positions[i]!]!;
+    for (let p = nextRank(ranks, 0); p >= 0; p = nextRank(ranks, p + 1)) {
+      const r = this.rules[p]!;
       if (!r.predicate(request)) continue;
       (matched ??= []).push(r.index);
       if (r.rule.fixed_response) return { lb: this.lb, matched, fixed: r.rule.fixed_response };
