@@ -276,6 +276,8 @@ function addPoolReferences(refs: [(string | number)[], string][], base: (string 
     for (const [key, list] of Object.entries(o[field] ?? {})) list?.forEach((p, i) => refs.push([[...base, field, key, i], p]));
   }
   for (const p of Object.keys(o.random_steering?.pool_weights ?? {})) refs.push([[...base, 'random_steering', 'pool_weights', p], p]);
+  o.pools?.forEach((p, i) => refs.push([[...base, 'pools', i], p]));
+  for (const p of Object.keys(o.pool_weights ?? {})) refs.push([[...base, 'pool_weights', p], p]);
 }
 
 function referrers(doc: ConfigDocument, kind: Kind, id: string): string[] {

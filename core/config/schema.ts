@@ -269,9 +269,11 @@ const popPools = z
   .record(z.string().regex(/^[A-Z]{3}$/, 'must be a 3-letter IATA colo code'), poolList)
   .refine(capped(LIMITS.poolMapEntries), `at most ${LIMITS.poolMapEntries} colos`);
 const steeringPolicy = z.enum(['off', 'geo', 'random', 'dynamic_latency', 'proximity', 'least_outstanding_requests', 'least_connections', '']);
+/** Pool id → weight, relative to the other pools (random_steering's, and a rule's `pool_weights`). */
+const poolWeights = z.record(id, z.number().min(0).max(1)).refine(capped(LIMITS.poolMapEntries), `at most ${LIMITS.poolMapEntries} pools`);
 const randomSteering = z.strictObject({
   default_weight: z.number().min(0).max(1).default(1),
-  pool_weights: z.record(id, z.number().min(0).max(1)).refine(capped(LIMITS.poolMapEntries), `at most ${LIMITS.poolMapEntries} pools`).default({}),
+  pool_weights: poolWeights.default({}),
 });
 const adaptiveRouting = z.strictObject({ failover_across_pools: z.boolean().default(false) });
 const locationStrategy = z.strictObject({
@@ -294,22 +296,39 @@ const sessionAffinityAttributes = z.strictObject({
   require_all_headers: z.boolean().default(false),
 });
 
-/** A rule's `overrides` (Cloudflare's `Rules.Overrides`): each field given replaces the load balancer's for the request. */
-export const RuleOverridesSchema = z.strictObject({
-  steering_policy: steeringPolicy.optional(),
-  default_pools: poolList.optional(),
-  fallback_pool: id.optional(),
-  session_affinity: sessionAffinity.optional(),
-  session_affinity_ttl: z.int().positive().optional(),
-  session_affinity_attributes: sessionAffinityAttributes.optional(),
-  country_pools: countryPools.optional(),
-  region_pools: regionPools.optional(),
-  pop_pools: popPools.optional(),
-  random_steering: randomSteering.optional(),
-  adaptive_routing: adaptiveRouting.optional(),
-  location_strategy: locationStrategy.optional(),
-  ttl: dnsTtl.optional(),
-});
+/**
+ * A rule's `overrides` (Cloudflare's `Rules.Overrides`): each field given replaces the load
+ * balancer's for the request (core/route/overrides.ts maps them). Cloudflare's declarative
+ * fields: `pools` (the pools to route to, in order: replaces the resolved topology),
+ * `pool_weights` and `pool_default_weight` (random_steering's weights, written flat; mutually
+ * exclusive with `random_steering`). `pools` and a rule's `fixed_response` exclude each other (RuleSchema).
+ */
+export const RuleOverridesSchema = z
+  .strictObject({
+    steering_policy: steeringPolicy.optional(),
+    default_pools: poolList.optional(),
+    fallback_pool: id.optional(),
+    session_affinity: sessionAffinity.optional(),
+    session_affinity_ttl: z.int().positive().optional(),
+    session_affinity_attributes: sessionAffinityAttributes.optional(),
+    country_pools: countryPools.optional(),
+    region_pools: regionPools.optional(),
+    pop_pools: popPools.optional(),
+    random_steering: randomSteering.optional(),
+    adaptive_routing: adaptiveRouting.optional(),
+    location_strategy: locationStrategy.optional(),
+    ttl: dnsTtl.optional(),
+    pools: poolList.optional().describe('pool ids in failover order: the only pools the matched requests use (default_pools, no geo maps)'),
+    pool_weights: poolWeights.optional().describe("random_steering.pool_weights, written flat (Cloudflare's declarative alternative)"),
+    pool_default_weight: z.number().min(0).max(1).optional().describe('random_steering.default_weight, written flat'),
+  })
+  .superRefine((o, ctx) => {
+    for (const f of ['pool_weights', 'pool_default_weight'] as const) {
+      if (o[f] !== undefined && o.random_steering !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [f], message: 'is mutually exclusive with random_steering (its declarative alternative): set one of them' });
+      }
+    }
+  });
 export type RuleOverrides = z.output<typeof RuleOverridesSchema>;
 
 /** A rule's `fixed_response` (Cloudflare's `Rules.FixedResponse`, its length limits): answered instead of routing. */
@@ -342,6 +361,10 @@ export const RuleSchema = z
     terminates: z.boolean().default(false).describe('when the rule matches, no later rule is evaluated'),
     overrides: RuleOverridesSchema.default({}),
     fixed_response: FixedResponseSchema.optional(),
+  })
+  .refine((r) => !(r.fixed_response && r.overrides.pools), {
+    path: ['overrides', 'pools'],
+    message: 'is mutually exclusive with fixed_response (a rule either answers or routes)',
   })
   .transform((r) => (r.fixed_response && !r.terminates ? { ...r, terminates: true } : r));
 export type Rule = z.output<typeof RuleSchema>;

@@ -24,6 +24,7 @@
  */
 import { RuleSchema, type FixedResponse, type LoadBalancer, type Rule, type RuleOverrides } from '../config/index.ts';
 import { compileCondition, type Predicate, type Requirement, type RuleRequest } from '../rules/index.ts';
+import { OVERRIDE_FIELDS, overrideFields } from './overrides.ts';
 import { RuleIndex } from './rule-index.ts';
 import { markRanks, nextRank, rankSet } from '../rules/ranks.ts';
 
@@ -62,22 +63,6 @@ export interface RuleOutcome {
   /** Set when a matching rule answers the request itself. */
   readonly fixed?: FixedResponse;
 }
-
-const OVERRIDE_FIELDS = [
-  'steering_policy',
-  'default_pools',
-  'fallback_pool',
-  'session_affinity',
-  'session_affinity_ttl',
-  'session_affinity_attributes',
-  'country_pools',
-  'region_pools',
-  'pop_pools',
-  'random_steering',
-  'adaptive_routing',
-  'location_strategy',
-  'ttl',
-] as const satisfies readonly (keyof RuleOverrides)[];
 
 /** The override fields a rule sets, in a fixed order. */
 const setFields = (o: RuleOverrides): string[] => OVERRIDE_FIELDS.filter((f) => o[f] !== undefined);
@@ -157,7 +142,7 @@ export class RuleSet {
     let lb = this.lb;
     for (const i of matched) {
       const o = this.#byIndex[i]!.overrides;
-      if (setFields(o).length) lb = { ...lb, ...definedOnly(o) };
+      if (setFields(o).length) lb = { ...lb, ...overrideFields(o) };
     }
     if (this.#effective.size < MAX_EFFECTIVE) this.#effective.set(key, lb);
     return lb;
@@ -185,10 +170,3 @@ export class RuleSet {
 }
 
 const priorityOf = (r: CompiledRule): number => r.rule.priority ?? r.index;
-
-/** `o` without its absent fields (a spread would copy an explicit undefined over the load balancer's value). */
-function definedOnly(o: RuleOverrides): Partial<LoadBalancer> {
-  const out: Record<string, unknown> = {};
-  for (const f of OVERRIDE_FIELDS) if (o[f] !== undefined) out[f] = o[f];
-  return out as Partial<LoadBalancer>;
-}

@@ -156,6 +156,29 @@ const affinity = fc.oneof(
   }),
 );
 
+/** A load balancing rule whose overrides use Cloudflare's declarative fields (pools, pool_weights, pool_default_weight) beside others. */
+const rule = fc.record(
+  {
+    name: text,
+    condition: fc.constantFrom('', 'http.request.uri.path eq "/a"', 'http.host in {"a.example.com" "b.example.com"}'),
+    disabled: fc.boolean(),
+    priority: fc.integer({ min: 0, max: 1000 }),
+    terminates: fc.boolean(),
+    overrides: fc.record(
+      {
+        pools: refs,
+        pool_weights: fc.array(fc.tuple(ref, real(0, 1)), { maxLength: 2 }),
+        pool_default_weight: real(0, 1),
+        steering_policy: fc.constantFrom('off', 'geo', 'random', 'proximity'),
+        fallback_pool: ref,
+        ttl: fc.integer({ min: 1, max: 86400 }),
+      },
+      { requiredKeys: [] },
+    ),
+  },
+  { requiredKeys: ['overrides'] },
+);
+
 const loadBalancer = fc.record({
   fields: fc.record(
     {
@@ -184,6 +207,7 @@ const loadBalancer = fc.record({
         ),
         { maxLength: 2 },
       ),
+      rules: fc.array(rule, { maxLength: 2 }),
     },
     { requiredKeys: ['default_pools', 'fallback_pool'] },
   ),
@@ -213,6 +237,17 @@ function resolveLoadBalancer(lb: LbDraft, id: string, name: string, poolIds: str
         default_weight: fields.random_steering.default_weight,
         pool_weights: Object.fromEntries(fields.random_steering.pool_weights.map(([i, w]) => [nth(poolIds, i), w])),
       },
+    }),
+    ...(fields.rules && {
+      rules: fields.rules.map(({ overrides: { pools: list, pool_weights, fallback_pool, ...o }, ...r }) => ({
+        ...r,
+        overrides: {
+          ...o,
+          ...(list && { pools: pools(list) }),
+          ...(pool_weights && { pool_weights: Object.fromEntries(pool_weights.map(([i, w]) => [nth(poolIds, i), w])) }),
+          ...(fallback_pool !== undefined && { fallback_pool: nth(poolIds, fallback_pool) }),
+        },
+      })),
     }),
     ...(fields.pool_sets && {
       pool_sets: fields.pool_sets.map((set) => ({ ...set, ...(set.overrides && { overrides: { ...set.overrides, pools: pools(set.overrides.pools) } }) })),

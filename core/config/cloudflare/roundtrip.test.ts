@@ -62,7 +62,7 @@ function cloudflareSubset(doc: ConfigDocument): ConfigDocument {
 }
 
 describe('round trips over generated documents', () => {
-  it('generate what matters: published and wildcard load balancers, every affinity, unprobed monitors, our policies, nulls, DNS zones, webhooks', () => {
+  it('generate what matters: published and wildcard load balancers, every affinity, unprobed monitors, our policies, nulls, rules with pools and pool_weights, DNS zones, webhooks', () => {
     const docs = fc.sample(validDocument, { numRuns: RUNS, seed: 20260301 }) as unknown as Record<string, Record<string, unknown>[]>[];
     const count = (kind: string, test: (o: Record<string, unknown>) => boolean) => docs.filter((d) => d[kind]!.some(test)).length;
     const seen = {
@@ -77,6 +77,11 @@ describe('round trips over generated documents', () => {
         ['round_robin', 'least_response_time', 'first'].includes(String((p.origin_steering as { policy?: string } | null)?.policy)),
       ),
       null_steering: count('pools', (p) => p.origin_steering === null),
+      rule_pools: count('load_balancers', (lb) => (lb.rules as { overrides: Record<string, unknown> }[] | undefined)?.some((r) => r.overrides.pools) ?? false),
+      rule_pool_weights: count(
+        'load_balancers',
+        (lb) => (lb.rules as { overrides: Record<string, unknown> }[] | undefined)?.some((r) => r.overrides.pool_weights) ?? false,
+      ),
       zones: docs.filter((d) => d.dns_zones!.length).length,
       webhooks: docs.filter((d) => d.webhooks!.length).length,
     };
