@@ -193,6 +193,20 @@ export interface ProbePreview extends ProbeTarget {
   failure_reason: string | null;
 }
 
+/** One pool of a stored preview: routing's verdict over the preview's probes, and each origin's probe. */
+export interface PoolPreview {
+  name: string;
+  healthy: boolean;
+  origins: ProbePreview[];
+}
+
+/** A Cloudflare two-step preview as its LbState keeps it (durable-objects/lb-state/previews.ts); `expires_at` in epoch ms. */
+export interface StoredPreview {
+  expires_at: number;
+  /** By pool id. */
+  pools: Record<string, PoolPreview>;
+}
+
 /** What an LbState holds, for the admin API and benchmarks. */
 export interface LbStateStats {
   /** Header-affinity sessions held, the cap, and sessions evicted at the cap (since the object was created). */
@@ -262,6 +276,10 @@ export interface LbStateApi {
   affinityPut(key: string, poolId: string, origin: string, ttlMs: number, replace?: boolean): Awaitable<SessionPin>;
   /** Probes `origins` with `monitor` now, from the Durable Object (the Worker holds no probe code). */
   previewMonitor(monitor: Monitor, origins: ProbeTarget[]): Awaitable<ProbePreview[]>;
+  /** Cloudflare's two-step preview, on the LbState named `preview-id:<preview_id>`: probes every origin of `pools` with `monitor` and keeps the result for an hour. */
+  previewStore(monitor: Monitor, pools: Pool[]): Awaitable<StoredPreview>;
+  /** The preview previewStore kept here; null when there is none (never made, or expired). */
+  previewResult(): Awaitable<StoredPreview | null>;
   stats(): Awaitable<LbStateStats>;
   /** Sends one test notification to `webhook` now, signed like the real ones (stores nothing). */
   testWebhook(webhook: Webhook): Awaitable<WebhookTestResult>;

@@ -22,6 +22,8 @@
  * - Traffic metrics (metrics.ts): edges' counts ride on `report`; totals since creation and a
  *   10 s / 1 min series in bounded rings, written by the `metrics` job; `metrics()`, `series()`.
  * - Storage is opened on first use, so an instance only asked for monitor previews stores nothing.
+ * - Cloudflare's two-step previews (previews.ts): an instance named `preview-id:<id>` keeps one
+ *   preview's result in KV for an hour; its alarm then deletes all it holds (no SQL tables made).
  * - Webhooks (notify.ts): one outbox subscriber per webhook in the targets, made again on every
  *   change of targets; after every change of health or targets the pool and fallback transitions
  *   are derived and emitted like the others (origin '' marks a pool's own event).
@@ -40,6 +42,7 @@ import type {
   OutcomeReport,
   ProbePreview,
   ProbeTarget,
+  StoredPreview,
   SessionPin,
   SubscriberStatus,
   Targets,
@@ -58,6 +61,7 @@ import { migrate } from './migrations.ts';
 import { Notifier } from './notify.ts';
 import { OriginTable, keyOf, sameHealth, splitKey as split, type OriginEntry } from './origins.ts';
 import { DELIVERY_DEADLINE_MS, LEASE_MARGIN_MS, Outbox, deliverWithin, subscribersFor, type Batch, type Subscriber } from './outbox.ts';
+import { PreviewStore } from './previews.ts';
 import { previewProbe, probeOrigin } from './probe.ts';
 import { RESCHEDULED, SYSTEM_CLOCK, Schedule, backoffMs, runDue, type Clock, type JobResult, type JobRunner } from './schedule.ts';
 import { Sql } from './sql.ts';
@@ -126,6 +130,8 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
   #dnsProvider: ProviderFactory;
   /** DNS failover of a DNS-only load balancer (dns.ts). */
   readonly #dns: DnsJob;
+  /** Cloudflare's two-step preview kept here (previews.ts). */
+  readonly #previews: PreviewStore;
 
   #opened = false;
   #targets: Targets = { lbId: '', pools: [] };
@@ -148,6 +154,7 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
     this.#traffic = new TrafficStore(this.#sql);
     this.#notifier = new Notifier(this.#sql, env, { now: () => this.#clock.now(), deadlineMs: () => this.#deliveryDeadlineMs });
     this.#dnsProvider = (zone) => providerFor(zone, env);
+    this.#previews = new PreviewStore(ctx.storage, () => this.#clock.now());
     const clock = () => this.#clock;
     this.#dns = new DnsJob(this.#sql, {
       get clock() {
@@ -296,6 +303,7 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
 
   /** Runs the jobs that are due; re-arms whatever happens (a broken alarm chain stops health checks). */
   override async alarm(): Promise<void> {
+    if (await this.#previews.expire()) return; // a preview's object runs no jobs
     let floor = 0;
     try {
       this.#open();
@@ -398,6 +406,16 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
   /** Probes `origins` with `monitor` now (admin API preview; the Worker holds no probe code). Stores nothing. */
   previewMonitor(monitor: Monitor, origins: ProbeTarget[]): Promise<ProbePreview[]> {
     return Promise.all(origins.map((o) => previewProbe(monitor, o)));
+  }
+
+  /** Cloudflare's two-step preview (previews.ts): probes every origin of `pools` with `monitor` now and keeps the result for an hour. */
+  previewStore(monitor: Monitor, pools: Pool[]): Promise<StoredPreview> {
+    return this.#previews.run(monitor, pools);
+  }
+
+  /** The preview kept here; null when none was made here or it expired. */
+  async previewResult(): Promise<StoredPreview | null> {
+    return (await this.#previews.read()) ?? null;
   }
 
   /** Test hook (not reachable over RPC): applies `hooks`, then waits for deliveries under way. */

@@ -1,11 +1,12 @@
 /**
  * Cloudflare's Load Balancing API paths, driven by Cloudflare's own SDK (npm `cloudflare`) pointed
  * at the Worker by its baseURL: monitors, pools and load balancers through every method, paging,
- * pool health, typed errors carrying our messages, and the read-only token's refusals.
+ * pool health, the two-step previews against real origins on 127.0.0.1, typed errors carrying our
+ * messages, and the read-only token's refusals.
  */
 import { SELF } from 'cloudflare:test';
 import Cloudflare, { BadRequestError, ConflictError, NotFoundError, PermissionDeniedError } from 'cloudflare';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 
 const account_id = '023e105f4ecef8ad9ca31a8372d0c353';
 const zone_id = '699d98642c564d2e855e9661899b7252';
@@ -130,6 +131,96 @@ describe('Cloudflare v4: load balancers', () => {
   });
 });
 
+describe('Cloudflare v4: two-step previews (real origins on 127.0.0.1: one answering, one refusing)', () => {
+  const ports = inject('probePorts');
+  const probe = { type: 'http' as const, path: '/ok', expected_codes: '200', timeout: 2, retries: 0, interval: 60 };
+  const up = `127.0.0.1`;
+
+  it('monitors.previews.create probes every pool using the monitor with the details given; previews.get reads the result', async () => {
+    const monitor = await cf.loadBalancers.monitors.create({ account_id, ...monitorBody, path: '/fail' });
+    const mixed = await cf.loadBalancers.pools.create({
+      account_id,
+      name: 'pv-mixed',
+      monitor: monitor.id,
+      origins: [
+        { ...origin('good', up), port: ports.http },
+        { ...origin('bad', '127.0.0.2'), port: ports.closed },
+      ],
+    } as Parameters<typeof cf.loadBalancers.pools.create>[0]);
+    const alsoUp = await cf.loadBalancers.pools.create({
+      account_id,
+      name: 'pv-up',
+      monitor: monitor.id,
+      origins: [{ ...origin('g', up), port: ports.http }],
+    } as Parameters<typeof cf.loadBalancers.pools.create>[0]);
+    const unmonitored = await cf.loadBalancers.pools.create({ account_id, name: 'pv-none', origins: [origin('x', '192.0.2.1')] });
+
+    const started = await cf.loadBalancers.monitors.previews.create(monitor.id!, { account_id, ...probe });
+    expect(started.preview_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(started.pools).toEqual({ [mixed.id!]: 'pv-mixed', [alsoUp.id!]: 'pv-up' });
+
+    const result = await cf.loadBalancers.previews.get(started.preview_id!, { account_id });
+    expect(Object.keys(result).sort()).toEqual([mixed.id, alsoUp.id].sort());
+    // The body's path (/ok), not the stored monitor's (/fail): the answering origin passes.
+    const [good, bad] = result[mixed.id!]!.origins!;
+    expect(good![up]).toMatchObject({ healthy: true, response_code: 200, rtt: expect.stringMatching(/^\d+ms$/) });
+    expect(good![up]!.failure_reason).toBeUndefined();
+    expect(bad!['127.0.0.2']).toMatchObject({ healthy: false, failure_reason: expect.any(String), rtt: expect.stringMatching(/^\d+ms$/) });
+    expect(bad!['127.0.0.2']!.response_code).toBeUndefined();
+    expect(result[mixed.id!]!.healthy).toBe(true); // minimum_origins 1: one origin passed
+    expect(result[alsoUp.id!]).toMatchObject({ healthy: true });
+
+    // The stored monitor's own details (/fail) fail the same origin: the body is what is probed.
+    const failing = await cf.loadBalancers.monitors.previews.create(monitor.id!, { account_id, ...probe, path: '/fail' });
+    const failed = await cf.loadBalancers.previews.get(failing.preview_id!, { account_id });
+    expect(failed[alsoUp.id!]).toEqual({ healthy: false, origins: [{ [up]: expect.objectContaining({ healthy: false, response_code: 500 }) }] });
+
+    for (const p of [mixed, alsoUp, unmonitored]) await cf.loadBalancers.pools.delete(p.id!, { account_id });
+    await cf.loadBalancers.monitors.delete(monitor.id!, { account_id });
+  });
+
+  it('pools.health.create previews one pool; a pool of refusing origins is unhealthy', async () => {
+    const pool = await cf.loadBalancers.pools.create({
+      account_id,
+      name: 'pv-pool',
+      minimum_origins: 2,
+      origins: [
+        { ...origin('good', up), port: ports.http },
+        { ...origin('bad', up), port: ports.closed },
+      ],
+    } as Parameters<typeof cf.loadBalancers.pools.create>[0]);
+    const started = await cf.loadBalancers.pools.health.create(pool.id!, { account_id, ...probe });
+    expect(started.pools).toEqual({ [pool.id!]: 'pv-pool' });
+    const result = await cf.loadBalancers.previews.get(started.preview_id!, { account_id });
+    expect(result[pool.id!]!.healthy).toBe(false); // minimum_origins 2, one passed
+    expect(result[pool.id!]!.origins!.map((o) => o[up]!.healthy)).toEqual([true, false]);
+    const tcp = await cf.loadBalancers.pools.health.create(pool.id!, { account_id, type: 'tcp', timeout: 2, retries: 0 });
+    const byTcp = await cf.loadBalancers.previews.get(tcp.preview_id!, { account_id });
+    expect(byTcp[pool.id!]!.origins!.map((o) => o[up]!.healthy)).toEqual([true, false]);
+    await cf.loadBalancers.pools.delete(pool.id!, { account_id });
+  });
+
+  it('refuses what it cannot preview, naming the field; unknown ids are 404; a read-only token reads results but cannot start one', async () => {
+    const pool = await cf.loadBalancers.pools.create({ account_id, name: 'pv-refuse', origins: [origin('a', '192.0.2.1')] });
+    const icmp = await cf.loadBalancers.pools.health.create(pool.id!, { account_id, type: 'icmp_ping' } as never).catch((e: unknown) => e);
+    expect(icmp).toBeInstanceOf(BadRequestError);
+    expect((icmp as BadRequestError).errors[0]).toMatchObject({ source: { pointer: '/type' }, message: expect.stringContaining('icmp_ping cannot be probed') });
+    const bad = await cf.loadBalancers.pools.health.create(pool.id!, { account_id, timeout: 99 }).catch((e: unknown) => e);
+    expect((bad as BadRequestError).errors[0]).toMatchObject({ source: { pointer: '/timeout' } });
+
+    await expect(cf.loadBalancers.pools.health.create('nope', { account_id, ...probe })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(cf.loadBalancers.monitors.previews.create('nope', { account_id, ...probe })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(cf.loadBalancers.previews.get('0'.repeat(32), { account_id })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(cf.loadBalancers.previews.get('not-an-id', { account_id })).rejects.toBeInstanceOf(NotFoundError);
+
+    const started = await cf.loadBalancers.pools.health.create(pool.id!, { account_id, ...probe, timeout: 1 });
+    const { cf: reader } = sdk('test-read-token');
+    expect(Object.keys(await reader.loadBalancers.previews.get(started.preview_id!, { account_id }))).toEqual([pool.id]);
+    await expect(reader.loadBalancers.pools.health.create(pool.id!, { account_id, ...probe })).rejects.toBeInstanceOf(PermissionDeniedError);
+    await cf.loadBalancers.pools.delete(pool.id!, { account_id });
+  });
+});
+
 describe('Cloudflare v4: auth and routes', () => {
   it('lets a read-only token read and refuses its writes with 403', async () => {
     const { cf: reader } = sdk('test-read-token');
@@ -141,7 +232,7 @@ describe('Cloudflare v4: auth and routes', () => {
 
   it("answers paths it does not serve with Cloudflare's 7000, and serves only on admin hosts", async () => {
     const monitor = await cf.loadBalancers.monitors.create({ account_id, ...monitorBody });
-    const err = await cf.loadBalancers.monitors.previews.create(monitor.id!, { account_id, ...monitorBody }).catch((e: unknown) => e);
+    const err = await cf.loadBalancers.monitors.references.get(monitor.id!, { account_id }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NotFoundError);
     expect((err as NotFoundError).errors[0]).toMatchObject({ code: 7000 });
     const elsewhere = await SELF.fetch(`http://app.example.com/client/v4/accounts/${account_id}/load_balancers/monitors`, {

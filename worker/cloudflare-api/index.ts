@@ -9,6 +9,9 @@
  * | /accounts/:account_id/load_balancers/monitors[/:id]     | GET list, POST; GET, PUT, PATCH, DELETE |
  * | /accounts/:account_id/load_balancers/pools[/:id]        | same; list takes `?monitor=<id>`  |
  * | /accounts/:account_id/load_balancers/pools/:id/health   | GET                               |
+ * | /accounts/:account_id/load_balancers/monitors/:id/preview | POST (previews.ts)              |
+ * | /accounts/:account_id/load_balancers/pools/:id/preview  | POST (previews.ts)                |
+ * | /accounts/:account_id/load_balancers/preview/:preview_id | GET (previews.ts)               |
  * | /zones/:zone_id/load_balancers[/:id]                    | same as monitors                  |
  * | /accounts/:account_id/load_balancers[/:id]              | same (the SDK's account-level load balancers) |
  *
@@ -23,9 +26,10 @@
  *   the stored object with those fields replaced. Both write with the read's ETag and read again
  *   after a concurrent write (twice at most, then 412).
  * - Envelope, paging and error codes: envelope.ts. Creates answer 200, as Cloudflare does.
- * - Not served: monitor and pool previews (Cloudflare's two-step preview_id; ours answers at once
- *   at `POST /admin/v1/monitors/{id}/preview`), references, monitor groups, regions, search,
- *   pools bulk edit: each is Cloudflare's 404 code 7000 (but a GET of one segment under the
+ * - Previews are Cloudflare's two steps (POST answers a preview_id, GET reads the result):
+ *   previews.ts. A preview POST is a write for read-only tokens, as at Cloudflare.
+ * - Not served: references, monitor groups, regions, search, pools bulk edit: each is
+ *   Cloudflare's 404 code 7000 (but a GET of one segment under the
  *   account's load_balancers, `/regions`, reads as a load balancer id: 404 code 1004).
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
@@ -39,6 +43,7 @@ import { healthRoutes } from '../admin/health.ts';
 import type { OnWrite } from '../admin/resources.ts';
 import { configStore } from '../rpc.ts';
 import { NOT_AN_OBJECT, cfFail, cfOk, listQuery, noRoute, pageOf, type CfFailureStatus } from './envelope.ts';
+import { previewRoutes } from './previews.ts';
 import { fromCloudflare, keepOurs, toCloudflareList, toCloudflareOne } from './shapes.ts';
 
 /** Every path this app answers starts with this. */
@@ -183,6 +188,7 @@ export function cloudflareApi(onWrite: OnWrite) {
   // Monitors and pools before the account-level load balancers' `/:id`, which would match them too.
   kindRoutes(app, `${account}/monitors`, 'monitors', onWrite);
   poolHealthRoute(app, `${account}/pools/:id/health`);
+  previewRoutes(app, account);
   kindRoutes(app, `${account}/pools`, 'pools', onWrite);
   kindRoutes(app, '/zones/:zone_id/load_balancers', 'load_balancers', onWrite);
   kindRoutes(app, account, 'load_balancers', onWrite);
