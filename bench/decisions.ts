@@ -123,8 +123,34 @@ console.log(`\nMaglev table build (65,537 entries, once per config version): ${S
       loadBalancer: 'app.bench',
     };
   });
+  // Requests as a browser sends them: a full User-Agent, ~200 bytes of cookies (analytics,
+  // session, consent), a query, the usual Accept headers. `contains` on cookie, query and
+  // User-Agent must search these; the bare requests above mostly have little to search.
+  const UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+  const browser = Array.from({ length: 256 }, (_, i) => {
+    const cookie =
+      `_ga=GA1.2.${1_700_000_000 + i * 7919}.1732000000; _gid=GA1.2.${900_000 + i}.1732100000; ` +
+      `session=${(i * 2_654_435_761).toString(16).padStart(12, '0')}a1b2c3d4e5f6a7b8c9d0; theme=dark; ` +
+      `consent=necessary%2Canalytics%2Cmarketing; lang=en-US; cart=${i % 9}; _fbp=fb.1.1732000000000.${i * 31}`;
+    const headers = new Headers({
+      'user-agent': UA,
+      accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8',
+      'accept-language': 'en-US,en;q=0.9',
+      'accept-encoding': 'gzip, deflate, br',
+      cookie,
+      referer: 'https://app.bench/',
+    });
+    return {
+      url: splitUrl(`https://app.bench/${['products/42', 'api/items', 'search', 'v2/rpc/x', 'cart'][i % 5]}?utm_source=newsletter&utm_medium=email&page=${i}`),
+      method: i % 7 ? 'GET' : 'POST',
+      headers,
+      clientIp: i % 5 === 4 ? `2001:db8:ffff::${i.toString(16)}` : `192.0.2.${i}`,
+      place: { country: ['US', 'GB', 'JP', 'BR'][i % 4], continent: ['NA', 'EU', 'AS', 'SA'][i % 4] },
+      loadBalancer: 'app.bench',
+    };
+  });
   const BATCH = 1000;
-  const decide = (snap: ReturnType<typeof build>, label: string) => {
+  const decide = (snap: ReturnType<typeof build>, label: string, pool = requests) => {
     const lb = snap.lookup('app.bench')!;
     const acls = snap.acls?.get(lb.id);
     const rules = snap.rules?.get(lb.id);
@@ -132,7 +158,7 @@ console.log(`\nMaglev table build (65,537 entries, once per config version): ${S
     let k = 0;
     let sink = 0;
     const once = () => {
-      const view = new RuleRequest(requests[k++ & 255]!);
+      const view = new RuleRequest(pool[k++ & 255]!);
       if (acls?.evaluate(view)) sink++;
       const ruled = rules?.apply(view);
       if (ruled?.fixed) return;
@@ -154,6 +180,10 @@ console.log(`\nMaglev table build (65,537 entries, once per config version): ${S
     decide(build(ruleMix(100, 'p'), []), '100 rules'),
     decide(build([], aclMix(100)), '100 ACL entries'),
     decide(build(ruleMix(100, 'p'), aclMix(100)), '100 rules + 100 ACL entries'),
+    decide(build([], []), 'browser request: no rules, no ACLs', browser),
+    decide(build(ruleMix(100, 'p'), []), 'browser request: 100 rules', browser),
+    decide(build([], aclMix(100)), 'browser request: 100 ACL entries', browser),
+    decide(build(ruleMix(100, 'p'), aclMix(100)), 'browser request: 100 rules + 100 ACL entries', browser),
   ];
   console.log(
     `\nRules and ACLs: one request's decision (request view, ACLs, rules, planRoute over 10 origins; median of batches of ${BATCH}). Target: under 2 µs with 100 + 100.\n`,

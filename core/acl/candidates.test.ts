@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseIpElement, type IpRange } from '../rules/ip.ts';
 import { view, type Sample } from '../rules/test-helpers.ts';
-import { CandidateIndex, prefixLength } from './candidates.ts';
+import { CandidateIndex } from './candidates.ts';
+import { prefixLength } from '../rules/ip-index.ts';
 import { AclSet } from './index.ts';
 
 // Small pools, so generated entries overlap each other and generated requests hit them.

@@ -9,11 +9,9 @@
  * - `http_header_match`, not inverted: per header name, a Map from exact value to entries;
  * - `path_begin`, not inverted: a radix (path-compressed character) trie of the prefixes, walked
  *   along the path: at most one node per character of the path, memory linear in the prefixes;
- * - otherwise, non-empty `ip_subnet` and not inverted: per family and distinct prefix length, the
- *   masked network (one Map level per 32-bit word: 1 for IPv4, up to 4 for IPv6), so a request
- *   costs one lookup chain per distinct prefix length. Families are kept apart exactly as
- *   core/rules/ip.ts `ipSet` keeps them: a request from `::ffff:a.b.c.d` is IPv4 there and here,
- *   and a subnet written in IPv4-mapped IPv6 form stays IPv6 (so it matches no request);
+ * - otherwise, non-empty `ip_subnet` of CIDR blocks and not inverted: core/rules/ip-index.ts
+ *   (per family and prefix length, shared with the rule index): one lookup chain per distinct
+ *   prefix length;
  * - `path_end`, not inverted: per distinct suffix length, a Map from suffix to entries (one slice
  *   of the path and one lookup per distinct length);
  * - `regex`, not inverted, when every pattern starts with `^` and literal text (no top-level `|`):
@@ -24,7 +22,8 @@
  * of uint32 words (rank r: bit r & 31 of word r >> 5), which yields them in evaluation order
  * without sorting or duplicates and without allocating per request.
  */
-import type { IpAddress, IpRange } from '../rules/ip.ts';
+import type { IpRange } from '../rules/ip.ts';
+import { IpPrefixes } from '../rules/ip-index.ts';
 import type { RuleRequest } from '../rules/request.ts';
 import { markRanks, PrefixTrie, pushRank, rankSet } from '../rules/ranks.ts';
 import { requiredLiteral } from '../rules/regex.ts';
@@ -130,76 +129,4 @@ function anchoredLiterals(patterns: readonly string[]): string[] | undefined {
     out.push(literal);
   }
   return out;
-}
-
-/** A level of networks: the masked 32-bit word of the address, then the next word's level or (last word) the entries. */
-type Level = Map<number, Level | number[]>;
-interface PrefixTable {
-  readonly bits: number;
-  /** Words of the address the prefix covers (≥ 1), or 0 for /0. */
-  readonly words: number;
-  readonly root: Level;
-  /** The entries of /0. */
-  readonly any: number[];
-}
-
-/** Client subnets by family and prefix length: `mark` sets the entries of every subnet holding an address. */
-class IpPrefixes {
-  readonly #v4: PrefixTable[] = [];
-  readonly #v6: PrefixTable[] = [];
-  size = 0;
-
-  /** Adds every range under `rank`; false (nothing added) when one is not a CIDR block. */
-  addAll(ranges: readonly IpRange[], rank: number): boolean {
-    const lengths = ranges.map(prefixLength);
-    if (lengths.some((bits) => bits < 0)) return false;
-    ranges.forEach((r, k) => this.#add(r, lengths[k]!, rank));
-    return true;
-  }
-
-  #add(r: IpRange, bits: number, rank: number): void {
-    this.size++;
-    const tables = r.v6 ? this.#v6 : this.#v4;
-    let t = tables.find((x) => x.bits === bits);
-    if (!t) {
-      tables.push((t = { bits, words: (bits + 31) >> 5, root: new Map(), any: [] }));
-      tables.sort((a, b) => a.bits - b.bits);
-    }
-    if (!t.words) return pushRank(t.any, rank);
-    let level = t.root;
-    for (let w = 0; w < t.words - 1; w++) {
-      let next = level.get(r.lo[w]!) as Level | undefined;
-      if (!next) level.set(r.lo[w]!, (next = new Map()));
-      level = next;
-    }
-    pushRank(listOf(level as Map<number, number[]>, r.lo[t.words - 1]!), rank);
-  }
-
-  mark(ip: IpAddress, bits: Uint32Array): void {
-    const tables = ip.v6 ? this.#v6 : this.#v4;
-    for (let k = 0; k < tables.length; k++) {
-      const t = tables[k]!;
-      let at: Level | number[] | undefined = t.words ? t.root : t.any;
-      for (let w = 0; w < t.words && at !== undefined; w++) at = (at as Level).get((ip.words[w]! & wordMask(t.bits - 32 * w)) >>> 0);
-      if (at !== undefined) markRanks(bits, at as number[]);
-    }
-  }
-}
-
-/** The mask of one 32-bit word when `bits` of the prefix fall in it (≤ 0: none, ≥ 32: all). */
-function wordMask(bits: number): number {
-  return bits <= 0 ? 0 : bits >= 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0;
-}
-
-/** The prefix length of a range that is a CIDR block (network and broadcast words), else -1. */
-export function prefixLength(r: IpRange): number {
-  let bits = 0;
-  for (let w = 0; w < r.lo.length; w++) {
-    const lo = r.lo[w]!;
-    const host = (lo ^ r.hi[w]!) >>> 0;
-    if (host === 0 && bits === 32 * w) bits += 32;
-    else if (((host & (host + 1)) | (lo & host)) !== 0 || (bits !== 32 * w && host !== 0xffffffff)) return -1;
-    else if (bits === 32 * w) bits += Math.clz32(host);
-  }
-  return bits;
 }

@@ -80,6 +80,21 @@ describe('ACL matching', () => {
     expect(s.evaluate(view({ clientIp: '10.9.1.1' }))).toMatchObject({ position: 1, index: 10, action: { type: 'allow' } });
   });
 
+  it('lastEvaluated counts the entries whose match ran (the candidates up to the decision), not every entry', () => {
+    const s = set([
+      deny(1, { http_filter: 'host', http_filter_value: ['a.example'] }),
+      deny(2, { http_filter: 'path_begin', http_filter_value: ['/admin'] }),
+      deny(3, { http_filter: 'path_begin', http_filter_value: ['/api'] }),
+      deny(4, { http_filter: 'host', http_filter_value: ['b.example'], invert: true }),
+    ]);
+    expect(decide(s, '10.0.0.1', 'https://app.example.com/api/x')).toBe('deny3');
+    expect(s.lastEvaluated).toBe(1);
+    expect(decide(s, '10.0.0.1', 'https://b.example/web')).toBe(null);
+    expect(s.lastEvaluated).toBe(1); // only the inverted entry was a candidate
+    expect(s.evaluateLinear(view({ url: 'https://b.example/web' }))).toBeUndefined();
+    expect(s.lastEvaluated).toBe(4);
+  });
+
   it('a stored entry that no longer validates never matches; the others still do', () => {
     const s = new AclSet([
       { index: 1, action: { type: 'deny' }, match: { ip_subnet: ['999.0.0.0/8'] } },

@@ -15,8 +15,9 @@
  *
  * An AclSet is compiled once per config version (core/route compileSnapshot), with a candidate
  * index (core/acl/candidates.ts): each entry is filed under one necessary condition of its match
- * (its hostnames, its header's values, its path prefixes in a trie, else its client subnets by
- * prefix length; inverted, `path_end`, `regex` and unfiltered entries are always candidates). A
+ * (its hostnames, its header's values, its path prefixes or suffixes, an anchored regex's
+ * literal prefix, else its client subnets by prefix length; inverted entries, unanchored regexes
+ * and entries with neither filter nor subnet are always candidates). A
  * request looks itself up once per dimension and runs the full match of the candidates alone, in
  * evaluation order, over the request view load balancing rules also read (core/rules
  * RuleRequest), so the answer is the linear scan's (`evaluateLinear`, the tested reference).
@@ -62,6 +63,12 @@ export class AclSet {
   /** Entries of a stored document that do not validate now: never match (position and message). */
   readonly broken: readonly { position: number; message: string }[];
   readonly #index: CandidateIndex;
+  /**
+   * How many entries' full match the last `evaluate` (or `evaluateLinear`) call ran, the deciding
+   * one included: the candidates up to the decision, not every entry (the routing explainer's
+   * `acl.evaluated`). Calls are synchronous: read it right after the call it describes.
+   */
+  lastEvaluated = 0;
 
   /** `acls` as stored (each is validated again here, once per config version). */
   constructor(acls: readonly unknown[]) {
@@ -84,16 +91,21 @@ export class AclSet {
    */
   evaluate(request: RuleRequest): AclMatch | undefined {
     const bits = this.#index.candidates(request);
+    let n = 0;
     for (let r = nextRank(bits, 0); r >= 0; r = nextRank(bits, r + 1)) {
       const e = this.entries[r]!;
-      if (holds(e, request)) return matchOf(e);
+      n++;
+      if (holds(e, request)) return ((this.lastEvaluated = n), matchOf(e));
     }
+    this.lastEvaluated = n;
     return undefined;
   }
 
   /** The same answer by the full match of every entry in order, without the index: the reference the index is tested against. */
   evaluateLinear(request: RuleRequest): AclMatch | undefined {
-    for (const e of this.entries) if (holds(e, request)) return matchOf(e);
+    const entries = this.entries;
+    for (let i = 0; i < entries.length; i++) if (holds(entries[i]!, request)) return ((this.lastEvaluated = i + 1), matchOf(entries[i]!));
+    this.lastEvaluated = entries.length;
     return undefined;
   }
 }

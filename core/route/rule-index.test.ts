@@ -2,19 +2,22 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { emptyDocument, importDocument, type LoadBalancer } from '../config/index.ts';
 import { compileCondition, RuleRequest, type RuleRequestInit } from '../rules/index.ts';
+import { parseIpElement, type IpRange } from '../rules/ip.ts';
 import { nextRank } from '../rules/ranks.ts';
 import { RuleIndex } from './rule-index.ts';
 import { RuleSet } from './rules.ts';
 
 // Literal pools shared by the generated rules and requests, so that requests often hit them.
 const HOSTS = ['a.example', 'b.example', 'A.example', 'c.example'];
-const PATHS = ['/', '/api', '/api/', '/api/v1', '/apix', '/s/a.js', '/x'];
+const PATHS = ['/', '/api', '/api/', '/api/v1', '/apix', '/s/a.js', '/x', '/v1/api/x', '/v1/rpc/', '/v2/x', '/x?variant=1', '/?variant=12&k=1'];
 const PREFIXES = ['/', '/api', '/api/', '/s', '', '/x', 'a', 'b.'];
 const METHODS = ['GET', 'POST', 'PUT', 'get'];
 const COUNTRIES = ['US', 'DE', 'FR', 'JP'];
 const CONTINENTS = ['NA', 'EU', 'AS'];
 const COLOS = ['FRA', 'SJC'];
-const IPS = ['10.1.2.3', '192.0.2.5', '198.51.100.1', '2001:db8::1'];
+const IPS = ['10.1.2.3', '192.0.2.5', '198.51.100.1', '2001:db8::1', '198.51.7.9', '2001:db8:7::5', '::ffff:10.1.2.3', '::ffff:198.51.7.1', '2001:db9::1'];
+const UAS = ['Mozilla/5.0 Crawler-1', 'crawler-2/1.0', 'curl', 'Wget'];
+const COOKIES = ['s=b1; t=2', 's=a', 't=2', 'beta-1=1; s=a', 'x=beta-2=1', 'beta-1=0'];
 
 const q = (s: string) => `"${s}"`;
 const pick = <T>(xs: readonly T[]) => fc.constantFrom(...xs);
@@ -53,6 +56,26 @@ const atom = fc.oneof(
     'ip.src eq 192.0.2.5',
     'ssl',
   ]),
+  // the forms of bench/rule-sets.ts and their neighbours: headers, subnets, needles, regexes, lower()/upper()
+  {
+    arbitrary: fc.oneof(
+      pick([1, 2]).map((n) => `http.request.headers["x-canary-${n}"][0] matches "^(1|true)$"`),
+      pick([1, 2]).map((n) => `http.request.headers["x-canary-${n}"][0] eq "yes"`),
+      pick(['198.51.7.0/24 2001:db8:7::/48', '10.0.0.0/8 ::ffff:10.0.0.0/104', '0.0.0.0/0', '198.51.7.1 ::/0', '2001:db8::/32 10.1.2.3/32']).map(
+        (set) => `ip.src in {${set}}`,
+      ),
+      pick(['198.51.100.1', '::ffff:198.51.7.1', '2001:db8:7::5']).map((a) => `ip.src eq ${a}`),
+      pick(['beta-1=1', 'beta-2=1', 'beta-', '']).map((n) => `http.cookie contains ${q(n)}`),
+      pick(['variant=1', 'variant=12', 'k']).map((n) => `http.request.uri.query contains ${q(n)}`),
+      pick(['^/v1/(api|rpc)/', '^/v2/', 'api/', '^(/|/x)$', '^/v1/(api|rpc)$', 'v[12]/']).map((re) => `http.request.uri.path matches ${q(re)}`),
+      pick(['crawler-1', 'crawler-2', 'Crawler-1', 'craw']).map((n) => `lower(http.user_agent) contains ${q(n)}`),
+      pick(['^(curl|Wget)$', 'Crawler']).map((re) => `http.user_agent matches ${q(re)}`),
+      pick(['A.EXAMPLE', 'a.example']).map((h) => `upper(http.host) eq ${q(h)}`),
+      pick(['a', 'b1']).map((v) => `http.request.cookies["s"][0] eq ${q(v)}`),
+      pick(['.js', 'x']).map((v) => `ends_with(lower(http.request.uri.path), ${q(v)})`),
+    ),
+    weight: 4,
+  },
 );
 const { expr } = fc.letrec<{ expr: string }>((tie) => ({
   expr: fc.oneof(
@@ -96,7 +119,9 @@ const request = fc.record({
   colo: fc.option(pick(COLOS)),
   ip: fc.option(pick(IPS)),
   xa: fc.option(pick(['1', '2'])),
-  cookie: fc.option(pick(['s=b1; t=2', 's=a', 't=2'])),
+  cookie: fc.option(pick(COOKIES)),
+  ua: fc.option(pick(UAS)),
+  canary: fc.option(fc.tuple(pick(['x-canary-1', 'x-canary-2']), pick(['1', 'true', 'TRUE', 'yes', ' 1']))),
   https: fc.boolean(),
 });
 // fast-check keeps arrays short by default: one set in four has 50 to 100 rules
@@ -110,6 +135,8 @@ function viewOf(r: Req): RuleRequest {
   const headers = new Headers();
   if (r.xa) headers.set('x-a', r.xa);
   if (r.cookie) headers.set('cookie', r.cookie);
+  if (r.ua) headers.set('user-agent', r.ua);
+  if (r.canary) headers.set(...r.canary);
   const init: RuleRequestInit = {
     url: { protocol: r.https ? 'https:' : 'http:', host: r.host, hostname: r.host, path: r.path },
     method: r.method,
@@ -137,7 +164,7 @@ function baseLb(): LoadBalancer {
 describe('indexed rules (RuleSet.apply) against every predicate in order (applyLinear)', () => {
   it('gives the same outcome (matched, fixed response, load balancer, explanation) on generated rule sets and requests', () => {
     const base = baseLb();
-    const seen = { rules: 0, indexed: 0, matched: 0, fixed: 0 };
+    const seen = { rules: 0, indexed: 0, matched: 0, fixed: 0, ip: 0, needles: 0, headers: 0, skipped: 0 };
     fc.assert(
       fc.property(ruleSets, fc.array(request, { minLength: 1, maxLength: 12 }), (rules, requests) => {
         for (const r of rules) expect(compileCondition(r.condition)).toMatchObject({ ok: true });
@@ -145,10 +172,18 @@ describe('indexed rules (RuleSet.apply) against every predicate in order (applyL
         expect(set.broken).toEqual([]);
         seen.rules += set.rules.length;
         seen.indexed += set.rules.filter((r) => r.requirement).length;
+        seen.ip += set.rules.filter((r) => r.requirement?.ranges.length).length;
+        seen.needles += set.rules.filter((r) => r.requirement?.needles.length).length;
+        seen.headers += set.rules.filter((r) => r.requirement?.field.startsWith('http.request.headers[')).length;
         for (const r of requests) {
           const linear = set.applyLinear(viewOf(r));
           const indexed = set.apply(viewOf(r));
-          expect(indexed).toEqual(linear);
+          // `evaluated` counts the predicates run: the index runs no more than the linear loop
+          const { evaluated, ...rest } = indexed;
+          const { evaluated: all, ...reference } = linear;
+          expect(rest).toEqual(reference);
+          expect(evaluated).toBeLessThanOrEqual(all);
+          if (evaluated < all) seen.skipped++;
           expect(set.explain(indexed)).toEqual(set.explain(linear));
           if (linear.matched.length) seen.matched++;
           if (linear.fixed) seen.fixed++;
@@ -160,14 +195,36 @@ describe('indexed rules (RuleSet.apply) against every predicate in order (applyL
     expect(seen.indexed).toBeGreaterThan(3000);
     expect(seen.matched).toBeGreaterThan(1000);
     expect(seen.fixed).toBeGreaterThan(100);
+    expect(Math.min(seen.ip, seen.needles, seen.headers)).toBeGreaterThan(1000);
+    expect(seen.skipped).toBeGreaterThan(10000);
   });
 });
 
 describe('RuleIndex', () => {
-  const req = (field: string, values: string[], prefixes: string[] = []) => ({ field, values, prefixes });
+  const req = (field: string, values: string[], prefixes: string[] = [], needles: string[] = [], ranges: IpRange[] = []) => ({
+    field,
+    values,
+    prefixes,
+    needles,
+    ranges,
+  });
   const candidates = (index: RuleIndex, r: Partial<Req>) => {
     const bits = index.candidates(
-      viewOf({ host: 'a.example', path: '/', method: 'GET', country: null, continent: null, colo: null, ip: null, xa: null, cookie: null, https: true, ...r }),
+      viewOf({
+        host: 'a.example',
+        path: '/',
+        method: 'GET',
+        country: null,
+        continent: null,
+        colo: null,
+        ip: null,
+        xa: null,
+        cookie: null,
+        ua: null,
+        canary: null,
+        https: true,
+        ...r,
+      }),
     );
     const out: number[] = [];
     for (let p = nextRank(bits, 0); p >= 0; p = nextRank(bits, p + 1)) out.push(p);
@@ -196,5 +253,22 @@ describe('RuleIndex', () => {
     const index = new RuleIndex([req('ip.src.country', ['DE']), req('cf.colo.name', [], [''])]);
     expect(candidates(index, {})).toEqual([]);
     expect(candidates(index, { country: 'DE', colo: 'FRA' })).toEqual([0, 1]);
+  });
+
+  it('marks subnets, needles (through lower()) and header values', () => {
+    const cidr = (c: string) => parseIpElement(c, true) as IpRange;
+    const index = new RuleIndex([
+      req('ip.src', [], [], [], [cidr('198.51.7.0/24'), cidr('2001:db8:7::/48')]),
+      req('http.cookie', [], [], ['beta-1=1', 'beta-12=1']),
+      req('lower(http.user_agent)', [], [], ['crawler-1']),
+      req('http.request.headers["x-canary-1"][0]', ['1', 'true']),
+      req('http.cookie', [], [], ['beta-12=1']),
+    ]);
+    expect(candidates(index, {})).toEqual([]);
+    expect(candidates(index, { ip: '::ffff:198.51.7.1', cookie: 'a=1; beta-12=1', ua: 'X Crawler-1', canary: ['x-canary-1', 'true'] })).toEqual([
+      0, 1, 2, 3, 4,
+    ]);
+    expect(candidates(index, { ip: '2001:db8:7:1::1', cookie: 'beta-1=1', canary: ['x-canary-1', 'TRUE'] })).toEqual([0, 1]);
+    expect(candidates(index, { ip: '198.51.8.1', cookie: 'beta-=1', ua: 'crawler', canary: ['x-canary-2', '1'] })).toEqual([]);
   });
 });

@@ -89,9 +89,12 @@ describe('rule order (Cloudflare: priority, disabled, overrides, terminates, fix
       always(pools('c')),
     ]);
     const out = set.apply(view());
-    expect(out).toEqual({ lb: set.lb, matched: [0, 1], fixed: { status_code: 503, message_body: 'down' } });
+    expect(out).toEqual({ lb: set.lb, matched: [0, 1], fixed: { status_code: 503, message_body: 'down' }, evaluated: 2 });
     expect(set.lb.rules[1]!.terminates).toBe(true); // Cloudflare marks a fixed_response rule as terminating
     expect(set.apply(view({ url: 'https://app.example.com/web' }))).toMatchObject({ matched: [0, 2], lb: { default_pools: ['c'] } });
+    // evaluated counts the predicates run: the regex rule is no candidate for /web (its prefix is /api/)
+    expect(set.apply(view({ url: 'https://app.example.com/web' })).evaluated).toBe(2);
+    expect(set.applyLinear(view({ url: 'https://app.example.com/web' })).evaluated).toBe(3);
   });
 
   it('matches on headers, and leaves the load balancer itself (same object) when nothing matches', () => {

@@ -62,6 +62,12 @@ export interface RuleOutcome {
   readonly matched: readonly number[];
   /** Set when a matching rule answers the request itself. */
   readonly fixed?: FixedResponse;
+  /**
+   * How many predicates ran: the index's candidates up to the decision (a terminating or fixed
+   * response rule stops it), not every enabled rule; `applyLinear` counts every rule it ran. The
+   * routing explainer's `rules.evaluated`.
+   */
+  readonly evaluated: number;
 }
 
 /** The override fields a rule sets, in a fixed order. */
@@ -123,15 +129,17 @@ export class RuleSet {
   /** The rules at the positions in `ranks` (a rank set over `rules`), in order. */
   #run(request: RuleRequest, ranks: Uint32Array): RuleOutcome {
     let matched: number[] | undefined;
+    let evaluated = 0;
     for (let p = nextRank(ranks, 0); p >= 0; p = nextRank(ranks, p + 1)) {
       const r = this.rules[p]!;
+      evaluated++;
       if (!r.predicate(request)) continue;
       (matched ??= []).push(r.index);
-      if (r.rule.fixed_response) return { lb: this.lb, matched, fixed: r.rule.fixed_response };
+      if (r.rule.fixed_response) return { lb: this.lb, matched, fixed: r.rule.fixed_response, evaluated };
       if (r.rule.terminates) break;
     }
-    if (!matched) return { lb: this.lb, matched: [] };
-    return { lb: this.effective(matched), matched };
+    if (!matched) return { lb: this.lb, matched: [], evaluated };
+    return { lb: this.effective(matched), matched, evaluated };
   }
 
   /** The load balancer with the overrides of `matched` (rule indices, in evaluation order) laid over it, in order. */

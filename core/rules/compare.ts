@@ -9,13 +9,15 @@
  * - Boolean fields stand alone (`ssl`, `not ssl`).
  * A comparison on a missing value is false; on an array unpacked with `[*]` it gives an array of
  * booleans for `any()`/`all()`.
- * `eq` and `in` on a bare indexable field also give a requirement (requirement.ts): the field's
- * value is one of the literals.
+ * A comparison of a keyed value (a field read as is, a map element, lower()/upper() of one) also
+ * gives a requirement (requirement.ts): `eq`/`in` the literals, `contains` the needle, `matches`
+ * the regex's literals (regex.ts `regexRequirement`), an IP `eq`/`in` its CIDR blocks.
  */
 import { typeName, type Elem, type Getter, type Val } from './fields.ts';
-import { ipSet, parseIpElement, type IpAddress } from './ip.ts';
-import { compileRegex, compileWildcard } from './regex.ts';
-import { valuesOf, type Cond } from './requirement.ts';
+import { ipSet, parseIpElement, type IpAddress, type IpRange } from './ip.ts';
+import { prefixLength } from './ip-index.ts';
+import { compileRegex, compileWildcard, regexRequirement } from './regex.ts';
+import { needleOf, rangesOf, valuesOf, type Cond, type Requirement } from './requirement.ts';
 import type { Scanner } from './scanner.ts';
 
 type Op = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'contains' | 'matches' | 'in' | 'wildcard' | 'strict wildcard';
@@ -53,14 +55,15 @@ interface Rhs {
   readonly eq?: string | number;
   readonly contains?: string;
   readonly set?: ReadonlySet<string>;
+  /** The requirement on the compared value, given its field key. */
+  readonly req?: (key: string) => Requirement | undefined;
 }
 
 /**
- * Reads an optional comparison after `lhs`; returns `lhs` itself when no operator follows. `field`:
- * the canonical name when `lhs` is a bare indexable field (requirement.ts `indexedField`), read
- * as is: then `eq "v"` requires {v} and `in {…}` the set.
+ * Reads an optional comparison after `lhs`; returns `lhs` itself when no operator follows. When
+ * `lhs` has a field key (`Val.key`), the comparison's requirement is on it.
  */
-export function comparison(s: Scanner, lhs: Val, field?: string): Cond {
+export function comparison(s: Scanner, lhs: Val): Cond {
   const at = s.space();
   const op = readOp(s);
   if (op === undefined) return lhs;
@@ -73,7 +76,7 @@ export function comparison(s: Scanner, lhs: Val, field?: string): Cond {
     const test = r.test;
     return { elem: 'bool', shape: 'array', at: lhs.at, get: (q) => (get(q) as unknown[] | undefined)?.map(test), each: { get, test } };
   }
-  const req = field === undefined ? undefined : typeof r.eq === 'string' ? valuesOf(field, [r.eq]) : r.set && valuesOf(field, r.set);
+  const req = lhs.key === undefined ? undefined : r.req?.(lhs.key);
   return { elem: 'bool', shape: 'one', at: lhs.at, get: fuse(get, r), ...(req ? { req } : {}) };
 }
 
@@ -99,17 +102,19 @@ function rhs(s: Scanner, elem: Elem, op: Op): Rhs {
   const at = s.space();
   if (op === 'in') {
     if (s.eat('$')) s.fail('named lists ($name) are not supported: write the values inline, in {…}', at);
-    return elem === 'str' ? stringSet(s) : { test: elem === 'int' ? intSet(s) : ipLiteralSet(s) };
+    return elem === 'str' ? stringSet(s) : elem === 'int' ? { test: intSet(s) } : ipLiteralSet(s);
   }
   if (elem === 'str') {
     if (op === 'matches' || op === 'wildcard' || op === 'strict wildcard') {
       const pattern = op === 'matches' ? s.regex() : s.string();
       const test = op === 'matches' ? compileRegex(pattern) : compileWildcard(pattern, op === 'wildcard');
       if (typeof test === 'string') s.fail(`invalid ${op === 'matches' ? 'regular expression' : 'wildcard'}: ${test}`, at);
-      return { test: (v) => v !== undefined && test(v as string) };
+      const req = op === 'matches' ? (key: string) => regexRequirement(key, pattern) : undefined;
+      return { test: (v) => v !== undefined && test(v as string), req };
     }
     const lit = s.string();
-    return { test: ordered(op, lit), eq: op === 'eq' ? lit : undefined, contains: op === 'contains' ? lit : undefined };
+    const req = op === 'eq' ? (key: string) => valuesOf(key, [lit]) : op === 'contains' ? (key: string) => needleOf(key, lit) : undefined;
+    return { test: ordered(op, lit), eq: op === 'eq' ? lit : undefined, contains: op === 'contains' ? lit : undefined, req };
   }
   if (elem === 'int') {
     const n = s.int();
@@ -121,7 +126,8 @@ function rhs(s: Scanner, elem: Elem, op: Op): Rhs {
   const range = parseIpElement(text, false);
   if (typeof range === 'string') s.fail(range, at);
   const has = ipSet([range]);
-  return { test: op === 'eq' ? (v) => v !== undefined && has(v as IpAddress) : (v) => v !== undefined && !has(v as IpAddress) };
+  if (op !== 'eq') return { test: (v) => v !== undefined && !has(v as IpAddress) };
+  return { test: (v) => v !== undefined && has(v as IpAddress), req: (key) => rangesOf(key, [range]) };
 }
 
 function ordered(op: Op, lit: string | number): (v: unknown) => boolean {
@@ -156,7 +162,7 @@ function setOf(s: Scanner, element: () => void): void {
 function stringSet(s: Scanner): Rhs {
   const set = new Set<string>();
   setOf(s, () => set.add(s.string()));
-  return { test: (v) => set.has(v as string), set };
+  return { test: (v) => set.has(v as string), set, req: (key) => valuesOf(key, set) };
 }
 
 function intSet(s: Scanner): (v: unknown) => boolean {
@@ -172,8 +178,9 @@ function intSet(s: Scanner): (v: unknown) => boolean {
   return (v) => v !== undefined && ranges.some(([lo, hi]) => (v as number) >= lo && (v as number) <= hi);
 }
 
-function ipLiteralSet(s: Scanner): (v: unknown) => boolean {
-  const ranges: Exclude<ReturnType<typeof parseIpElement>, string>[] = [];
+/** An inline IP set; its requirement is its ranges when every one is a CIDR block (the index holds only those). */
+function ipLiteralSet(s: Scanner): Rhs {
+  const ranges: IpRange[] = [];
   setOf(s, () => {
     const at = s.space();
     const text = s.ipText();
@@ -183,5 +190,6 @@ function ipLiteralSet(s: Scanner): (v: unknown) => boolean {
     ranges.push(range);
   });
   const has = ipSet(ranges);
-  return (v) => v !== undefined && has(v as IpAddress);
+  const blocks = ranges.every((r) => prefixLength(r) >= 0);
+  return { test: (v) => v !== undefined && has(v as IpAddress), req: blocks ? (key) => rangesOf(key, ranges) : undefined };
 }

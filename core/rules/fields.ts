@@ -30,6 +30,8 @@ export interface Val {
   readonly at: number;
   /** Set for literals ("…", 42): their value. Functions refuse literals as their source argument. */
   readonly literal?: string | number;
+  /** Set when the value is one an index can read (requirement.ts `fieldReader`): its field key. */
+  readonly key?: string | undefined;
   /** Set for a comparison over a `[*]`-unpacked array: the array and the element test, so that
    * any()/all() test elements without building the array of Booleans. */
   readonly each?: { readonly get: Getter; readonly test: (v: unknown) => boolean };

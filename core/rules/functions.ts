@@ -53,7 +53,7 @@ const NON_ASCII = /[\u0080-\uffff]/;
  * map it once. An ASCII string maps with toLowerCase/toUpperCase, identical on ASCII; any other
  * maps letter by letter so that non-ASCII letters stay as they are.
  */
-function asciiCase(upperCase: boolean): (s: string) => string {
+export function caseMapper(upperCase: boolean): (s: string) => string {
   const memo = upperCase ? UPPER : LOWER;
   return (s) => {
     if (s !== memo.in) {
@@ -134,8 +134,8 @@ function quantifier(name: string, every: boolean): Fn {
 }
 
 export const FUNCTIONS: ReadonlyMap<string, Fn> = new Map<string, Fn>([
-  ['lower', (args, at, fail) => lift(stringSource('lower', args, 1, at, fail), 'str', at, asciiCase(false))],
-  ['upper', (args, at, fail) => lift(stringSource('upper', args, 1, at, fail), 'str', at, asciiCase(true))],
+  ['lower', (args, at, fail) => lift(stringSource('lower', args, 1, at, fail), 'str', at, caseMapper(false))],
+  ['upper', (args, at, fail) => lift(stringSource('upper', args, 1, at, fail), 'str', at, caseMapper(true))],
   ['starts_with', affix('starts_with', true)],
   ['ends_with', affix('ends_with', false)],
   [

@@ -14,13 +14,14 @@
  * Logical operators take Booleans, or arrays of Booleans element by element (inside any()/all()).
  *
  * Besides the predicate, each Boolean carries its requirement (requirement.ts), if any: found by
- * compare.ts for `eq`/`in`, by `#call` for `starts_with` of a bare field, by `combine` for
- * `and`/`or`; `not`, `xor` and everything else drop it.
+ * compare.ts for comparisons of a keyed value (`Val.key`: a field read as is, a map element
+ * `[i]`, lower()/upper() of one), by `#call` for `starts_with`/`ends_with` of one, by `combine`
+ * for `and`/`or`; `not`, `xor` and everything else drop it.
  */
 import { comparison } from './compare.ts';
 import { FIELDS, typeName, type Getter, type Val } from './fields.ts';
 import { FUNCTIONS } from './functions.ts';
-import { bestOf, indexedField, prefixOf, unionOf, type Cond } from './requirement.ts';
+import { bestOf, indexedField, mapKey, needleOf, prefixOf, unionOf, type Cond } from './requirement.ts';
 import type { Scanner } from './scanner.ts';
 
 /** How deep parentheses, `not` and function calls may nest. Cloudflare documents no figure; wirefilter caps nesting too. */
@@ -39,8 +40,6 @@ export class Parser {
   #depth = 0;
   /** Whether `[*]` may appear: only within the first argument of a function. */
   #star = false;
-  /** Values that are an indexable field read as is, by canonical name (for `starts_with`'s requirement). */
-  readonly #bare = new WeakMap<Val, string>();
   constructor(s: Scanner) {
     this.#s = s;
   }
@@ -103,23 +102,16 @@ export class Parser {
     const name = s.name();
     if (name === undefined || KEYWORDS.has(name)) s.fail('expected a field, a function call, "(" or "not"', at);
     let value = s.eat('(') ? this.#call(name, at) : undefined;
-    let field: string | undefined;
     if (!value) {
       const def = FIELDS.get(name) ?? s.fail(`unknown field "${name}"`, at);
       if (def.kind === 'map') {
         if (!s.eat('[')) s.fail(`${name} is a Map: read it with a key, ${name}["…"]`, at);
         const key = s.string();
         s.expect(']', '"]"');
-        value = { elem: 'str', shape: 'array', at, get: def.get(key) };
-      } else {
-        value = { elem: def.elem, shape: def.shape, at, get: def.get };
-        field = indexedField(name);
-      }
+        value = { elem: 'str', shape: 'array', at, get: def.get(key), key: mapKey(name, key) };
+      } else value = { elem: def.elem, shape: def.shape, at, get: def.get, key: indexedField(name) };
     }
-    const lhs = this.#index(value);
-    const out = comparison(s, lhs, lhs === value ? field : undefined);
-    if (out === lhs && lhs === value && field !== undefined) this.#bare.set(out, field);
-    return out;
+    return comparison(s, this.#index(value));
   }
 
   #call(name: string, at: number): Cond {
@@ -137,9 +129,13 @@ export class Parser {
       s.expect(')', '"," or ")"');
     });
     const out = fn(args, at, (message, where = at) => s.fail(message, where));
-    const field = name === 'starts_with' && out.shape === 'one' ? this.#bare.get(args[0]!) : undefined;
-    const prefix = args[1]?.literal;
-    return field !== undefined && typeof prefix === 'string' ? { ...out, req: prefixOf(field, prefix) } : out;
+    const key = out.shape === 'one' && args[0]!.shape === 'one' ? args[0]!.key : undefined;
+    if (key === undefined) return out;
+    if (name === 'lower' || name === 'upper') return { ...out, key: `${name}(${key})` };
+    const lit = args[1]?.literal;
+    if (typeof lit !== 'string') return out;
+    // ends_with(K, "n"): K contains n (a weaker requirement, but an index can test it)
+    return name === 'starts_with' ? { ...out, req: prefixOf(key, lit) } : name === 'ends_with' ? { ...out, req: needleOf(key, lit) } : out;
   }
 
   /** Postfix indexing: `[0]` takes an element (missing when out of range), `[*]` unpacks. */
@@ -151,12 +147,14 @@ export class Parser {
       if (value.shape !== 'array') s.fail(`a ${typeName(value)} cannot be indexed`, at);
       if (s.eat('*')) {
         if (!this.#star) s.fail('[*] is allowed only in the first argument of a function, such as any(… [*] == …)', at);
-        value = { ...value, shape: 'each' };
+        value = { ...value, shape: 'each', key: undefined };
       } else {
         const i = s.int();
         if (i === undefined || i < 0) s.fail('expected an index: a non-negative integer or *', at + 1);
         const get = value.get;
-        value = { ...value, shape: 'one', get: (r) => (get(r) as unknown[] | undefined)?.[i] };
+        // a map's element has a key; an element of an array field (`headers.names[0]`) has none
+        const key = value.key !== undefined && value.shape === 'array' && value.key.endsWith(']') ? `${value.key}[${i}]` : undefined;
+        value = { ...value, shape: 'one', get: (r) => (get(r) as unknown[] | undefined)?.[i], key };
       }
       s.expect(']', '"]"');
     }

@@ -43,4 +43,23 @@ describe('PrefixTrie', () => {
       { numRuns: 2000 },
     );
   });
+
+  it('marks exactly the ranks of the strings a string contains (markContained), the same trie serving both', () => {
+    const text = fc.array(fc.constantFrom('a', 'b', '=', 'ab', 'é'), { maxLength: 5 }).map((p) => p.join(''));
+    fc.assert(
+      fc.property(fc.array(text, { minLength: 1, maxLength: 30 }), fc.array(text, { minLength: 1, maxLength: 10 }), (needles, strings) => {
+        const trie = new PrefixTrie();
+        needles.forEach((n, rank) => trie.add(n, rank));
+        for (const s of strings) {
+          const bits = rankSet(needles.length);
+          trie.markContained(s, bits);
+          expect(ranksOf(bits)).toEqual(needles.flatMap((n, rank) => (s.includes(n) ? [rank] : [])));
+          bits.fill(0);
+          trie.mark(s, bits);
+          expect(ranksOf(bits)).toEqual(needles.flatMap((n, rank) => (s.startsWith(n) ? [rank] : [])));
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
 });

@@ -41,46 +41,68 @@ export function pushRank(ranks: number[], rank: number): void {
 interface Node {
   /** The characters from the parent to this node (never empty below the root). */
   edge: string;
+  /** The characters from the root to this node. */
+  readonly path: string;
   readonly children: Map<number, Node>;
+  /** `children`'s values, for a walk without an iterator. */
+  readonly list: Node[];
   /** Ranks whose prefix ends here. */
   readonly ranks: number[];
 }
 
+const node = (edge: string, path: string): Node => ({ edge, path, children: new Map(), list: [], ranks: [] });
+
 /**
- * Prefixes in a radix (path-compressed) trie: `mark` adds the ranks of every prefix of a string,
- * visiting at most one node per character of it; memory is linear in the prefixes added. The
- * empty prefix (at the root) is a prefix of every string.
+ * Strings in a radix (path-compressed) trie: `mark` adds the ranks of every added string that is a
+ * prefix of a given one, visiting at most one node per character of it; `markContained` those of
+ * every added string it contains. Memory is linear in the strings added. The empty string (at
+ * the root) is a prefix of, and contained in, every string.
  */
 export class PrefixTrie {
-  readonly #root: Node = { edge: '', children: new Map(), ranks: [] };
+  readonly #root: Node = node('', '');
   /** Prefixes added. */
   size = 0;
 
   /** Files `rank` under `prefix`; ranks must be added in increasing order. */
   add(prefix: string, rank: number): void {
     this.size++;
-    let node = this.#root;
+    let at = this.#root;
     let i = 0;
     while (i < prefix.length) {
       const c = prefix.charCodeAt(i);
-      const child = node.children.get(c);
+      const child = at.children.get(c);
       if (!child) {
-        node.children.set(c, (node = { edge: prefix.slice(i), children: new Map(), ranks: [] }));
+        const leaf = node(prefix.slice(i), prefix);
+        at.children.set(c, leaf);
+        at.list.push(leaf);
+        at = leaf;
         break;
       }
       let k = 1;
       while (k < child.edge.length && i + k < prefix.length && child.edge.charCodeAt(k) === prefix.charCodeAt(i + k)) k++;
       if (k < child.edge.length) {
         // Split the edge: a node for the common part, the old child below it.
-        const mid: Node = { edge: child.edge.slice(0, k), children: new Map(), ranks: [] };
+        const mid = node(child.edge.slice(0, k), prefix.slice(0, i + k));
         child.edge = child.edge.slice(k);
         mid.children.set(child.edge.charCodeAt(0), child);
-        node.children.set(c, mid);
-        node = mid;
-      } else node = child;
+        mid.list.push(child);
+        at.children.set(c, mid);
+        at.list[at.list.indexOf(child)] = mid;
+        at = mid;
+      } else at = child;
       i += k;
     }
-    pushRank(node.ranks, rank);
+    pushRank(at.ranks, rank);
+  }
+
+  /**
+   * Adds to `bits` the ranks of every added string that `s` contains. A string contains each
+   * prefix of what it contains, so a subtree is entered only when its node's path is in `s`: one
+   * `includes` per node reached (needles that share a beginning, `beta-1=1`, `beta-2=1`…, cost one
+   * search when that beginning is absent).
+   */
+  markContained(s: string, bits: Uint32Array): void {
+    contained(this.#root, s, bits);
   }
 
   /** Adds to `bits` the ranks of every prefix of `s` that was added. */
@@ -95,4 +117,10 @@ export class PrefixTrie {
       node = next;
     }
   }
+}
+
+function contained(at: Node, s: string, bits: Uint32Array): void {
+  markRanks(bits, at.ranks);
+  const list = at.list;
+  for (let i = 0; i < list.length; i++) if (s.includes(list[i]!.path)) contained(list[i]!, s, bits);
 }

@@ -19,6 +19,7 @@
  * A match is unanchored (like Rust's `is_match`): `"/api"` matches anywhere, `"^/api"` at the start.
  */
 import { RE2JS } from 're2js';
+import { needleOf, prefixOf, valuesOf, type Requirement } from './requirement.ts';
 
 /**
  * A compiled pattern's test, or the engine's message when the pattern is invalid. A pattern that
@@ -41,6 +42,47 @@ export function compileRegex(pattern: string): ((s: string) => boolean) | string
 
 const META = new Set([...'\\.+*?()[]{}|^$']);
 
+/**
+ * What a `matches` on the value `field` names requires of it (requirement.ts), from the pattern's
+ * text alone, soundly for this engine (RE2 syntax, no flags: case-sensitive, `$` only at the end
+ * of the text, `^` only at its start; checked in regex.test.ts):
+ * - `^(a|b)$`, `^(?:a|b)$` or `^a$` with literal alternatives (escaped punctuation allowed, no
+ *   flags, classes, repetition or escapes such as `\n`): the value is one of them;
+ * - else `^` then literal text (`requiredLiteral`): the value starts with it;
+ * - else literal text any match starts with: the value contains it.
+ * These are the very prefilters compileRegex applies before the engine. Undefined when none.
+ */
+export function regexRequirement(field: string, pattern: string): Requirement | undefined {
+  const exact = exactLiterals(pattern);
+  if (exact) return valuesOf(field, exact);
+  const anchored = pattern.startsWith('^');
+  const literal = requiredLiteral(pattern, anchored ? 1 : 0);
+  if (!literal) return undefined;
+  return anchored ? prefixOf(field, literal) : needleOf(field, literal);
+}
+
+/** The alternatives of `^(a|b)$`, `^(?:a|b)$` or `^a$` when each is literal text; else undefined. */
+export function exactLiterals(pattern: string): string[] | undefined {
+  if (!pattern.startsWith('^')) return undefined;
+  let i = 1;
+  const group = pattern.startsWith('(?:', i) ? 3 : pattern[i] === '(' ? 1 : 0;
+  i += group;
+  const out: string[] = [];
+  let lit = '';
+  for (; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\' && /^[^0-9A-Za-z]$/.test(pattern[i + 1] ?? '')) lit += pattern[++i];
+    else if (c === '|' && group) (out.push(lit), (lit = ''));
+    else if (c === ')' && group) break;
+    else if (META.has(c)) break;
+    else lit += c;
+  }
+  out.push(lit);
+  // what must follow: the group's `)` (when grouped), then `$` as the last character
+  if (group && pattern[i++] !== ')') return undefined;
+  return pattern[i] === '$' && i === pattern.length - 1 ? out : undefined;
+}
+
 /** The literal text every match starts with at `from` (escaped punctuation included), "" when none is certain. */
 export function requiredLiteral(pattern: string, from: number): string {
   if (hasTopLevelAlternation(pattern)) return '';
@@ -52,8 +94,19 @@ export function requiredLiteral(pattern: string, from: number): string {
     else if (META.has(c)) break;
     else out += c;
   }
-  // a quantifier that allows zero makes the last character optional
-  return '*?{'.includes(pattern[i] ?? '_') ? out.slice(0, -1) : out;
+  // What follows the last character may repeat it: quantifiers, and flag groups such as (?i),
+  // which are no atom, so a quantifier after them applies again (`a(?m)?` and `a+(?i)?` match
+  // ""). Any `*`, `?` or `{` in that run drops the character (`a+?` and `a{2}` would keep it:
+  // dropping it there too only makes the requirement weaker, never wrong).
+  let optional = false;
+  for (;;) {
+    const flags = /^\(\?[A-Za-z-]*\)/.exec(pattern.slice(i));
+    if (flags) i += flags[0].length;
+    else if ('*?{'.includes(pattern[i] ?? '_')) ((optional = true), i++);
+    else if ('+},0123456789'.includes(pattern[i] ?? '_')) i++;
+    else break;
+  }
+  return optional ? out.slice(0, -1) : out;
 }
 
 function hasTopLevelAlternation(pattern: string): boolean {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileCondition, type Requirement } from './index.ts';
+import { parseIpElement, type IpRange } from './ip.ts';
 import { fieldReader } from './requirement.ts';
 import { view } from './test-helpers.ts';
 
@@ -8,8 +9,18 @@ function requirementOf(expression: string): Requirement | undefined {
   if (!c.ok) throw new Error(`${expression}: ${JSON.stringify(c.error)}`);
   return c.requirement;
 }
-const values = (field: string, ...v: string[]): Requirement => ({ field, values: v, prefixes: [] });
-const prefixes = (field: string, ...p: string[]): Requirement => ({ field, values: [], prefixes: p });
+const req = (field: string, parts: Partial<Omit<Requirement, 'field'>>): Requirement => ({
+  field,
+  values: [],
+  prefixes: [],
+  needles: [],
+  ranges: [],
+  ...parts,
+});
+const values = (field: string, ...v: string[]): Requirement => req(field, { values: v });
+const prefixes = (field: string, ...p: string[]): Requirement => req(field, { prefixes: p });
+const needles = (field: string, ...n: string[]): Requirement => req(field, { needles: n });
+const cidrs = (...c: string[]): Requirement => req('ip.src', { ranges: c.map((x) => parseIpElement(x, true) as IpRange) });
 const [HOST, PATH, METHOD, COUNTRY] = ['http.host', 'http.request.uri.path', 'http.request.method', 'ip.src.country'];
 
 describe('requirements found while compiling', () => {
@@ -27,7 +38,34 @@ describe('requirements found while compiling', () => {
     ['starts_with(http.host, "www.")', prefixes(HOST, 'www.')],
     ['(http.host eq "a")', values(HOST, 'a')],
     ['http.host eq "a" or http.host in {"b" "a"}', values(HOST, 'a', 'b')],
-    ['http.request.uri.path eq "/" or starts_with(http.request.uri.path, "/s/")', { field: PATH, values: ['/'], prefixes: ['/s/'] }],
+    ['http.request.uri.path eq "/" or starts_with(http.request.uri.path, "/s/")', req(PATH, { values: ['/'], prefixes: ['/s/'] })],
+    ['http.cookie contains "b=1" or http.cookie eq "a"', req('http.cookie', { values: ['a'], needles: ['b=1'] })],
+    // regexes: exact alternations, anchored literal prefixes, literal text any match starts with
+    ['http.request.headers["x-canary-4"][0] matches "^(1|true)$"', values('http.request.headers["x-canary-4"][0]', '1', 'true')],
+    ['http.host matches "^(?:a\\.b|c)$"', values(HOST, 'a.b', 'c')],
+    ['http.host matches "^a$"', values(HOST, 'a')],
+    ['http.host matches "^$"', values(HOST, '')],
+    ['http.request.uri.path matches "^/v8/(api|rpc)/"', prefixes(PATH, '/v8/')],
+    ['http.request.uri.path matches "^/a(b|c)$"', prefixes(PATH, '/a')],
+    ['http.request.uri.path matches "^/ab*"', prefixes(PATH, '/a')],
+    ['http.request.uri.path matches "admin/"', needles(PATH, 'admin/')],
+    // contains, ends_with, lower()/upper(), map elements, parentheses
+    ['http.cookie contains "beta-6=1"', needles('http.cookie', 'beta-6=1')],
+    ['http.request.uri.query contains ""', prefixes('http.request.uri.query', '')],
+    ['lower(http.user_agent) contains "crawler-9"', needles('lower(http.user_agent)', 'crawler-9')],
+    ['upper(lower(http.host)) eq "A"', values('upper(lower(http.host))', 'A')],
+    ['ends_with(http.request.uri.path, ".js")', needles(PATH, '.js')],
+    ['starts_with(lower(http.request.uri.path), "/api")', prefixes('lower(http.request.uri.path)', '/api')],
+    ['starts_with((http.request.uri.path), "/api")', prefixes(PATH, '/api')],
+    ['http.request.headers["x-a"][0] eq "1"', values('http.request.headers["x-a"][0]', '1')],
+    ['http.request.cookies["s"][1] in {"a" "b"}', values('http.request.cookies["s"][1]', 'a', 'b')],
+    ['http.request.uri.args["k"][0] eq "v"', values('http.request.uri.args["k"][0]', 'v')],
+    ['http.user_agent eq "curl"', values('http.user_agent', 'curl')],
+    // client addresses: CIDR blocks and single addresses
+    ['ip.src in {198.51.7.0/24 2001:db8:7::/48}', cidrs('198.51.7.0/24', '2001:db8:7::/48')],
+    ['ip.src eq 10.0.0.1', cidrs('10.0.0.1')],
+    ['ip.src in {10.0.0.0/8} or ip.src eq ::1', cidrs('10.0.0.0/8', '::1')],
+    ['ip.src in {10.0.0.0/8} and http.cookie contains "x"', cidrs('10.0.0.0/8')],
     ['http.host eq "a" and http.request.uri.path matches "^/x"', values(HOST, 'a')],
     ['http.request.uri.path contains "x" && http.host eq "a"', values(HOST, 'a')],
     // and: exact values over a prefix, a prefix over an exact method, fewer entries first
@@ -49,23 +87,21 @@ describe('requirements found while compiling', () => {
     'http.host eq "a" xor http.host eq "b"',
     'http.host eq "a" ^^ ip.src.country eq "DE"',
     'http.host eq "a" or ip.src.country eq "DE"',
-    'http.host eq "a" or http.request.uri.path contains "x"',
-    'lower(http.host) eq "a"',
-    'upper(http.request.method) in {"GET"}',
-    'http.host contains "a"',
-    'http.host matches "^a$"',
     'http.host wildcard "a*"',
     'http.host lt "b"',
-    'ends_with(http.request.uri.path, ".js")',
-    'starts_with(lower(http.request.uri.path), "/api")',
-    'starts_with((http.request.uri.path), "/api")', // parenthesised source: conservatively none
-    'http.request.headers["host"][0] eq "a"',
     'any(http.request.headers["x"][*] eq "a")',
-    'http.request.cookies["s"][0] eq "a"',
-    'http.user_agent eq "curl"', // not indexed
     'http.request.full_uri eq "https://a/"',
-    'ip.src in {10.0.0.0/8}',
-    'ip.src eq 10.0.0.1',
+    'ip.src in {10.0.0.1..10.0.0.5}', // not a CIDR block
+    'ip.src ne 10.0.0.1',
+    'http.request.headers.names[0] eq "a"',
+    'http.host wildcard "a*"',
+    'http.host matches "(?i)^a$"',
+    'http.host matches "^(?i)a"',
+    'http.host matches "^[ab]$"',
+    'http.host matches "^(1|2)+$"',
+    'http.host matches "^/a$|^/b$"', // top-level alternation
+    'http.host matches "\\d+"',
+    'lower(http.host) eq "a" or http.host eq "a"', // different keys
     'len(http.host) eq 3',
     'ssl',
   ])('none for %s', (expression) => {
@@ -84,6 +120,13 @@ describe('requirements found while compiling', () => {
       'y',
     ]);
     expect(() => fieldReader('ip.geoip.country')).toThrow(/not an indexable field/);
-    expect(() => fieldReader('http.user_agent')).toThrow(/not an indexable field/);
+    expect(() => fieldReader('http.request.full_uri')).toThrow(/not an indexable field/);
+    expect(() => fieldReader('http.request.headers.names["a"][0]')).toThrow(/not an indexable field/);
+    const h = view({ headers: { 'x-a': 'V', 'user-agent': 'Bot/1' } });
+    expect(
+      ['http.request.headers["x-a"][0]', 'lower(http.request.headers["x-a"][0])', 'upper(http.user_agent)', 'http.request.headers["x-b"][0]'].map((f) =>
+        fieldReader(f)(h),
+      ),
+    ).toEqual(['V', 'v', 'BOT/1', undefined]);
   });
 });

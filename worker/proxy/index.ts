@@ -240,9 +240,13 @@ function withTrace(response: Response, lb: LoadBalancer, d: Decision, done: Forw
 
 /** The routing explainer's answer: core's explanation, then what affinity would do with the request's cookies or headers. */
 export type RouteExplanation = Explanation & {
-  /** The load balancer's rules: those that matched, in evaluation order, and what they set; `fixed_response` when one answered. */
+  /**
+   * The load balancer's rules: how many conditions ran (`evaluated`: the rule index's candidates up
+   * to the decision, not every enabled rule), those that matched, in evaluation order, and what they
+   * set; `fixed_response` when one answered.
+   */
   rules?: { evaluated: number; matched: MatchedRule[]; fixed_response?: FixedResponse };
-  /** The load balancer's access control list: how many entries it has and the one that decided (null: none matched, allowed). */
+  /** The load balancer's access control list: how many entries' match ran (`evaluated`: the candidates up to the decision) and the one that decided (null: none matched, allowed). */
   acl?: { evaluated: number; matched: AclMatch | null };
   affinity?: { session_affinity: string; pin: { pool_id: string; origin: string } | null; honoured: boolean; why: string };
 };
@@ -257,14 +261,14 @@ export async function explainRequest(lbId: string, facts: HypotheticalFacts, dep
   const incoming = new ExplainedFacts(configured.name.replace(/^\*\./, 'any.'), facts);
   const aclSet = deps.snapshot.acls?.get(lbId);
   const matchedAcl = applyAcls(configured, incoming, deps.snapshot);
-  const acl = aclSet && { evaluated: aclSet.entries.length, matched: matchedAcl ?? null };
+  const acl = aclSet && { evaluated: aclSet.lastEvaluated, matched: matchedAcl ?? null };
   if (matchedAcl && matchedAcl.action.type !== 'allow') {
     const result = matchedAcl.action.type === 'deny' ? 'denied' : 'redirected';
     return { steering_policy: effectivePolicy(configured), pools: [], candidates: [], result, acl };
   }
   const ruled = applyRules(configured, incoming, deps.snapshot);
   const set = deps.snapshot.rules?.get(lbId);
-  const rules = ruled && set && { evaluated: set.rules.length, matched: set.explain(ruled), ...(ruled.fixed ? { fixed_response: ruled.fixed } : {}) };
+  const rules = ruled && set && { evaluated: ruled.evaluated, matched: set.explain(ruled), ...(ruled.fixed ? { fixed_response: ruled.fixed } : {}) };
   if (ruled?.fixed) return { steering_policy: effectivePolicy(configured), pools: [], candidates: [], result: 'fixed response', rules, ...(acl && { acl }) };
   const lb = ruled?.lb ?? configured;
   const d = await decide(lb, incoming, deps);
