@@ -3,7 +3,7 @@
  * (no Miniflare or wrangler layers in between), each on its own loopback socket. Loopback
  * origins need the network service to allow "local".
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { freePort } from '../scripts/lib/wrangler-dev.ts';
@@ -13,6 +13,8 @@ export interface Workerd {
   passUrl: string;
   /** The address of each alternate bundle (WorkerdOptions.alternates), by name. */
   alternateUrls: Record<string, string>;
+  /** With WorkerdOptions.trafficService: the address of the traffic-only isolate. */
+  trafficUrl?: string;
   stop(): void;
   process: ChildProcess;
 }
@@ -46,6 +48,17 @@ export interface WorkerdOptions {
    * variants compared in one process share its CPU, heap limits and scheduling (bench/metrics.ts).
    */
   alternates?: string[];
+  /** V8 flags of the whole process (workerd.capnp Config.v8Flags), e.g. --trace-gc. */
+  v8Flags?: string[];
+  /** 'pipe': workerd's stdout (where V8's --trace-gc prints) is read from `process.stdout`; default inherited. */
+  stdout?: 'inherit' | 'pipe';
+  /**
+   * Also serve the lb bundle as service "edge" (its own isolate, inspector target "edge"), whose
+   * Durable Object bindings reach the classes of service "lb": an isolate that runs only the
+   * fetch handler, as a traffic isolate at the edge does, while admin calls and the Durable
+   * Objects run in "lb". Its address is `trafficUrl`.
+   */
+  trafficService?: boolean;
 }
 
 /**
@@ -65,6 +78,18 @@ export async function startWorkerd(dir: string, opts: WorkerdOptions): Promise<W
   const vars = { ADMIN_TOKEN: opts.token, ADMIN_HOSTS: '127.0.0.1', ...opts.vars };
   const alternates: { name: string; port: number }[] = [];
   for (const name of opts.alternates ?? []) alternates.push({ name, port: await freePort() });
+  const edgePort = opts.trafficService ? await freePort() : undefined;
+  const edgeWorker = `(
+  modules = [${bundleModules(dir, 'lb')}],
+  compatibilityDate = "${opts.compatibilityDate}",
+  bindings = [
+    ${[
+      ...Object.entries(vars).map(([k, v]) => `(name = "${k}", text = "${v}")`),
+      ...classes.map((c) => `(name = "${DO_BINDINGS[c]}", durableObjectNamespace = (className = "${c}", serviceName = "lb"))`),
+    ].join(',\n    ')},
+  ],
+  globalOutbound = "net",
+)`;
   const lbWorker = (sub: string, key: string) => `(
   modules = [${bundleModules(dir, sub)}],
   compatibilityDate = "${opts.compatibilityDate}",
@@ -83,8 +108,10 @@ export async function startWorkerd(dir: string, opts: WorkerdOptions): Promise<W
     `using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
+  ${opts.v8Flags?.length ? `v8Flags = [${opts.v8Flags.map((f) => JSON.stringify(f)).join(', ')}],` : ''}
   services = [
     (name = "lb", worker = .lb),
+    ${edgePort ? '(name = "edge", worker = .edge),' : ''}
     ${alternates.map((a) => `(name = "alt-${a.name}", worker = .alt${alternates.indexOf(a)}),`).join('\n    ')}
     (name = "pass", worker = .pass),
     (name = "net", network = (allow = ["public", "private", "local"])),
@@ -93,12 +120,14 @@ const config :Workerd.Config = (
   sockets = [
     (name = "lb", address = "127.0.0.1:${lbPort}", http = (), service = "lb"),
     (name = "pass", address = "127.0.0.1:${passPort}", http = (), service = "pass"),
+    ${edgePort ? `(name = "edge", address = "127.0.0.1:${edgePort}", http = (), service = "edge"),` : ''}
     ${alternates.map((a) => `(name = "alt-${a.name}", address = "127.0.0.1:${a.port}", http = (), service = "alt-${a.name}"),`).join('\n    ')}
   ],
 );
 
 const lb :Workerd.Worker = ${lbWorker('lb', 'edge-lb-bench')};
 ${alternates.map((a, i) => `const alt${i} :Workerd.Worker = ${lbWorker(a.name, `edge-lb-bench-${a.name}`)};`).join('\n')}
+${edgePort ? `const edge :Workerd.Worker = ${edgeWorker};` : ''}
 
 const pass :Workerd.Worker = (
   modules = [(name = "${baseline}", esModule = embed "${baseline}")],
@@ -114,16 +143,18 @@ const pass :Workerd.Worker = (
   // CPU 0), so its requests/s measure its own CPU cost per request, not scheduling luck.
   const bin = join('node_modules', '.bin', 'workerd');
   const pinned = opts.cpu !== undefined && existsSync('/usr/bin/taskset');
-  const child = pinned
-    ? spawn('/usr/bin/taskset', ['-c', String(opts.cpu), bin, ...args], { stdio: ['ignore', 'inherit', 'inherit'] })
-    : spawn(bin, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  const stdio: StdioOptions = ['ignore', opts.stdout ?? 'inherit', 'inherit'];
+  // V8 prints --trace-gc with stdio's printf: a pipe would hold it in 4 KB blocks; stdbuf makes it a line at a time.
+  const cmd = opts.stdout === 'pipe' && existsSync('/usr/bin/stdbuf') ? ['/usr/bin/stdbuf', '-oL', bin, ...args] : [bin, ...args];
+  const child = pinned ? spawn('/usr/bin/taskset', ['-c', String(opts.cpu), ...cmd], { stdio }) : spawn(cmd[0]!, cmd.slice(1), { stdio });
   const lbUrl = `http://127.0.0.1:${lbPort}`;
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) throw new Error(`workerd exited ${child.exitCode}`);
     try {
       await fetch(`${lbUrl}/admin/v1/config`, { signal: AbortSignal.timeout(1000) });
       const alternateUrls = Object.fromEntries(alternates.map((a) => [a.name, `http://127.0.0.1:${a.port}`]));
-      return { lbUrl, passUrl: `http://127.0.0.1:${passPort}`, alternateUrls, process: child, stop: () => child.kill('SIGTERM') };
+      const trafficUrl = edgePort ? `http://127.0.0.1:${edgePort}` : undefined;
+      return { lbUrl, passUrl: `http://127.0.0.1:${passPort}`, alternateUrls, trafficUrl, process: child, stop: () => child.kill('SIGTERM') };
     } catch {
       await new Promise((r) => setTimeout(r, 100));
     }

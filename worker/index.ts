@@ -4,16 +4,16 @@
  * Balancing API paths, worker/cloudflare-api); every other
  * hostname is load-balanced traffic, whatever its path, except /dns-query on a DOH_HOSTS hostname
  * (DNS-over-HTTPS for DNS-only load balancers, worker/doh). The cron trigger is the health watchdog.
- * The isolate's state lives in one object (worker/isolate.ts).
+ * The isolate's state lives in one object (worker/isolate.ts). The admin side (worker/admin-apps.ts)
+ * is imported on an isolate's first admin-host request, so an isolate that only serves traffic
+ * never builds its apps, route definitions and schemas (issue #13).
  */
+import './zod-openapi.ts'; // before any module builds a zod schema
 import { splitUrl } from '../core/forward/index.ts';
-import { adminApp } from './admin/index.ts';
-import { cloudflareApi, isCloudflareApiPath } from './cloudflare-api/index.ts';
-import { dashboardApp, isDashboardPath } from './dashboard/index.tsx';
+import type { AdminServe } from './admin-apps.ts';
 import { serveDoh, isDohPath } from './doh/index.ts';
 import { isAdminHost, isDohHost } from './hosts.ts';
 import { Isolate } from './isolate.ts';
-import { explainRequest } from './proxy/index.ts';
 import { WorkerBackends } from './rpc.ts';
 import { watchdog } from './scheduled.ts';
 
@@ -23,16 +23,17 @@ export { DnsZoneWriter } from '../durable-objects/dns-zone/index.ts';
 
 const isolate = new Isolate();
 
-const admin = adminApp({
-  onWrite: () => isolate.config.invalidate(),
-  async explain(env, ctx, lbId, facts) {
-    const backends = new WorkerBackends(env, ctx);
-    return explainRequest(lbId, facts, isolate.deps(await isolate.snapshot(backends), backends));
-  },
-});
-const dashboard = dashboardApp({ admin });
-/** Cloudflare's Load Balancing API paths (/client/v4), with the admin API's auth. */
-const cloudflare = cloudflareApi(() => isolate.config.invalidate());
+/** The admin side, built once per isolate on its first admin-host request (a failed load is retried by the next one). */
+let admin: Promise<AdminServe> | undefined;
+function adminServe(): Promise<AdminServe> {
+  admin ??= import('./admin-apps.ts')
+    .then((m) => m.adminApps(isolate))
+    .catch((err: unknown) => {
+      admin = undefined;
+      throw err;
+    });
+  return admin;
+}
 
 export default {
   fetch(request, env, ctx): Response | Promise<Response> {
@@ -40,7 +41,7 @@ export default {
     // DNS-over-HTTPS first: a DoH host may also be an admin host (localhost), whose paths are /admin and /dashboard.
     if (isDohPath(url) && isDohHost(env, url.hostname)) return serveDoh(request, isolate, new WorkerBackends(env, ctx));
     if (isAdminHost(env, url.hostname)) {
-      return (isCloudflareApiPath(url.path) ? cloudflare : isDashboardPath(url.path) ? dashboard : admin).fetch(request, env, ctx);
+      return adminServe().then((serve) => serve(request, env, ctx, url.path));
     }
     return isolate.serve(request, url, new WorkerBackends(env, ctx));
   },

@@ -1,0 +1,254 @@
+/**
+ * `node bench/heap.ts [dir]`: the traffic isolate's heap and garbage collection (issue #13). The
+ * bundle in `dir`/lb (default: the current tree, bundled into .bench/heap/lb) runs in one plain
+ * workerd (bench/workerd.ts) twice over: service "lb" takes the admin calls and hosts the Durable
+ * Objects, service "edge" (trafficService) only serves load-balanced requests, as a traffic isolate
+ * at the edge does. Per round (a fresh workerd each), through the inspector of "edge" (Chrome
+ * DevTools Protocol over `ws`, as bench/profile.ts):
+ * - heap used after a full GC (HeapProfiler.collectGarbage, then Runtime.getHeapUsage) at load,
+ *   before any request, and after BENCH_REQUESTS proxied requests (default 10,000, 50 connections);
+ * - V8's --trace-gc lines of that isolate during the requests: scavenges and mark-compacts per 10k
+ *   requests, pause max and p99 (ms), heap after the last one of each kind (MB); each mark-compact's
+ *   line (its reason: allocation failure, a task finishing incremental marking…) goes to stderr;
+ * - in the first round, a heap snapshot at load: the top node groups by self size (objects by
+ *   constructor, other node types by type) and how many closures each bundled module's code made
+ *   (esbuild hoists top-level function declarations out of its lazy `__esm` wrappers, so a module
+ *   whose body never ran still counts those; what it builds when it runs shows in the groups).
+ * Environment: BENCH_ROUNDS (default 3), BENCH_REQUESTS, BENCH_TOP (rows, default 15).
+ */
+import autocannon from 'autocannon';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { freePort } from '../scripts/lib/wrangler-dev.ts';
+import { bundleWorker, startOriginProcess } from './lib.ts';
+import { startWorkerd } from './workerd.ts';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 10_000);
+const TOP = Number(process.env.BENCH_TOP ?? 15);
+const TOKEN = 'bench-token';
+const HOST = 'heap.bench';
+const dir = process.argv[2] ?? join('.bench', 'heap');
+if (!process.argv[2]) bundleWorker(join(dir, 'lb'));
+
+type Call = <T>(method: string, params?: object) => Promise<T>;
+
+/** A CDP session on workerd's inspector target for service `name`; `events` gets every event. */
+async function inspect(port: number, name: string, events: (method: string, params: Record<string, unknown>) => void) {
+  const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as { webSocketDebuggerUrl: string }[];
+  const target = targets.find((t) => t.webSocketDebuggerUrl.endsWith(`/${name}`));
+  if (!target) throw new Error(`no inspector target for worker ${name}`);
+  const ws = new WebSocket(target.webSocketDebuggerUrl, { maxPayload: 1 << 30 });
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  let id = 0;
+  const pending = new Map<number, { resolve: (result: unknown) => void; reject: (e: Error) => void }>();
+  ws.on('message', (m) => {
+    const msg = JSON.parse(String(m)) as { id?: number; result?: unknown; error?: unknown; method?: string; params?: Record<string, unknown> };
+    const p = msg.id ? pending.get(msg.id) : undefined;
+    if (p) (msg.error ? p.reject(new Error(JSON.stringify(msg.error))) : p.resolve(msg.result), pending.delete(msg.id!));
+    else if (msg.method) events(msg.method, msg.params ?? {});
+  });
+  const call: Call = (method, params = {}) =>
+    new Promise((resolve, reject) => {
+      pending.set(++id, { resolve: resolve as (r: unknown) => void, reject });
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  return { call, close: () => ws.close() };
+}
+
+/** Used heap (bytes) after a full collection (`gc()` of --expose-gc: workerd never answers HeapProfiler.collectGarbage). */
+async function heapAfterGc(call: Call, contextId: number): Promise<number> {
+  const r = await call<{ exceptionDetails?: unknown }>('Runtime.evaluate', { expression: 'gc()', contextId });
+  if (r.exceptionDetails) throw new Error(`gc() failed: ${JSON.stringify(r)}`);
+  return (await call<{ usedSize: number }>('Runtime.getHeapUsage')).usedSize;
+}
+
+/** Bundled module of each line of index.js: esbuild's `// path` comment opening each module. */
+function moduleOfLine(bundle: string): (line: number) => string {
+  const starts: [number, string][] = [];
+  bundle.split('\n').forEach((l, i) => {
+    const m = /^\/\/ ((?:node_modules\/)?[\w@./-]+\.[cm]?[jt]sx?)$/.exec(l);
+    if (m) starts.push([i, m[1]!.replace(/^node_modules\/(@[^/]+\/[^/]+|[^/]+)\/.*/, '$1 (package)')]);
+  });
+  return (line) => {
+    let lo = 0;
+    for (let hi = starts.length - 1; lo < hi;) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]![0] <= line) lo = mid;
+      else hi = mid - 1;
+    }
+    return starts[lo] && starts[lo]![0] <= line ? starts[lo]![1] : '(bundle prelude)';
+  };
+}
+
+interface Snapshot {
+  snapshot: { meta: { node_fields: string[]; node_types: [string[]]; location_fields: string[] } };
+  nodes: number[];
+  strings: string[];
+  locations: number[];
+}
+
+/** Top groups by self size, and closures per bundled module (script `scriptId` only). */
+function summarize(s: Snapshot, scriptId: string, moduleOf: (line: number) => string) {
+  const f = s.snapshot.meta.node_fields;
+  const [T, N, S, width] = [f.indexOf('type'), f.indexOf('name'), f.indexOf('self_size'), f.length];
+  const types = s.snapshot.meta.node_types[0];
+  const groups = new Map<string, { bytes: number; count: number }>();
+  for (let i = 0; i < s.nodes.length; i += width) {
+    const type = types[s.nodes[i + T]!]!;
+    const key = type === 'object' ? s.strings[s.nodes[i + N]!]! : `(${type})`;
+    const g = groups.get(key) ?? { bytes: 0, count: 0 };
+    g.bytes += s.nodes[i + S]!;
+    g.count++;
+    groups.set(key, g);
+  }
+  const lf = s.snapshot.meta.location_fields;
+  const [SCRIPT, LINE, lw] = [lf.indexOf('script_id'), lf.indexOf('line'), lf.length];
+  const modules = new Map<string, number>();
+  for (let i = 0; i < s.locations.length; i += lw) {
+    if (String(s.locations[i + SCRIPT]) !== scriptId) continue;
+    const m = moduleOf(s.locations[i + LINE]!);
+    modules.set(m, (modules.get(m) ?? 0) + 1);
+  }
+  const total = [...groups.values()].reduce((a, g) => a + g.bytes, 0);
+  return { total, groups: [...groups].sort((a, b) => b[1].bytes - a[1].bytes), modules: [...modules].sort((a, b) => b[1] - a[1]) };
+}
+
+interface Gc {
+  isolate: string;
+  kind: string;
+  pauseMs: number;
+  afterMb: number;
+}
+/** One --trace-gc line: `[pid:0xISOLATE:thread] T ms: Scavenge 3.1 (4.5) -> 2.3 (5.5) MB, [pooled: x MB, ]pause / ext ms ...`. */
+function parseGc(line: string): Gc | undefined {
+  const m =
+    /^\[\d+:(0x[0-9a-f]+)(?::\d+)?\]\s+\d+ ms: ([A-Za-z -]+?)(?: \([a-z ]+\))? [\d.]+ \([\d.]+\) -> ([\d.]+) \([\d.]+\) MB,(?: pooled: [\d.]+ MB,)? ([\d.]+) \/ [\d.]+ ms/.exec(
+      line,
+    );
+  return m ? { isolate: m[1]!, kind: m[2]!, afterMb: Number(m[3]), pauseMs: Number(m[4]) } : undefined;
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! : 0;
+};
+const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(2);
+
+const origin = await startOriginProcess('heap', 0);
+const bundle = readFileSync(join(dir, 'lb', 'index.js'), 'utf8');
+const rows: { load: number; after: number; gc: Map<string, Gc[]>; requests: number }[] = [];
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    const inspectorPort = await freePort();
+    const w = await startWorkerd(dir, {
+      token: TOKEN,
+      compatibilityDate: '2026-11-01',
+      originHost: `127.0.0.1:${origin.port}`,
+      inspectorPort,
+      cpu: 1,
+      trafficService: true,
+      v8Flags: ['--trace-gc', '--expose-gc'],
+      stdout: 'pipe',
+    });
+    const lines: string[] = [];
+    let partial = '';
+    w.process.stdout!.on('data', (d: Buffer) => {
+      const parts = (partial + String(d)).split('\n');
+      partial = parts.pop()!;
+      lines.push(...parts);
+    });
+    try {
+      const seed = await fetch(`${w.lbUrl}/admin/v1/config`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          pools: [{ id: 'p', name: 'p', origins: [{ name: 'o', address: '127.0.0.1', port: origin.port }] }],
+          load_balancers: [{ name: HOST, default_pools: ['p'], fallback_pool: 'p' }],
+        }),
+      });
+      if (!seed.ok) throw new Error(`seeding failed: ${seed.status} ${await seed.text()}`);
+      const scripts = new Map<string, string>();
+      let contextId = 0;
+      const chunks: string[] = [];
+      const edge = await inspect(inspectorPort, 'edge', (method, p) => {
+        if (method === 'Debugger.scriptParsed') scripts.set(String(p.url), String(p.scriptId));
+        if (method === 'HeapProfiler.addHeapSnapshotChunk') chunks.push(String(p.chunk));
+        else if (method === 'Runtime.executionContextCreated') contextId = (p.context as { id: number }).id;
+      });
+      await edge.call('Runtime.enable');
+      await edge.call('Debugger.enable');
+      const load = await heapAfterGc(edge.call, contextId);
+      // The edge isolate's address in the trace: the line of the collection we just asked for.
+      const marker = lines.length;
+      await heapAfterGc(edge.call, contextId);
+      await new Promise((r) => setTimeout(r, 200));
+      const isolate = lines
+        .slice(marker)
+        .filter((l) => l.includes('testing'))
+        .map(parseGc)
+        .find((g) => g)?.isolate;
+      if (!isolate) throw new Error(`no --trace-gc line of the edge isolate's gc(): ${lines.slice(marker).join('\n')}`);
+      if (round === 0) {
+        await edge.call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+        const scriptId = [...scripts].find(([url]) => url.endsWith('index.js'))?.[1] ?? '';
+        const s = summarize(JSON.parse(chunks.join('')) as Snapshot, scriptId, moduleOfLine(bundle));
+        console.log(`\nHeap snapshot of "edge" at load: ${mb(s.total)} MB in nodes\n\n| group | MB | count |\n|---|---:|---:|`);
+        for (const [k, g] of s.groups.slice(0, TOP)) console.log(`| ${k} | ${mb(g.bytes)} | ${g.count} |`);
+        console.log(`\nClosures per bundled module (${s.modules.reduce((a, [, n]) => a + n, 0)} in index.js)\n\n| module | closures |\n|---|---:|`);
+        for (const [m, n] of s.modules.slice(0, TOP)) console.log(`| ${m} | ${n} |`);
+      }
+      const from = lines.length;
+      const r = await autocannon({ url: `${w.trafficUrl}/`, amount: REQUESTS, connections: 50, headers: { host: HOST } });
+      if (r.errors || r.timeouts || r.non2xx) throw new Error(`${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`);
+      const during = lines
+        .slice(from)
+        .map(parseGc)
+        .filter((g): g is Gc => g !== undefined && g.isolate === isolate);
+      for (const l of lines.slice(from)) if (l.includes(isolate) && l.includes('Mark-Compact')) console.error(l.trim());
+      const after = await heapAfterGc(edge.call, contextId);
+      edge.close();
+      const gc = new Map<string, Gc[]>();
+      for (const g of during) gc.set(g.kind, [...(gc.get(g.kind) ?? []), g]);
+      rows.push({ load, after, gc, requests: r.requests.total });
+      console.error(
+        `round ${round + 1}: isolate ${isolate}, heap at load ${mb(load)} MB, after ${r.requests.total} requests ${mb(after)} MB, ${during.length} GCs`,
+      );
+    } finally {
+      w.stop();
+    }
+  }
+} finally {
+  origin.stop();
+}
+
+const spread = (xs: number[], fmt: (x: number) => string) => `${fmt(pct(xs, 50))} (${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))})`;
+console.log(`\n${ROUNDS} rounds, median (min-max); "edge" isolate, ${REQUESTS} requests per round at 50 connections\n`);
+console.log(
+  `heap used after full GC, at load: ${spread(
+    rows.map((r) => r.load),
+    mb,
+  )} MB`,
+);
+console.log(
+  `heap used after full GC, after requests: ${spread(
+    rows.map((r) => r.after),
+    mb,
+  )} MB`,
+);
+const kinds = [...new Set(rows.flatMap((r) => [...r.gc.keys()]))];
+console.log('\n| GC | per 10k requests | pause max ms | pause p99 ms | heap after (last) MB |\n|---|---:|---:|---:|---:|');
+for (const k of kinds) {
+  const per = rows.map((r) => ((r.gc.get(k)?.length ?? 0) * 10_000) / r.requests);
+  const max = rows.map((r) => Math.max(0, ...(r.gc.get(k) ?? []).map((g) => g.pauseMs)));
+  const p99 = rows.map((r) =>
+    pct(
+      (r.gc.get(k) ?? []).map((g) => g.pauseMs),
+      99,
+    ),
+  );
+  const last = rows.map((r) => r.gc.get(k)?.at(-1)?.afterMb ?? NaN);
+  const d1 = (x: number) => x.toFixed(1);
+  console.log(`| ${k} | ${spread(per, d1)} | ${spread(max, (x) => x.toFixed(2))} | ${spread(p99, (x) => x.toFixed(2))} | ${spread(last, d1)} |`);
+}
