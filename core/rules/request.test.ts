@@ -46,6 +46,40 @@ describe('RuleRequest', () => {
     expect([gets, passes]).toEqual([0, 1]);
   });
 
+  it('with headerGets, reads the first names by get() and then every field in one pass, each once', () => {
+    let [gets, passes] = [0, 0];
+    class CountingHeaders extends Headers {
+      override get(name: string): string | null {
+        gets++;
+        return super.get(name);
+      }
+      override forEach(f: (value: string, key: string, parent: Headers) => void): void {
+        passes++;
+        super.forEach(f);
+      }
+    }
+    const request = () =>
+      new RuleRequest({
+        url: splitUrl('https://a.example.com/'),
+        method: 'GET',
+        headers: new CountingHeaders({ 'x-tenant': 'blue', 'X-Other': 'x', a: '1', b: '2' }),
+        loadBalancer: 'lb',
+        headerGets: 4,
+      });
+    const few = ['x-tenant', 'x-none', 'x-other', 'X-Other'].map((n) => compiled(`http.request.headers["${n}"][0] ne "?"`));
+    const r = request();
+    for (let i = 0; i < 3; i++) expect(few.map((p) => p(r))).toEqual([true, false, true, false]);
+    expect([gets, passes]).toEqual([3, 0]); // an upper-case key is never present: no get()
+
+    // A fifth distinct name: one pass, nothing read again, the names read apart not doubled.
+    const many = ['x-tenant', 'x-none', 'x-other', 'X-Other', 'a', 'b', 'c'].map((n) => compiled(`http.request.headers["${n}"][0] ne "?"`));
+    [gets, passes] = [0, 0];
+    const s = request();
+    for (let i = 0; i < 3; i++) expect(many.map((p) => p(s))).toEqual([true, false, true, false, true, true, false]);
+    expect([gets, passes]).toEqual([3, 1]);
+    expect(['x-tenant', 'x-other', 'a', 'b', 'c', 'X-Other'].map((n) => s.header(n))).toEqual([['blue'], ['x'], ['1'], ['2'], undefined, undefined]);
+  });
+
   it('sees repeated fields joined with ", ", as Headers.get gives them', () => {
     const headers = new Headers([
       ['set-cookie', 'a=1'],
