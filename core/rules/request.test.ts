@@ -3,6 +3,25 @@ import { splitUrl } from '../forward/index.ts';
 import { RuleRequest } from './index.ts';
 import { compiled, view } from './test-helpers.ts';
 
+/** Headers that count the reads rules make: get() calls and forEach passes. */
+const counts = {
+  gets: 0,
+  passes: 0,
+  reset() {
+    [this.gets, this.passes] = [0, 0];
+  },
+};
+class CountingHeaders extends Headers {
+  override get(name: string): string | null {
+    counts.gets++;
+    return super.get(name);
+  }
+  override forEach(f: (value: string, key: string, parent: Headers) => void): void {
+    counts.passes++;
+    super.forEach(f);
+  }
+}
+
 describe('RuleRequest', () => {
   it('splits the URI into path and query as the runtime serializes request.url', () => {
     const r = new RuleRequest({ url: splitUrl('https://a.example.com:8443/x/y?q=1&r'), method: 'GET', headers: new Headers(), loadBalancer: 'lb' });
@@ -18,17 +37,7 @@ describe('RuleRequest', () => {
   });
 
   it('reads the headers once per request (one pass), however many rules ask', () => {
-    let [gets, passes] = [0, 0];
-    class CountingHeaders extends Headers {
-      override get(name: string): string | null {
-        gets++;
-        return super.get(name);
-      }
-      override forEach(f: (value: string, key: string, parent: Headers) => void): void {
-        passes++;
-        super.forEach(f);
-      }
-    }
+    counts.reset();
     const r = new RuleRequest({
       url: splitUrl('https://a.example.com/'),
       method: 'GET',
@@ -43,21 +52,11 @@ describe('RuleRequest', () => {
       'http.request.headers["X-Other"][0] eq "x"', // keys are lower case: an upper-case key is never present
     ].map(compiled);
     for (let i = 0; i < 3; i++) expect(rules.map((p) => p(r))).toEqual([true, false, false, true, false]);
-    expect([gets, passes]).toEqual([0, 1]);
+    expect([counts.gets, counts.passes]).toEqual([0, 1]);
   });
 
   it('with headerGets, reads the first names by get() and then every field in one pass, each once', () => {
-    let [gets, passes] = [0, 0];
-    class CountingHeaders extends Headers {
-      override get(name: string): string | null {
-        gets++;
-        return super.get(name);
-      }
-      override forEach(f: (value: string, key: string, parent: Headers) => void): void {
-        passes++;
-        super.forEach(f);
-      }
-    }
+    counts.reset();
     const request = () =>
       new RuleRequest({
         url: splitUrl('https://a.example.com/'),
@@ -69,14 +68,14 @@ describe('RuleRequest', () => {
     const few = ['x-tenant', 'x-none', 'x-other', 'X-Other'].map((n) => compiled(`http.request.headers["${n}"][0] ne "?"`));
     const r = request();
     for (let i = 0; i < 3; i++) expect(few.map((p) => p(r))).toEqual([true, false, true, false]);
-    expect([gets, passes]).toEqual([3, 0]); // an upper-case key is never present: no get()
+    expect([counts.gets, counts.passes]).toEqual([3, 0]); // an upper-case key is never present: no get()
 
     // A fifth distinct name: one pass, nothing read again, the names read apart not doubled.
     const many = ['x-tenant', 'x-none', 'x-other', 'X-Other', 'a', 'b', 'c'].map((n) => compiled(`http.request.headers["${n}"][0] ne "?"`));
-    [gets, passes] = [0, 0];
+    counts.reset();
     const s = request();
     for (let i = 0; i < 3; i++) expect(many.map((p) => p(s))).toEqual([true, false, true, false, true, true, false]);
-    expect([gets, passes]).toEqual([3, 1]);
+    expect([counts.gets, counts.passes]).toEqual([3, 1]);
     expect(['x-tenant', 'x-other', 'a', 'b', 'c', 'X-Other'].map((n) => s.header(n))).toEqual([['blue'], ['x'], ['1'], ['2'], undefined, undefined]);
   });
 
