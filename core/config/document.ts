@@ -61,13 +61,15 @@ export const NOUN: Readonly<Record<Kind, string>> = {
 
 /**
  * What an operation needs from the outside world: a fresh id, the time (ISO 8601) and, where the
- * runtime can tell, whether a Worker secret binding is set (a non-empty string). Without
- * `hasSecret` (pure tests, tools) secret bindings are not checked at write time.
+ * runtime can tell, whether a Worker secret binding is set (a non-empty string) and whether a
+ * certificate is stored (they live outside the document). Without `hasSecret` or
+ * `hasCertificate` (pure tests, tools) those references are not checked at write time.
  */
 export interface WriteContext {
   newId(): string;
   now(): string;
   hasSecret?(name: string): boolean;
+  hasCertificate?(id: string): boolean;
 }
 
 /** Validates one resource body (read-only fields are ignored). Errors name fields under `prefix`. */
@@ -296,13 +298,14 @@ function referrers(doc: ConfigDocument, kind: Kind, id: string): string[] {
 }
 
 /**
- * Cross-object rules: references resolve (400), secret bindings are set (400, when
- * `ctx.hasSecret` can tell) and hostnames are unique (409). With `only`, only that object's
- * problems are reported, with paths relative to it; otherwise paths are document paths.
+ * Cross-object rules: references resolve (400), secret bindings and certificates exist (400, when
+ * `ctx` can tell) and hostnames and TCP ports are unique (409, the first clash, reported only when
+ * nothing else is wrong: a document with a 400 problem answers 400). With `only`, only that object's problems are
+ * reported, with paths relative to it; otherwise paths are document paths.
  */
 function checkDocument(doc: ConfigDocument, documentPaths: boolean, ctx: WriteContext, only?: string): { status: 400 | 409; errors: ApiError[] } {
   const errors: ApiError[] = [];
-  let status: 400 | 409 = 400;
+  const conflicts: ApiError[] = [];
   const at = (kind: Kind, i: number, rest: (string | number)[]) => (documentPaths ? [kind, i, ...rest] : rest);
   const unset = (path: (string | number)[], name: string | undefined) => {
     if (name !== undefined && ctx.hasSecret && !ctx.hasSecret(name)) {
@@ -342,11 +345,19 @@ function checkDocument(doc: ConfigDocument, documentPaths: boolean, ctx: WriteCo
     if (only && a.id !== only) return;
     if (!lbs.has(a.load_balancer))
       errors.push(fieldError(ErrorCode.unknownReference, at('tcp_apps', i, ['load_balancer']), `unknown load balancer "${a.load_balancer}"`));
-    const clash = other ?? doc.tcp_apps.find((x, j) => j > i && x.listen_port === a.listen_port)?.id;
-    if (clash && !errors.length) {
-      status = 409;
-      errors.push(fieldError(ErrorCode.conflict, at('tcp_apps', i, ['listen_port']), `port ${a.listen_port} is already used by TCP app ${clash}`));
+    const certificates: [(string | number)[], string | undefined][] = [
+      [['certificate'], a.certificate],
+      ...a.additional_certificates.map((c, j) => [['additional_certificates', j], c] as [(string | number)[], string]),
+    ];
+    for (const [path, c] of certificates) {
+      if (c !== undefined && ctx.hasCertificate && !ctx.hasCertificate(c))
+        errors.push(
+          fieldError(ErrorCode.unknownReference, at('tcp_apps', i, path), `unknown certificate "${c}": upload it first (POST /admin/v1/certificates)`),
+        );
     }
+    const clash = other ?? doc.tcp_apps.find((x, j) => j > i && x.listen_port === a.listen_port)?.id;
+    if (clash && !conflicts.length)
+      conflicts.push(fieldError(ErrorCode.conflict, at('tcp_apps', i, ['listen_port']), `port ${a.listen_port} is already used by TCP app ${clash}`));
   });
   const monitors = new Set(doc.monitors.map((m) => m.id));
   doc.pools.forEach((p, i) => {
@@ -364,12 +375,10 @@ function checkDocument(doc: ConfigDocument, documentPaths: boolean, ctx: WriteCo
     }
     errors.push(...dnsProblems(lb, zones, (rest) => at('load_balancers', i, rest)));
     const clash = other ?? doc.load_balancers.find((x, j) => j > i && x.name === lb.name)?.id;
-    if (clash && !errors.length) {
-      status = 409;
-      errors.push(fieldError(ErrorCode.conflict, at('load_balancers', i, ['name']), `hostname "${lb.name}" is already used by load balancer ${clash}`));
-    }
+    if (clash && !conflicts.length)
+      conflicts.push(fieldError(ErrorCode.conflict, at('load_balancers', i, ['name']), `hostname "${lb.name}" is already used by load balancer ${clash}`));
   });
-  return { status, errors };
+  return errors.length ? { status: 400, errors } : { status: 409, errors: conflicts };
 }
 
 /**

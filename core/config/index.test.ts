@@ -162,6 +162,38 @@ describe('references', () => {
     expect(!out.ok && out.status).toBe(409);
   });
 
+  it('answer 400 for a document with both a 400 problem and a clash (a 409 only when nothing else is wrong)', () => {
+    const p = { id: 'p', ...pool('p') };
+    const clashing = {
+      pools: [p],
+      load_balancers: [
+        { id: 'a', ...lb('a.example.com', ['p']) },
+        { id: 'b', ...lb('a.example.com', ['p']) },
+      ],
+    };
+    expect(importDocument(EMPTY_DOCUMENT, clashing, ctx)).toMatchObject({ ok: false, status: 409 });
+    const both = { ...clashing, load_balancers: [...clashing.load_balancers, { id: 'c', ...lb('c.example.com', ['nope']) }] };
+    const out = importDocument(EMPTY_DOCUMENT, both, ctx);
+    expect(!out.ok && [out.status, out.errors.map((e) => e.path)]).toEqual([400, ['load_balancers[2].default_pools[0]', 'load_balancers[2].fallback_pool']]);
+  });
+
+  it('refuse a TCP app naming a certificate the runtime does not hold, naming the field; unchecked without hasCertificate', () => {
+    const held: WriteContext = { ...ctx, hasCertificate: (id) => id === 'c'.repeat(32) };
+    const doc = {
+      pools: [{ id: 'p', ...pool('p') }],
+      load_balancers: [{ id: 'lb', ...lb('db.example.com', ['p']) }],
+      tcp_apps: [
+        { name: 'pg', listen_port: 5432, load_balancer: 'lb', tls: 'terminate', certificate: 'c'.repeat(32), additional_certificates: ['d'.repeat(32)] },
+      ],
+    };
+    const out = importDocument(EMPTY_DOCUMENT, doc, held);
+    expect(!out.ok && [out.status, out.errors.map((e) => e.message)]).toEqual([
+      400,
+      [`tcp_apps[0].additional_certificates[0]: unknown certificate "${'d'.repeat(32)}": upload it first (POST /admin/v1/certificates)`],
+    ]);
+    expect(importDocument(EMPTY_DOCUMENT, doc, ctx).ok).toBe(true);
+  });
+
   it('refuse a secret binding the runtime says is not set, naming the field; unchecked without hasSecret', () => {
     const bound: WriteContext = { ...ctx, hasSecret: (name) => name === 'TSIG_KEY' };
     const zone = (secret: string) => ({ name: 'example.com', provider: { type: 'rfc2136', server: '192.0.2.53', tsig_key_name: 'k', tsig_secret: secret } });

@@ -68,6 +68,11 @@ export class CertificateStore {
     return this.#sql.exec<Row>('SELECT * FROM certificates WHERE id = ?', id).toArray()[0];
   }
 
+  /** Whether a certificate is stored under `id` (a TCP app may name it). */
+  has(id: string): boolean {
+    return this.#sql.exec('SELECT 1 FROM certificates WHERE id = ?', id).toArray().length > 0;
+  }
+
   /** Every certificate's metadata, by name; never a key. */
   list(): CertificateMeta[] {
     return this.#sql

@@ -50,6 +50,7 @@ export class ConfigStore extends DurableObject<Env> implements ConfigStoreApi {
       const value: unknown = (this.env as unknown as Record<string, unknown>)[name];
       return typeof value === 'string' && value.length > 0;
     },
+    hasCertificate: (id) => this.#certificates.has(id),
   };
 
   constructor(ctx: DurableObjectState, env: Env) {

@@ -133,6 +133,11 @@ describe('certificates', () => {
       result: { id: string };
     }>();
     const app = { name: 'db', listen_port: 15432, load_balancer: lb.result.id, tls: 'terminate', certificate: cert.result.id };
+    const unknown = await call('/tcp_apps', 'POST', { ...app, certificate: 'f'.repeat(32) });
+    expect([unknown.status, (await unknown.json<Errors>()).errors[0]!.message]).toEqual([
+      400,
+      `certificate: unknown certificate "${'f'.repeat(32)}": upload it first (POST /admin/v1/certificates)`,
+    ]);
     const created = await call('/tcp_apps', 'POST', app);
     expect(created.status).toBe(201);
     const appId = (await created.json<{ result: { id: string } }>()).result.id;
