@@ -38,6 +38,10 @@ export function mayRetry(method: string, outcome: Outcome, retryNonIdempotent = 
   return outcome === 'connect_error' || retryNonIdempotent || isIdempotent(method);
 }
 
+/** At most this many origins of one pool are tried for one request (worker/proxy/forward.ts) or TCP
+ * connection (tcp-proxy/src/connection.ts); each further pool of failover_across_pools gets as many again. */
+export const MAX_ATTEMPTS_PER_POOL = 3;
+
 /** Whether a response with `status` to a `method` request may be retried on the next candidate (mayRetry of its outcome). */
 export const retryableStatus = (method: string, status: number, retryNonIdempotent = false): boolean =>
   GATEWAY_FAILURE_STATUS.has(status) && mayRetry(method, outcomeOf(status), retryNonIdempotent);

@@ -47,8 +47,6 @@ export const certificateIds = (doc: ConfigDocument) =>
 
 export class AdminSource {
   loaded: Loaded | undefined;
-  /** When the admin API last answered (epoch ms), 0 = never. */
-  lastContactAt = 0;
   #etag = '';
   #raw: z.infer<typeof Saved>['config'] | undefined;
   #polls = 0;
@@ -64,13 +62,11 @@ export class AdminSource {
     this.#log = opts.log;
   }
 
-  async #get(path: string, headers: Record<string, string> = {}): Promise<Response> {
-    const res = await fetch(`${this.#base}${path}`, {
+  #get(path: string, headers: Record<string, string> = {}): Promise<Response> {
+    return fetch(`${this.#base}${path}`, {
       headers: { authorization: `Bearer ${this.#token}`, ...headers },
       signal: AbortSignal.timeout(ADMIN_TIMEOUT_MS),
     });
-    this.lastContactAt = Date.now();
-    return res;
   }
 
   /** Reads the last good state from disk; false when there is none or it does not validate. */

@@ -11,15 +11,13 @@
  */
 import { connect, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { MAX_ATTEMPTS_PER_POOL } from '../../core/forward/index.ts';
 import { planRoute, type Candidate, type Plan } from '../../core/route/index.ts';
 import type { AppRunner, AppVersion } from './app.ts';
 import type { OriginStats } from './metrics.ts';
 import { buildProxyHeader, readProxyHeader, type Endpoint, type ProxiedAddresses } from './proxy-header.ts';
 import { Splice, type SpliceOwner } from './splice.ts';
 import { handshake, HANDSHAKE_TIMEOUT_MS } from './tls.ts';
-
-/** Origins tried per pool for one connection: the HTTP proxy's rule (worker/proxy MAX_ATTEMPTS_PER_POOL). */
-export const MAX_ATTEMPTS_PER_POOL = 3;
 
 const kConnection = Symbol('connection');
 type Tagged = Socket & { [kConnection]?: Connection };

@@ -5,8 +5,8 @@
  */
 import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import pp from 'proxy-protocol-js';
-import { parseAddress } from './firewall.ts';
 
 export interface Endpoint {
   address: string;
@@ -26,10 +26,19 @@ const V2_MAX = 4096;
 
 type Framed = { header: ProxiedAddresses | 'local'; rest: Buffer } | 'more';
 
+/** The address as ipaddr.js sees it (byte arrays, IPv4-mapped forms), IPv4-mapped IPv6 unwrapped; undefined when it does not parse. */
+function ipaddrOf(address: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+  try {
+    return ipaddr.process(address);
+  } catch {
+    return undefined;
+  }
+}
+
 const startsLike = (buf: Buffer, prefix: Buffer) =>
   buf.subarray(0, Math.min(buf.length, prefix.length)).equals(prefix.subarray(0, Math.min(buf.length, prefix.length)));
 const bytesToAddress = (bytes: number[]) =>
-  parseAddress(
+  ipaddrOf(
     bytes.length === 4
       ? bytes.join('.')
       : Buffer.from(bytes)
@@ -119,12 +128,12 @@ export function readProxyHeader(socket: Socket, timeoutMs: number): Promise<Prox
  * client `source` connected to `destination`. Mixed families are sent as IPv6 (IPv4-mapped).
  */
 export function buildProxyHeader(version: 'v1' | 'v2', source: Endpoint, destination: Endpoint): Buffer {
-  let src = parseAddress(source.address);
-  let dst = parseAddress(destination.address);
+  let src = ipaddrOf(source.address);
+  let dst = ipaddrOf(destination.address);
   if (!src || !dst) throw new Error(`cannot build a PROXY header for ${source.address} → ${destination.address}`);
   if (src.kind() !== dst.kind()) {
-    if (src.kind() === 'ipv4') src = (src as import('ipaddr.js').IPv4).toIPv4MappedAddress();
-    if (dst.kind() === 'ipv4') dst = (dst as import('ipaddr.js').IPv4).toIPv4MappedAddress();
+    if (src.kind() === 'ipv4') src = (src as ipaddr.IPv4).toIPv4MappedAddress();
+    if (dst.kind() === 'ipv4') dst = (dst as ipaddr.IPv4).toIPv4MappedAddress();
   }
   const v4 = src.kind() === 'ipv4';
   if (version === 'v1') {

@@ -40,6 +40,8 @@ export class TcpProxy {
   readonly #loads = new LoadTracker();
   readonly #problems = new Map<string, string>();
   readonly #retiring = new Set<Promise<unknown>>();
+  /** Pool id → name of the loaded config (metric labels), set by #apply. */
+  #poolNames = new Map<string, string>();
   #ops: Server | undefined;
   #timers: NodeJS.Timeout[] = [];
   #draining = false;
@@ -96,14 +98,18 @@ export class TcpProxy {
     }
   }
 
+  /** Each app's due probes at once (a slow one delays no other app), then its origin_healthy gauges. */
   async #probe(): Promise<void> {
-    for (const { runner, health } of this.#running.values()) {
-      for (const c of await health.probeDue(tcpProbe))
-        this.#log('origin_health', { app: runner.app.name, pool: c.poolId, origin: c.origin, from: c.from, to: c.to, reason: c.reason });
-      const pools = new Map((this.source.loaded?.doc.pools ?? []).map((p) => [p.id, p.name]));
-      for (const st of health.states())
-        this.metrics.originHealthy.set({ app: runner.app.name, pool: pools.get(st.poolId) ?? st.poolId, origin: st.origin }, st.usable ? 1 : 0);
-    }
+    await Promise.all(
+      [...this.#running.values()].map(async ({ runner, health }) => {
+        for (const c of await health.probeDue(tcpProbe))
+          this.#log('origin_health', { app: runner.app.name, pool: c.poolId, origin: c.origin, from: c.from, to: c.to, reason: c.reason });
+        for (const st of health.states()) {
+          const pool = this.#poolNames.get(st.poolId) ?? st.poolId;
+          this.metrics.originHealthy.set({ app: runner.app.name, pool, origin: st.origin }, st.usable ? 1 : 0);
+        }
+      }),
+    );
   }
 
   /** Makes the running apps match the loaded config. `strict`: a port that cannot be opened rejects. */
@@ -111,6 +117,7 @@ export class TcpProxy {
     const loaded = this.source.loaded!;
     const only = this.#settings.apps;
     const snapshot = compileSnapshot(loaded.doc, loaded.version);
+    this.#poolNames = new Map(loaded.doc.pools.map((p) => [p.id, p.name]));
     const apps = loaded.doc.tcp_apps.filter((a) => a.enabled && (!only.length || only.includes(a.id) || only.includes(a.name)));
     const wanted = new Map(apps.map((a) => [a.id, a]));
     for (const [id, r] of this.#running) {

@@ -19,7 +19,7 @@
  * `--define globalThis.EDGE_LB_METRICS_OFF:true` leaves the counting out (bench/metrics.ts).
  */
 import { AFFINITY_COOKIE, withoutCookie } from '../../core/affinity/index.ts';
-import { hasHopByHop, mayRetry, originUrl, stripHopByHop, upstreamHeaders, type RequestTarget } from '../../core/forward/index.ts';
+import { hasHopByHop, MAX_ATTEMPTS_PER_POOL, mayRetry, originUrl, stripHopByHop, upstreamHeaders, type RequestTarget } from '../../core/forward/index.ts';
 import { outcomeOf, type Outcome } from '../../core/health/index.ts';
 import { CONNECT_ERROR, TIMEOUT } from '../../core/metrics/index.ts';
 import type { Candidate, Plan } from '../../core/route/index.ts';
@@ -27,9 +27,7 @@ import { tracksLoad } from '../../core/steer/index.ts';
 import type { LoadTracker } from '../../core/steer/load.ts';
 import type { PlaceFacts } from '../../core/steer/pools.ts';
 
-/** At most this many origins of one pool are tried for one request (each further pool of
- * failover_across_pools gets as many again). */
-export const MAX_ATTEMPTS_PER_POOL = 3;
+export { MAX_ATTEMPTS_PER_POOL }; // core/forward's, re-exported by worker/proxy/index.ts
 /** Request bodies up to this size (bytes, by Content-Length) are buffered so they can be retried. */
 export const MAX_BUFFERED_BODY = 1024 * 1024;
 /** False only in a benchmark bundle that compares against no counting (see the module's docstring). */
