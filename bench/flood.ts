@@ -12,10 +12,10 @@
  *
  * Run: `node_modules/.bin/node bench/flood.ts` (Node >= 22; the system node may be older).
  */
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
-import { bundleWorker, startOriginProcess } from './lib.ts';
+import { bundleWorker, processRssKb, startOriginProcess } from './lib.ts';
 import { startWorkerd } from './workerd.ts';
 
 const REQUESTS = Number(process.env.FLOOD_REQUESTS ?? 10_000);
@@ -30,10 +30,7 @@ rmSync(DIR, { recursive: true, force: true });
 const outdir = join(DIR, 'lb');
 bundleWorker(outdir);
 
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : NaN;
-}
+const rssBytes = (pid: number) => processRssKb(pid) * 1024;
 /** Every file under `dir`, with sizes. */
 function files(dir: string): { path: string; size: number }[] {
   const out: { path: string; size: number }[] = [];

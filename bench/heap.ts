@@ -4,9 +4,10 @@
  * workerd (bench/workerd.ts) twice over: service "lb" takes the admin calls and hosts the Durable
  * Objects, service "edge" (trafficService) only serves load-balanced requests, as a traffic isolate
  * at the edge does. Per round (a fresh workerd each), through the inspector of "edge" (Chrome
- * DevTools Protocol over `ws`, as bench/profile.ts):
- * - heap used after a full GC (HeapProfiler.collectGarbage, then Runtime.getHeapUsage) at load,
- *   before any request, and after BENCH_REQUESTS proxied requests (default 10,000, 50 connections);
+ * DevTools Protocol, bench/profile.ts `inspect`):
+ * - heap used after a full GC (`gc()` of --expose-gc, evaluated in the isolate: workerd never
+ *   answers HeapProfiler.collectGarbage; then Runtime.getHeapUsage) at load, before any request,
+ *   and after BENCH_REQUESTS proxied requests (default 10,000, 50 connections);
  * - V8's --trace-gc lines of that isolate during the requests: scavenges and mark-compacts per 10k
  *   requests, pause max and p99 (ms), heap after the last one of each kind (MB); each mark-compact's
  *   line (its reason: allocation failure, a task finishing incremental marking…) goes to stderr;
@@ -19,9 +20,9 @@
 import autocannon from 'autocannon';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import WebSocket from 'ws';
 import { freePort } from '../scripts/lib/wrangler-dev.ts';
 import { bundleWorker, startOriginProcess } from './lib.ts';
+import { inspect, type Call } from './profile.ts';
 import { startWorkerd } from './workerd.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -31,31 +32,6 @@ const TOKEN = 'bench-token';
 const HOST = 'heap.bench';
 const dir = process.argv[2] ?? join('.bench', 'heap');
 if (!process.argv[2]) bundleWorker(join(dir, 'lb'));
-
-type Call = <T>(method: string, params?: object) => Promise<T>;
-
-/** A CDP session on workerd's inspector target for service `name`; `events` gets every event. */
-async function inspect(port: number, name: string, events: (method: string, params: Record<string, unknown>) => void) {
-  const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as { webSocketDebuggerUrl: string }[];
-  const target = targets.find((t) => t.webSocketDebuggerUrl.endsWith(`/${name}`));
-  if (!target) throw new Error(`no inspector target for worker ${name}`);
-  const ws = new WebSocket(target.webSocketDebuggerUrl, { maxPayload: 1 << 30 });
-  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-  let id = 0;
-  const pending = new Map<number, { resolve: (result: unknown) => void; reject: (e: Error) => void }>();
-  ws.on('message', (m) => {
-    const msg = JSON.parse(String(m)) as { id?: number; result?: unknown; error?: unknown; method?: string; params?: Record<string, unknown> };
-    const p = msg.id ? pending.get(msg.id) : undefined;
-    if (p) (msg.error ? p.reject(new Error(JSON.stringify(msg.error))) : p.resolve(msg.result), pending.delete(msg.id!));
-    else if (msg.method) events(msg.method, msg.params ?? {});
-  });
-  const call: Call = (method, params = {}) =>
-    new Promise((resolve, reject) => {
-      pending.set(++id, { resolve: resolve as (r: unknown) => void, reject });
-      ws.send(JSON.stringify({ id, method, params }));
-    });
-  return { call, close: () => ws.close() };
-}
 
 /** Used heap (bytes) after a full collection (`gc()` of --expose-gc: workerd never answers HeapProfiler.collectGarbage). */
 async function heapAfterGc(call: Call, contextId: number): Promise<number> {

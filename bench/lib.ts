@@ -64,3 +64,13 @@ export function processCpuMs(pid: number): number {
     return NaN;
   }
 }
+
+/** Resident set size of a process (kB: VmRSS of /proc/<pid>/status); NaN where /proc is absent or the process is gone. */
+export function processRssKb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}

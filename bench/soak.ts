@@ -14,12 +14,12 @@
  * Run: `node_modules/.bin/node bench/soak.ts` (Node >= 22; the system node may be older);
  * `SOAK_SECONDS=60` for a quick check of the harness. The last part of `npm run bench` (10 minutes).
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { bundleWorker } from './lib.ts';
+import { bundleWorker, processRssKb } from './lib.ts';
 import { startWorkerd } from './workerd.ts';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
@@ -36,10 +36,7 @@ rmSync(DIR, { recursive: true, force: true });
 const outdir = join(DIR, 'lb');
 bundleWorker(outdir);
 
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
+const rssMb = (pid: number) => processRssKb(pid) / 1024;
 
 /** Origins that answer 200 to everything and record each probe's arrival (epoch ms). */
 const origins: { name: string; port: number; probes: number[]; served: number; server: Server }[] = [];

@@ -19,11 +19,11 @@
  * BENCH_SUSTAIN (seconds of the RSS run, default 30).
  */
 import autocannon from 'autocannon';
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { get } from 'node:http';
 import { join } from 'node:path';
-import { bundleWorker, median, startOriginProcess } from './lib.ts';
+import { bundleWorker, median, processRssKb, startOriginProcess } from './lib.ts';
 import { openLoop } from './open-loop.ts';
 import { startWorkerd, type Workerd } from './workerd.ts';
 
@@ -91,7 +91,6 @@ async function rounds(targets: Target[], connections: number, rate?: number): Pr
   return out;
 }
 
-const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
 const f = (x: number, digits = 0) => x.toFixed(digits);
 
 bundleWorker(join(dir, 'lb'));
@@ -193,7 +192,7 @@ try {
     }
     const url = d === dir ? `${w.lbUrl}/` : `${w.passUrl}/`;
     await run({ ...t, url }, 50, SUSTAIN);
-    rss[name] = rssKb(w.process.pid!);
+    rss[name] = processRssKb(w.process.pid!);
     w.stop();
     started.pop();
   }

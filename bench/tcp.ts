@@ -17,11 +17,13 @@
  * Its one log line per connection goes to /dev/null: part of the cost, as in production.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../scripts/lib/wrangler-dev.ts';
+import { writeSavedState } from '../tcp-proxy/test/saved-state.ts';
+import { processCpuMs, processRssKb } from './lib.ts';
 
 const MB = 1024 * 1024;
 /** Idle connections held for the memory figure (the proxy holds two sockets each; the file limit here is 20,000). */
@@ -78,11 +80,7 @@ async function bulk(port: number, streams: number, perStream: number): Promise<n
   return (streams * perStream) / MB / ((performance.now() - t0) / 1000);
 }
 
-/** CPU seconds (user + system) `pid` has used, from /proc/<pid>/stat. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 per second)
-}
+const cpuSeconds = (pid: number) => processCpuMs(pid) / 1000;
 
 async function connections(port: number, pid: number, seconds: number, concurrency: number) {
   const times: number[] = [];
@@ -100,10 +98,8 @@ async function connections(port: number, pid: number, seconds: number, concurren
   return { perSecond: times.length / wall, perCpuSecond: times.length / cpu, p99: times[Math.floor(times.length * 0.99)]! };
 }
 
-const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-
 async function idleMemory(port: number, pid: number, count: number): Promise<number> {
-  const before = rssKb(pid);
+  const before = processRssKb(pid);
   const sockets: Socket[] = [];
   for (let i = 0; i < count; i++) {
     sockets.push(
@@ -117,7 +113,7 @@ async function idleMemory(port: number, pid: number, count: number): Promise<num
     );
   }
   await sleep(1500);
-  const after = rssKb(pid);
+  const after = processRssKb(pid);
   for (const s of sockets) s.destroy();
   return ((after - before) * 1024) / count;
 }
@@ -177,18 +173,7 @@ async function main(): Promise<void> {
     const version = /HAProxy version (\S+)/.exec(execFileSync('haproxy', ['-v'], { encoding: 'utf8' }))?.[1] ?? '?';
     const haproxy = await measure(`haproxy ${version} mode tcp (nbthread 1)`, haPort, () => start('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')]));
 
-    const now = new Date().toISOString();
-    const stamp = { created_on: now, modified_on: now };
-    const config = {
-      version: 1,
-      monitors: [],
-      dns_zones: [],
-      webhooks: [],
-      pools: [{ id: 'p', name: 'p', ...stamp, origins: [{ name: 'o', address: '127.0.0.1', port: originPort }] }],
-      load_balancers: [{ id: 'lb', name: 'bench.example.test', ...stamp, default_pools: ['p'], fallback_pool: 'p' }],
-      tcp_apps: [{ id: 'a', name: 'bench', ...stamp, listen_port: ourPort, load_balancer: 'lb', max_connections: 100_000 }],
-    };
-    writeFileSync(join(dir, 'state.json'), JSON.stringify({ etag: '"config-1"', config, certificates: [] }));
+    writeSavedState(dir, { originPort, listenPort: ourPort, app: { name: 'bench', max_connections: 100_000 } });
     const mine = await measure('tcp-proxy (Node 22)', ourPort, () =>
       start(process.execPath, [process.env.BENCH_TCP_PROXY ?? 'tcp-proxy/src/main.ts'], {
         TCP_PROXY_ADMIN_URL: 'http://127.0.0.1:9',

@@ -5,13 +5,13 @@
  * only its own connection.
  */
 import { Buffer } from 'node:buffer';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import pp from 'proxy-protocol-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EMPTY_DOCUMENT, importDocument, type TcpApp } from '../../core/config/index.ts';
 import { compileSnapshot } from '../../core/route/index.ts';
 import { LoadTracker } from '../../core/steer/load.ts';
-import { freePort, startOrigin } from '../test/origins.ts';
+import { dial, freePort, startOrigin } from '../test/origins.ts';
 import { AppRunner } from './app.ts';
 import { AppHealth } from './health.ts';
 import type { Fields } from './log.ts';
@@ -57,11 +57,6 @@ const origin = async (name: string, opts?: Parameters<typeof startOrigin>[1]) =>
   started.push(o);
   return o;
 };
-const dial = (port: number) =>
-  new Promise<Socket>((resolve, reject) => {
-    const s = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
-    s.once('connect', () => resolve(s)).once('error', reject);
-  });
 /** Everything the socket receives until it ends or closes. */
 const readAll = (s: Socket) =>
   new Promise<string>((resolve) => {

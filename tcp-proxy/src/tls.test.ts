@@ -2,8 +2,7 @@
  * TLS termination with real certificates from the openssl CLI: the app's certificate by default,
  * an additional one when the client's SNI names it, the handshake through Node's TLS.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,15 +10,14 @@ import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMPTY_DOCUMENT, importDocument, type TcpApp } from '../../core/config/index.ts';
 import type { CertificateMaterial } from '../../core/rpc/index.ts';
+import { selfSigned } from '../test/self-signed.ts';
 import { handshake, tlsOf } from './tls.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tcp-proxy-tls-'));
 /** A self-signed ECDSA certificate for `name` (PKCS #8 key), as the admin API would hand it over. */
 function material(id: string, name: string): CertificateMaterial {
-  const [key, cert] = [join(dir, `${id}.key`), join(dir, `${id}.pem`)];
-  const args = ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '2'];
-  execFileSync('openssl', [...args, '-subj', `/CN=${name}`, '-addext', `subjectAltName=DNS:${name}`], { stdio: 'ignore' });
-  return { id, fingerprint_sha256: id, certificate: readFileSync(cert, 'utf8'), private_key: readFileSync(key, 'utf8') };
+  const { certificate, privateKey } = selfSigned(dir, name);
+  return { id, fingerprint_sha256: id, certificate, private_key: privateKey };
 }
 
 let server: Server;

@@ -5,12 +5,13 @@
  * `docker info` fails (this workplace has the client but no engine).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort, startOrigin } from './origins.ts';
+import { writeSavedState } from './saved-state.ts';
 
 const docker = spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
 
@@ -21,18 +22,7 @@ describe('container', () => {
       const origin = await startOrigin('in-container');
       const [listen, ops] = [await freePort(), await freePort()];
       const state = mkdtempSync(join(tmpdir(), 'tcp-proxy-image-'));
-      const now = new Date().toISOString();
-      const stamp = { created_on: now, modified_on: now };
-      const config = {
-        version: 1,
-        monitors: [],
-        dns_zones: [],
-        webhooks: [],
-        pools: [{ id: 'p', name: 'p', ...stamp, origins: [{ name: 'o', address: '127.0.0.1', port: origin.port }] }],
-        load_balancers: [{ id: 'lb', name: 'c.example.test', ...stamp, default_pools: ['p'], fallback_pool: 'p' }],
-        tcp_apps: [{ id: 'a', name: 'a', ...stamp, listen_port: listen, load_balancer: 'lb' }],
-      };
-      writeFileSync(join(state, 'state.json'), JSON.stringify({ etag: '"config-1"', config, certificates: [] }));
+      writeSavedState(state, { originPort: origin.port, listenPort: listen });
       chmodSync(state, 0o777);
       const name = `tcp-proxy-test-${process.pid}`;
       try {

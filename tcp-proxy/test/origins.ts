@@ -1,5 +1,5 @@
-/** Real TCP origins on 127.0.0.1 for the tcp-proxy tests: an echo server that can say who it is, and stop. */
-import { createServer, type Server, type Socket } from 'node:net';
+/** Real TCP origins on 127.0.0.1 for the tcp-proxy tests: an echo server that can say who it is, and stop; and a client `dial`. */
+import { connect, createServer, type Server, type Socket } from 'node:net';
 
 /** A port free on 127.0.0.1 now (the kernel's pick). */
 export function freePort(): Promise<number> {
@@ -51,3 +51,10 @@ export async function startOrigin(name: string, opts: { greet?: boolean; onSocke
   origin.port = (origin.server.address() as { port: number }).port;
   return origin;
 }
+
+/** A client connection to `port` on 127.0.0.1 (allowHalfOpen: it can half-close and still read); rejects with the connect error. */
+export const dial = (port: number) =>
+  new Promise<Socket>((resolve, reject) => {
+    const s = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    s.once('connect', () => resolve(s)).once('error', reject);
+  });

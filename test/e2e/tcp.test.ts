@@ -3,19 +3,19 @@
  * (`node tcp-proxy/src/main.ts`, a child process) polling it with a read-only token, real TCP
  * origins on 127.0.0.1, a certificate made by the openssl CLI and checked by `openssl s_client`.
  */
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pp from 'proxy-protocol-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startWranglerDev, type WranglerDev } from '../../scripts/lib/wrangler-dev.ts';
-import { startOrigin, type Origin } from '../../tcp-proxy/test/origins.ts';
+import { dial, startOrigin, type Origin } from '../../tcp-proxy/test/origins.ts';
 import { postgresBin, startPostgres, type Postgres } from '../../tcp-proxy/test/postgres.ts';
+import { selfSigned, type SelfSigned } from '../../tcp-proxy/test/self-signed.ts';
 import { send } from '../http-client.ts';
-import { tempState, teardown } from './stack.ts';
+import { adminCall, tempState, teardown } from './stack.ts';
 
 const ADMIN = 'e2e-tcp-admin-token-0123456789';
 const READ = 'e2e-tcp-read-token-0123456789';
@@ -23,6 +23,8 @@ const PROXY = 'e2e-tcp-proxy-token-0123456789';
 const NAME = 'tcp.e2e.test';
 let state: string;
 let dir: string;
+/** The certificate the TLS app serves (made in beforeAll). */
+let tlsFiles: SelfSigned;
 let worker: WranglerDev | undefined;
 let origins: Record<'a' | 'b' | 'c' | 'pp', Origin>;
 let proxy: Proxy;
@@ -42,11 +44,7 @@ const pgBin = postgresBin();
 let postgres: Postgres | undefined;
 
 const admin = async (path: string, method = 'GET', body?: unknown, token = ADMIN) => {
-  const res = await send(`${worker!.url}/admin/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  const res = await adminCall(worker!.url, token, path, method, body);
   return { status: res.status, body: JSON.parse(res.body) as { result: { id: string } } };
 };
 
@@ -89,11 +87,6 @@ async function startProxy(opsPort = ports.ops, waitReady = true): Promise<Proxy>
   return p;
 }
 
-const dial = (port: number) =>
-  new Promise<Socket>((resolve, reject) => {
-    const s = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
-    s.once('connect', () => resolve(s)).once('error', reject);
-  });
 /** Connects (after writing `first`, if any) and resolves with the first line the origin sends: its name. */
 async function greeting(port: number, first?: string): Promise<string> {
   const s = await dial(port);
@@ -135,34 +128,8 @@ beforeAll(async () => {
     vars: { ADMIN_TOKEN: ADMIN, ADMIN_READ_TOKENS: `${READ},${PROXY}`, CERT_KEY_SECRET: 'e2e-cert-key-secret', CERT_KEY_TOKENS: PROXY },
   });
   // A certificate from the openssl CLI (PKCS #8 key), uploaded through the admin API.
-  spawnSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-      '-days',
-      '30',
-      '-subj',
-      `/CN=${NAME}`,
-      '-addext',
-      `subjectAltName=DNS:${NAME}`,
-    ],
-    { stdio: 'ignore' },
-  );
-  const cert = await admin('/certificates', 'POST', {
-    name: 'e2e',
-    certificate: readFileSync(join(dir, 'cert.pem'), 'utf8'),
-    private_key: readFileSync(join(dir, 'key.pem'), 'utf8'),
-  });
+  tlsFiles = selfSigned(dir, NAME);
+  const cert = await admin('/certificates', 'POST', { name: 'e2e', certificate: tlsFiles.certificate, private_key: tlsFiles.privateKey });
   expect(cert.status).toBe(201);
   const pool = (id: string, policy: string, list: [Origin, number][]) => ({
     id,
@@ -269,18 +236,7 @@ describe('TCP mode', () => {
   it('terminates TLS with the uploaded certificate, verified by openssl s_client', async () => {
     const client = spawn(
       'openssl',
-      [
-        's_client',
-        '-connect',
-        `127.0.0.1:${ports.tls}`,
-        '-servername',
-        NAME,
-        '-CAfile',
-        join(dir, 'cert.pem'),
-        '-verify_hostname',
-        NAME,
-        '-verify_return_error',
-      ],
+      ['s_client', '-connect', `127.0.0.1:${ports.tls}`, '-servername', NAME, '-CAfile', tlsFiles.certFile, '-verify_hostname', NAME, '-verify_return_error'],
       {
         stdio: ['pipe', 'pipe', 'pipe'],
       },
