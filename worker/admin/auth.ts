@@ -32,17 +32,22 @@ function refusal(c: Context): Response {
   return failure(c, 401, [{ code: ErrorCode.unauthorized, message }]);
 }
 
+/** Whether `token` is one of the comma-separated tokens of `list` (a secret binding), each compared in constant time. */
+export async function tokenListed(list: string | undefined, token: string): Promise<boolean> {
+  const tokens = (list ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  return (await Promise.all(tokens.map((t) => timingSafeEqual(token, t)))).some(Boolean);
+}
+
 /** The role `token` has under `env`, compared in constant time against every configured token; undefined: none. */
 export async function roleOf(env: AdminBindings, token: string): Promise<Role | undefined> {
   const admin = env.ADMIN_TOKEN;
   if (!admin) return undefined;
-  const readers = (env.ADMIN_READ_TOKENS ?? '')
-    .split(',')
-    .map((t) => t.trim())
-    .filter(Boolean);
-  const [isAdmin, ...isReader] = await Promise.all([admin, ...readers].map((t) => timingSafeEqual(token, t)));
+  const [isAdmin, isReader] = await Promise.all([timingSafeEqual(token, admin), tokenListed(env.ADMIN_READ_TOKENS, token)]);
   if (isAdmin) return 'admin';
-  return isReader.some(Boolean) ? 'read' : undefined;
+  return isReader ? 'read' : undefined;
 }
 
 /** Whether a read-only token may make this request. */
@@ -57,7 +62,7 @@ export function adminAuth(): [MiddlewareHandler<AdminEnv>, MiddlewareHandler<Adm
     realm: REALM,
     verifyToken: async (token, c) => {
       const role = await roleOf(c.env, token);
-      if (role) c.set('role', role);
+      if (role) (c.set('role', role), c.set('token', token));
       return role !== undefined;
     },
     noAuthenticationHeader: refuse,

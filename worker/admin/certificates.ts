@@ -15,10 +15,10 @@
  * own, granted to the proxies' tokens alone, and a read-only token outside it gets 403.
  */
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
-import { timingSafeEqual } from 'hono/utils/buffer';
 import { z } from 'zod';
 import { CertificateInputSchema, CertificateMetaSchema, ErrorCode, IdSchema } from '../../core/config/index.ts';
 import { configStore } from '../rpc.ts';
+import { tokenListed } from './auth.ts';
 import { BODY_LIMIT, jsonBody } from './body.ts';
 import { checkCertificate } from './certificate-check.ts';
 import { Envelope, failure, failures, json, ok, refuse, type AdminContext, type AdminEnv } from './envelope.ts';
@@ -81,14 +81,7 @@ const key = createRoute({
 
 /** Whether this request may read private keys: the admin role, or a bearer token listed in CERT_KEY_TOKENS (constant-time compare). */
 async function mayReadKeys(c: AdminContext): Promise<boolean> {
-  if (c.get('role') === 'admin') return true;
-  const token = (c.req.header('authorization') ?? '').replace(/^Bearer\s+/i, '');
-  const allowed = (c.env.CERT_KEY_TOKENS ?? '')
-    .split(',')
-    .map((t) => t.trim())
-    .filter(Boolean);
-  const hits = await Promise.all(allowed.map((t) => timingSafeEqual(token, t)));
-  return hits.some(Boolean);
+  return c.get('role') === 'admin' || tokenListed(c.env.CERT_KEY_TOKENS, c.get('token'));
 }
 
 /** Validates the body; a refusal in the envelope, or what the store takes. */

@@ -17,7 +17,7 @@ export type AdminBindings = Env & {
 };
 /** What a request's token may do: everything, or read (auth.ts). */
 export type Role = 'admin' | 'read';
-export type AdminEnv = { Bindings: AdminBindings; Variables: { role: Role } };
+export type AdminEnv = { Bindings: AdminBindings; Variables: { role: Role; /** The verified bearer token (never logged). */ token: string } };
 export type AdminContext = Context<AdminEnv>;
 
 /** Every admin route lives under this prefix. */
