@@ -303,7 +303,9 @@ export class LbState extends DurableObject<Env> implements LbStateApi {
 
   /** Runs the jobs that are due; re-arms whatever happens (a broken alarm chain stops health checks). */
   override async alarm(): Promise<void> {
-    if (await this.#previews.expire()) return; // a preview's object runs no jobs
+    // A preview's object runs no jobs (and never opens the load balancer's tables): only an object
+    // not yet opened may be one, so a load balancer's alarms read no preview key after the first.
+    if (!this.#opened && (await this.#previews.expire())) return;
     let floor = 0;
     try {
       this.#open();
