@@ -156,31 +156,40 @@ function serverState(pool: Pool, i: number, r: Seen | undefined, now: number): '
   return healthUsable(r.health, now) ? 'running' : 'stopped';
 }
 
+/**
+ * One pool's health as routing sees it now: the pool's verdict (core/health poolVerdict: at least
+ * minimum_origins usable), and each origin (in the pool's order) with its record's health and
+ * whether it is usable. `now` is the epoch ms the answer was judged at. Used by
+ * `GET /pools/{id}/health` and by Cloudflare's pool health path (worker/cloudflare-api).
+ */
+export async function poolHealthOf(env: AdminBindings, pool: Pool) {
+  const records = await poolRecords(env, pool.id);
+  const now = Date.now();
+  const origins = pool.origins.map((origin) => {
+    const health = records.get(origin.name)?.health;
+    return { origin, health, healthy: healthUsable(health, now) };
+  });
+  const { healthy, usable_count } = poolVerdict(pool, (_, i) => origins[i]!.healthy);
+  return { healthy, usable_count, origins, now };
+}
+
 export function healthRoutes() {
   return new OpenAPIHono<AdminEnv>()
     .openapi(poolHealth, async (c) => {
       const { id } = c.req.valid('param');
       const read = await configStore(c.env).get('pools', id);
       if (!read.ok) return refuse(c, read, REFUSALS.get);
-      const pool = read.value.value as Pool;
-      const records = await poolRecords(c.env, id);
-      const now = Date.now();
-      const healthOf = (i: number) => records.get(pool.origins[i]!.name)?.health;
-      const verdict = poolVerdict(pool, (_, i) => healthUsable(healthOf(i), now));
-      const origins = pool.origins.map((o, i) => {
-        const h = healthOf(i);
-        return {
-          [o.name]: {
-            healthy: healthUsable(h, now),
-            rtt: h?.rtt ?? null,
-            failure_reason: h?.failureReason || null,
-            response_code: h?.responseCode || null,
-            changed_at: iso(h?.changedAt ?? 0),
-            ejected_until: h && h.ejectedUntil > now ? iso(h.ejectedUntil) : null,
-          },
-        };
-      });
-      const { healthy, usable_count } = verdict;
+      const { healthy, usable_count, origins: each, now } = await poolHealthOf(c.env, read.value.value as Pool);
+      const origins = each.map(({ origin, healthy, health: h }) => ({
+        [origin.name]: {
+          healthy,
+          rtt: h?.rtt ?? null,
+          failure_reason: h?.failureReason || null,
+          response_code: h?.responseCode || null,
+          changed_at: iso(h?.changedAt ?? 0),
+          ejected_until: h && h.ejectedUntil > now ? iso(h.ejectedUntil) : null,
+        },
+      }));
       return c.json(ok({ pool_id: id, healthy, usable_origins: usable_count, pop_health: { global: { healthy, origins } } }), 200);
     })
     .openapi(backendStats, async (c) => {

@@ -39,7 +39,7 @@ import type { Versioned } from '../../core/rpc/index.ts';
 import { adminAuth } from '../admin/auth.ts';
 import { BODY_LIMIT, jsonBody } from '../admin/body.ts';
 import type { AdminEnv } from '../admin/envelope.ts';
-import { healthRoutes } from '../admin/health.ts';
+import { poolHealthOf } from '../admin/health.ts';
 import type { OnWrite } from '../admin/resources.ts';
 import { configStore } from '../rpc.ts';
 import { NOT_AN_OBJECT, cfFail, cfOk, listQuery, noRoute, pageOf, type CfFailureStatus } from './envelope.ts';
@@ -147,35 +147,21 @@ function kindRoutes(app: Hono<AdminEnv>, base: string, kind: CloudflareKind, onW
   });
 }
 
-/** Our pool health (`GET /admin/v1/pools/{id}/health`) in Cloudflare's shape: origins keyed by address, rtt as "12ms". */
-interface OurPoolHealth {
-  pool_id: string;
-  pop_health: {
-    global: {
-      healthy: boolean;
-      origins: Record<string, { healthy: boolean; rtt: number | null; failure_reason: string | null; response_code: number | null }>[];
-    };
-  };
-}
-
-/** `GET …/pools/:id/health`, answered by the admin API's health view and reshaped. */
+/** `GET …/pools/:id/health`: the admin API's pool health view (poolHealthOf) in Cloudflare's shape, origins keyed by address, rtt as "12ms". */
 function poolHealthRoute(app: Hono<AdminEnv>, path: string) {
-  const health = healthRoutes();
   app.get(path, async (c) => {
     const id = c.req.param('id') ?? '';
     const read = await store(c).get('pools', id);
     if (!read.ok) return refused(c, read);
-    const res = await health.request(`/pools/${encodeURIComponent(id)}/health`, {}, c.env, c.executionCtx);
-    const ours = await res.json<{ success: boolean; errors: ApiError[]; result: OurPoolHealth }>();
-    if (!ours.success) return cfFail(c, res.status as CfFailureStatus, ours.errors);
-    const pool = read.value.value as unknown as Pool;
-    const { healthy, origins } = ours.result.pop_health.global;
-    const byAddress = origins.map((entry, i) => {
-      const [name, h] = Object.entries(entry)[0]!;
-      const address = pool.origins.find((o) => o.name === name)?.address ?? pool.origins[i]?.address ?? name;
-      const rtt = h.rtt === null ? undefined : `${Math.round(h.rtt)}ms`;
-      return { [address]: { healthy: h.healthy, rtt, failure_reason: h.failure_reason ?? undefined, response_code: h.response_code ?? undefined } };
-    });
+    const { healthy, origins } = await poolHealthOf(c.env, read.value.value as unknown as Pool);
+    const byAddress = origins.map(({ origin, healthy, health: h }) => ({
+      [origin.address]: {
+        healthy,
+        rtt: typeof h?.rtt === 'number' ? `${Math.round(h.rtt)}ms` : undefined,
+        failure_reason: h?.failureReason || undefined,
+        response_code: h?.responseCode || undefined,
+      },
+    }));
     return cfOk(c, { pool_id: id, pop_health: { global: { healthy, origins: byAddress } } });
   });
 }
