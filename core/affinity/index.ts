@@ -9,7 +9,7 @@ import { AFFINITY_TTL, type LoadBalancer } from '../config/index.ts';
 import { seal, unseal } from '../seal/index.ts';
 
 export { inDrainWindow } from './drain.ts';
-export { failoverMode, ipCookiePlan, judgePin, mayPin, pinAfter, pinnedPlan, type Pin, type PinVerdict } from './pin.ts';
+export { SESSION_SHED, failoverMode, ipCookiePlan, judgePin, mayPin, pinAfter, pinnedPlan, type Pin, type PinVerdict } from './pin.ts';
 export { sessionId, sessionKey } from './session.ts';
 
 export const AFFINITY_COOKIE = '__cflb';

@@ -6,6 +6,7 @@
  */
 import type { LoadBalancer } from '../config/index.ts';
 import type { Candidate, CompiledPool, Plan, Snapshot, Usable } from '../route/index.ts';
+import { sheds } from '../route/shedding.ts';
 import { takesTraffic } from '../steer/index.ts';
 import { inDrainWindow } from './drain.ts';
 
@@ -26,16 +27,26 @@ export interface PinVerdict {
     | 'pool or origin no longer configured'
     | 'pool disabled'
     | 'origin unhealthy'
-    | 'origin takes no new traffic and its drain window is over';
+    | 'origin takes no new traffic and its drain window is over'
+    | typeof SESSION_SHED;
 }
+
+/** The verdict on a pin the pool's `load_shedding.session_percent` sheds: the session is routed anew with that pool shed (RouteInputs.shedPool). */
+export const SESSION_SHED = "session shed by the pool's load_shedding (session_percent): routed as a new session";
+
+/** `sheds` draws only for default traffic: session shedding is by client-IP hash alone. */
+const noDraw = (): number => {
+  throw new Error('session shedding never draws');
+};
 
 /**
  * A pin is honoured while its pool still belongs to the load balancer and is enabled, its origin
- * is still in the pool and usable by health, and the origin either takes new traffic or is within
- * its drain window (drain_duration after disabled_at). Otherwise routing goes on as for a new
- * session, and zero_downtime_failover applies as usual.
+ * is still in the pool and usable by health, the origin either takes new traffic or is within its
+ * drain window (drain_duration after disabled_at), and the pool's `load_shedding.session_percent`
+ * does not shed the session (by `clientIp`'s hash, core/route/shedding.ts: SESSION_SHED).
+ * Otherwise routing goes on as for a new session, and zero_downtime_failover applies as usual.
  */
-export function judgePin(snapshot: Snapshot, lb: LoadBalancer, pin: Pin, usable: Usable, nowMs: number): PinVerdict {
+export function judgePin(snapshot: Snapshot, lb: LoadBalancer, pin: Pin, usable: Usable, nowMs: number, clientIp: string | undefined): PinVerdict {
   if (!snapshot.poolsOf.get(lb.id)?.has(pin.poolId)) return { why: 'pool no longer used by the load balancer' };
   const pool = snapshot.pools.get(pin.poolId)?.pool;
   const i = pool ? pool.origins.findIndex((o) => o.name === pin.origin) : -1;
@@ -43,10 +54,14 @@ export function judgePin(snapshot: Snapshot, lb: LoadBalancer, pin: Pin, usable:
   if (!pool || !origin) return { why: 'pool or origin no longer configured' };
   if (!pool.enabled) return { why: 'pool disabled' };
   if (!usable(pool, i)) return { why: 'origin unhealthy' };
-  const candidate: Candidate = { pool, poolRank: 0, origin, originIndex: i };
-  if (takesTraffic(origin)) return { candidate, why: 'honoured' };
-  if (inDrainWindow(origin, lb.session_affinity_attributes?.drain_duration ?? 0, nowMs)) return { candidate, why: 'honoured: within drain_duration' };
-  return { why: 'origin takes no new traffic and its drain window is over' };
+  const why = takesTraffic(origin)
+    ? 'honoured'
+    : inDrainWindow(origin, lb.session_affinity_attributes?.drain_duration ?? 0, nowMs)
+      ? 'honoured: within drain_duration'
+      : undefined;
+  if (!why) return { why: 'origin takes no new traffic and its drain window is over' };
+  if (sheds(pool.load_shedding, pool.id, 'session', clientIp, noDraw)) return { why: SESSION_SHED };
+  return { candidate: { pool, poolRank: 0, origin, originIndex: i }, why };
 }
 
 /** zero_downtime_failover of the load balancer (Cloudflare's default: none). */

@@ -147,6 +147,12 @@ export interface RouteInputs {
   /** Pool latency (ms) as seen from `place` (dynamic_latency), and requests under way (least_*). */
   poolLatency?: (poolId: string, place: PlaceFacts | undefined) => number | undefined;
   poolOutstanding?: (poolId: string) => number;
+  /**
+   * A pool id treated as shedding this request whatever its `default_percent`: the pool a pinned
+   * session was shed from by `session_percent` (core/route/shedding.ts), so the session moves.
+   * Like any shed, it keeps the request when no other pool qualifies.
+   */
+  shedPool?: string;
 }
 
 /** Pool orders of rule-overridden load balancers (RuleSet keeps each combination's object), with the pools they were built from. */
@@ -199,9 +205,11 @@ export interface Routed {
   readonly plan: Plan | undefined;
 }
 
-/** planRoute, keeping the steered pool order: the proxy hands this to the explainer so both report one decision. */
-export function route(snapshot: Snapshot, lb: LoadBalancer, input: RouteInputs): Routed {
-  const order = steeredOrder(snapshot, lb, input);
+/**
+ * planRoute, keeping the steered pool order: the proxy hands this to the explainer so both report
+ * one decision. `order` reuses an order already steered (a shed session plans again over it).
+ */
+export function route(snapshot: Snapshot, lb: LoadBalancer, input: RouteInputs, order: readonly CompiledPool[] = steeredOrder(snapshot, lb, input)): Routed {
   return { order, plan: planOver(order, lb, input) };
 }
 
@@ -209,7 +217,8 @@ export function route(snapshot: Snapshot, lb: LoadBalancer, input: RouteInputs):
 function planOver(order: readonly CompiledPool[], lb: LoadBalancer, input: RouteInputs): Plan | undefined {
   const usable = input.usable ?? allUsable;
   // A pool's load_shedding passes a share of requests on to the next qualifying pool (core/route/shedding.ts); with none left, it keeps them.
-  const shed = (p: CompiledPool) => p.pool.load_shedding != null && sheds(p.pool.load_shedding, p.pool.id, 'default', input.facts?.clientIp, input.random);
+  const shed = (p: CompiledPool) =>
+    p.pool.id === input.shedPool || (p.pool.load_shedding != null && sheds(p.pool.load_shedding, p.pool.id, 'default', input.facts?.clientIp, input.random));
   let start = order.findIndex((p) => hasUsable(p, usable, p.pool.minimum_origins) && !shed(p));
   if (start < 0) start = order.findIndex((p) => hasUsable(p, usable, p.pool.minimum_origins));
   if (start < 0) start = order.findIndex((p) => hasUsable(p, usable, 1));

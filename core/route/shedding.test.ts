@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { PoolSchema, emptyDocument, importDocument, type LoadShedding } from '../config/index.ts';
 import { compileSnapshot, explainRoute, planRoute, type Snapshot } from './index.ts';
+import { seeded } from '../steer/seeded.ts';
 import { ipPoint, sheds } from './shedding.ts';
+import { SESSION_SHED, judgePin } from '../affinity/index.ts';
 
 const shedding = (s: Partial<LoadShedding>): LoadShedding => ({
   default_percent: 0,
@@ -11,16 +13,6 @@ const shedding = (s: Partial<LoadShedding>): LoadShedding => ({
   ...s,
 });
 const ips = Array.from({ length: 4000 }, (_, i) => `198.${(i >> 8) & 255}.${i & 255}.${(i * 7) & 255}`);
-/** A seeded uniform generator (mulberry32), so shares are reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 const never = () => {
   throw new Error('random must not be drawn');
 };
@@ -145,5 +137,44 @@ describe('load shedding in routing (planRoute, explainRoute)', () => {
     const snap = snapshot({ default_percent: 100 });
     const e = explainRoute(snap, snap.loadBalancers.get('lb')!, { random: half });
     expect(e.pools.map((p) => p.verdict)).toEqual(['skipped: load shedding', 'chosen']);
+  });
+});
+
+describe('a shed session moves (judgePin, RouteInputs.shedPool)', () => {
+  const ctx = { newId: () => 'x', now: () => '2026-01-01T00:00:00.000Z' };
+  // Exactly the reviewed case: pool a sheds no new traffic but every session; pool b after it.
+  const out = importDocument(
+    emptyDocument(),
+    {
+      pools: [
+        { id: 'a', name: 'a', origins: [{ name: 'a1', address: '192.0.2.1' }], load_shedding: { default_percent: 0, session_percent: 100 } },
+        { id: 'b', name: 'b', origins: [{ name: 'b1', address: '192.0.2.2' }] },
+      ],
+      load_balancers: [{ id: 'lb', name: 'app.example.com', default_pools: ['a', 'b'], fallback_pool: 'b', session_affinity: 'cookie' }],
+    },
+    ctx,
+  );
+  if (!out.ok) throw new Error(JSON.stringify(out.errors));
+  const snap = compileSnapshot(out.value, 1);
+  const lb = snap.loadBalancers.get('lb')!;
+  const usable = () => true;
+
+  it('judgePin sheds a pin to a by session_percent, and honours one to b', () => {
+    expect(judgePin(snap, lb, { poolId: 'a', origin: 'a1' }, usable, 0, '192.0.2.9')).toEqual({ why: SESSION_SHED });
+    expect(judgePin(snap, lb, { poolId: 'a', origin: 'a1' }, usable, 0, undefined)).toEqual({ why: SESSION_SHED }); // 100 %: no hash needed
+    expect(judgePin(snap, lb, { poolId: 'b', origin: 'b1' }, usable, 0, '192.0.2.9')).toMatchObject({ why: 'honoured', candidate: { origin: { name: 'b1' } } });
+  });
+
+  it('new sessions stay on a (default_percent 0); the shed session plans with a shed and goes to b', () => {
+    const plan = (shedPool?: string) => planRoute(snap, lb, { random: () => 0.5, shedPool })?.pool.id;
+    expect(plan()).toBe('a');
+    expect(plan('a')).toBe('b');
+    const e = explainRoute(snap, lb, { random: () => 0.5, shedPool: 'a' });
+    expect(e.pools.map((p) => p.verdict)).toEqual(['skipped: load shedding', 'chosen']);
+  });
+
+  it('with no other pool usable, the shed pool keeps the session', () => {
+    const onlyA = (pool: { id: string }) => pool.id === 'a';
+    expect(planRoute(snap, lb, { random: () => 0.5, usable: onlyA, shedPool: 'a' })?.pool.id).toBe('a');
   });
 });

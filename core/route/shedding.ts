@@ -9,7 +9,9 @@
  *   every time or never).
  * - Existing sessions (a request pinned to this pool) are shed by `session_percent`, `hash` only
  *   (Cloudflare: a random policy would shed sessions at an exponential rate: each request is a
- *   new draw). Shedding a pinned request moves its session.
+ *   new draw). Shedding a pinned request moves its session: affinity's judgePin (SESSION_SHED)
+ *   does not honour the pin, and the request is planned as a new session with that pool shed
+ *   whatever its `default_percent` (RouteInputs.shedPool), so the answer re-pins it elsewhere.
  *
  * The IP hash is hash32 (core/steer/hash.ts) seeded by the pool id: raising a percent only adds
  * clients to those shed, and different pools shed different clients. A client with no address

@@ -62,4 +62,20 @@ describe('load shedding', () => {
     await shed(null);
     expect((await get()).headers['x-origin']).toBe('a');
   });
+
+  it('default_percent 0, session_percent 100: new sessions start in the pool, a pinned one moves to the next and stays there', async () => {
+    await shed({ default_percent: 0, session_percent: 100 });
+    const first = await get();
+    expect(first.headers['x-origin']).toBe('a');
+    const toA = `__cflb=${pinOf(first)}`;
+    for (let i = 0; i < 3; i++) {
+      const moved = await get(toA);
+      expect(moved.headers['x-origin']).toBe('b');
+      expect(pinOf(moved)).toBeDefined(); // re-pinned, every time
+      const kept = await get(`__cflb=${pinOf(moved)}`);
+      expect(kept.headers['x-origin']).toBe('b');
+      expect(pinOf(kept)).toBeUndefined(); // the pin to b is honoured as it is
+    }
+    await shed(null);
+  });
 });

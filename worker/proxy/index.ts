@@ -4,7 +4,7 @@
  * `decide` (the first four steps) is shared with the routing explainer, so the explainer shows
  * what traffic would do, pin included. Never throws: every failure becomes a response.
  */
-import { failoverMode, ipCookiePlan, judgePin, pinAfter, pinnedPlan, type Pin, type PinVerdict } from '../../core/affinity/index.ts';
+import { SESSION_SHED, failoverMode, ipCookiePlan, judgePin, pinAfter, pinnedPlan, type Pin, type PinVerdict } from '../../core/affinity/index.ts';
 import type { LoadBalancer, Pool } from '../../core/config/index.ts';
 import type { LoadStats } from '../../core/steer/index.ts';
 import type { RequestTarget } from '../../core/forward/index.ts';
@@ -22,7 +22,6 @@ import {
 } from '../../core/route/index.ts';
 import type { FixedResponse } from '../../core/config/index.ts';
 import { effectivePolicy, steeringNeeds } from '../../core/steer/pools.ts';
-import { sheds } from '../../core/route/shedding.ts';
 import type { Affinity } from '../affinity/index.ts';
 import type { HealthView } from '../health/index.ts';
 import { ExplainedFacts, HttpFacts, type HypotheticalFacts, type Incoming } from './facts.ts';
@@ -147,14 +146,14 @@ export function fixedResponse(f: FixedResponse): Response {
 /** A routing decision for one request, before anything is sent. */
 export interface Decision {
   readonly inputs: RouteInputs;
-  /** Steering's pool order and plan, before affinity. */
+  /** Steering's pool order and plan, before affinity (with the pinned pool shed when its session_percent shed the pin). */
   readonly routed: Routed;
   /** The plan to forward along (affinity's, when a pin is honoured or ip_cookie picks); undefined = no usable origin. */
   readonly plan: Plan | undefined;
   readonly affinity?: Affinity;
   /** The pin the request carried, and whether it is honoured (and why). */
   readonly pin?: Pin;
-  readonly pinVerdict?: PinVerdict | { readonly candidate?: undefined; readonly why: string };
+  readonly pinVerdict?: PinVerdict;
   /** Set when the pin could not be read (the table did not answer): routed without it. */
   readonly pinError?: string;
 }
@@ -182,7 +181,7 @@ function decideWith(lb: LoadBalancer, incoming: Incoming, deps: ProxyDeps, healt
   const routed = route(deps.snapshot, lb, inputs);
   const affinity = deps.affinity(lb);
   if (!routed.plan || !affinity) return { inputs, routed, plan: routed.plan };
-  return withPin(lb, incoming, deps, health, inputs, routed, routed.plan, affinity);
+  return withPin(lb, incoming, deps, health, inputs, routed, affinity);
 }
 
 /** The affinity step of decide: read the pin, judge it, and plan around it (or ip_cookie's pick). */
@@ -193,7 +192,6 @@ async function withPin(
   health: HealthView,
   inputs: RouteInputs,
   routed: Routed,
-  base: Plan,
   affinity: Affinity,
 ): Promise<Decision> {
   let pin: Pin | undefined;
@@ -203,12 +201,14 @@ async function withPin(
   } catch (e) {
     return { inputs, routed, plan: routed.plan, affinity, pinError: e instanceof Error ? e.message : String(e) };
   }
-  let pinVerdict: Decision['pinVerdict'] = pin && judgePin(deps.snapshot, lb, pin, health.usable, deps.now());
-  const pinned = pinVerdict?.candidate?.pool;
-  if (pinned?.load_shedding && sheds(pinned.load_shedding, pinned.id, 'session', incoming.clientIp, deps.random)) {
-    pinVerdict = { why: "session shed by the pool's load_shedding (session_percent): routed as a new session" };
+  const pinVerdict = pin && judgePin(deps.snapshot, lb, pin, health.usable, deps.now(), incoming.clientIp);
+  if (pin && pinVerdict?.why === SESSION_SHED) {
+    // The session leaves its pool: a new session's plan over the same order with that pool shed (pinAfter then re-pins it).
+    inputs = { ...inputs, shedPool: pin.poolId };
+    routed = route(deps.snapshot, lb, inputs, routed.order);
   }
-  let plan = base;
+  let plan = routed.plan;
+  if (!plan) return { inputs, routed, plan, affinity, pin, pinVerdict }; // unreached: shedPool skips a pool in planOver's first pass only
   if (pinVerdict?.candidate) plan = pinnedPlan(plan, pinVerdict.candidate, failoverMode(lb) !== 'none');
   else if (lb.session_affinity === 'ip_cookie' && incoming.clientIp) {
     plan = ipCookiePlan(plan, deps.snapshot.pools.get(plan.pool.id)!, incoming.clientIp, health.usable, deps.random);
