@@ -15,7 +15,8 @@
  *
  * The IP hash is hash32 (core/steer/hash.ts) seeded by the pool id: raising a percent only adds
  * clients to those shed, and different pools shed different clients. A client with no address
- * (unknown CF-Connecting-IP) is drawn at random for default traffic and keeps its session.
+ * (unknown CF-Connecting-IP) is drawn at random for default traffic and keeps its session below
+ * a `session_percent` of 100 (at 100 every session is shed, whatever the address).
  * Pure: randomness is injected.
  */
 import type { LoadShedding } from '../config/index.ts';
