@@ -16,7 +16,7 @@
  * - The merged document is written by importDocument (document.ts), all or nothing; `relocate`
  *   turns its errors' document paths back into request-body paths, and `reportOf` says what happened.
  */
-import type { ConfigDocument } from '../document.ts';
+import { KINDS, type ConfigDocument } from '../document.ts';
 import { ErrorCode, fail, fieldError, joinPath, type ApiError, type Outcome } from '../errors.ts';
 import type { Monitor, Pool } from '../schema.ts';
 import { CLOUDFLARE_ORIGIN_STEERING, EXTENSIONS } from './export.ts';
@@ -189,10 +189,13 @@ export function mergeImport(current: ConfigDocument, plan: ImportPlan): Merged {
   return merged;
 }
 
+/** A document path's kind and index: every kind of the config (KINDS), so none is missed as one is added. */
+const KIND_PATH = new RegExp(`^(${KINDS.join('|')})\\[(\\d+)\\]`);
+
 /** importDocument's errors, their document paths ("pools[3].origins[0].address") turned into the paths of `at` ("config.dns_zones[0]…" for the kinds an import never holds). */
 export function relocate(errors: readonly ApiError[], at: PerKind<string>): ApiError[] {
   return errors.map((e) => {
-    const m = /^(monitors|pools|load_balancers|dns_zones|webhooks|tcp_apps)\[(\d+)\]/.exec(e.path ?? '');
+    const m = KIND_PATH.exec(e.path ?? '');
     if (!m || e.path === undefined) return e;
     const to = at[m[1] as CloudflareKind]?.[Number(m[2])] ?? `config.${m[0]}`;
     const path = to + e.path.slice(m[0].length);
