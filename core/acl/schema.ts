@@ -4,18 +4,16 @@
  * `match.http_filter_value`, `match.http_filter_option`, `match.invert`). Applied by
  * core/acl/index.ts, before rules and steering.
  *
- * This module imports nothing from core/config/schema.ts (which imports it), so it states its own
- * header-name and header-value patterns (RFC 9110 §5.1 token, §5.5 field value), the same ones.
+ * Header-name and header-value patterns come from core/config/http-patterns.ts, a leaf (this
+ * module must not import core/config/schema.ts, which imports it).
  */
 import { z } from 'zod';
-import { parseIpElement } from '../rules/ip.ts';
+import { FIELD_VALUE, TOKEN } from '../config/http-patterns.ts';
+import { subnetError } from '../rules/ip.ts';
 import { compileRegex } from '../rules/regex.ts';
 
 /** Caps: entries per load balancer, subnets and filter values per entry, characters per value. */
 export const ACL_LIMITS = { entries: 100, subnets: 100, values: 100, valueLength: 1024 } as const;
-
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /** HTTP filters (Scaleway's names; `host` is ours). `acl_http_filter_none`: the subnets alone decide. */
 export const HTTP_FILTERS = ['acl_http_filter_none', 'path_begin', 'path_end', 'regex', 'http_header_match', 'host'] as const;
@@ -25,8 +23,8 @@ const subnet = z
   .string()
   .max(64)
   .superRefine((s, ctx) => {
-    const r = s.includes('..') ? 'must be an address or a CIDR such as 192.0.2.0/24 or 2001:db8::/32' : parseIpElement(s, true);
-    if (typeof r === 'string') ctx.addIssue({ code: 'custom', message: r });
+    const message = subnetError(s);
+    if (message) ctx.addIssue({ code: 'custom', message });
   });
 
 const MatchSchema = z

@@ -10,6 +10,7 @@ import { AclListSchema } from '../acl/schema.ts';
 import { compileCondition } from '../rules/index.ts';
 import { REGIONS } from '../steer/regions.ts';
 import { UNPROBED_MONITOR_TYPES, cloudflareLoadBalancerFields, cloudflareOriginFields, cloudflarePoolFields, unset } from './cloudflare/fields.ts';
+import { FIELD_VALUE, TOKEN } from './http-patterns.ts';
 
 const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
@@ -49,10 +50,7 @@ export const IdSchema = z
   .refine((s) => !RESERVED_IDS.has(s), 'is a reserved name (__proto__, constructor, prototype)');
 const id = IdSchema;
 
-/** An HTTP field name (RFC 9110 §5.1: a token), also a cookie name (RFC 6265). */
-export const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
-/** An HTTP field value (RFC 9110 §5.5): no control characters but HTAB, Latin-1 only (what the runtime's Headers accepts). */
-export const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+export { FIELD_VALUE, TOKEN } from './http-patterns.ts';
 const headerName = z.string().regex(TOKEN, 'must be a header name (RFC 9110 token)');
 const headerValue = z.string().max(4096).regex(FIELD_VALUE, 'must be a header value: no control characters (CR, LF, NUL)');
 const headerMap = z.record(headerName, z.array(headerValue).max(16)).refine((m) => Object.keys(m).length <= 32, 'at most 32 header names');

@@ -7,8 +7,8 @@
  * A TCP app refers to a load balancer: its pools, origins, origin steering, failover and health
  * rules are the HTTP load balancer's (core/route, core/steer, core/health), applied per connection.
  */
-import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
+import { subnetError } from '../rules/ip.ts';
 import { IdSchema, readOnly, resourceName } from './schema.ts';
 
 const id = IdSchema;
@@ -17,12 +17,12 @@ const id = IdSchema;
 export const TCP_LIMITS = { firewallRules: 1000, additionalCertificates: 16 } as const;
 
 /**
- * A CIDR block (`10.0.0.0/8`, `2001:db8::/32`) or one address (`/32` or `/128` implied), parsed
- * by ipaddr.js. IPv4 must be four-part decimal (no `10.1` or octal forms).
+ * A CIDR block (`10.0.0.0/8`, `2001:db8::/32`) or one address (`/32` or `/128` implied): what
+ * ACLs' `ip_subnet` takes too (core/rules/ip.ts `subnetError`). IPv4 must be four-part decimal
+ * (no `10.1` or octal forms); IPv6 has no zone id (`fe80::1%eth0`).
  */
 export function isCidr(s: string): boolean {
-  if (s.includes('/')) return ipaddr.IPv4.isValidCIDRFourPartDecimal(s) || ipaddr.IPv6.isValidCIDR(s);
-  return ipaddr.IPv4.isValidFourPartDecimal(s) || ipaddr.IPv6.isValid(s);
+  return subnetError(s) === undefined;
 }
 
 const cidr = z.string().trim().refine(isCidr, 'must be an IPv4 or IPv6 address or CIDR block, such as 192.0.2.0/24 or 2001:db8::/32');

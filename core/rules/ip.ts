@@ -134,6 +134,18 @@ export function parseIpElement(text: string, allowSets: boolean): IpRange | stri
   return { v6: a.v6, lo, hi: lo.map((w, k) => (w | ~mask(bits - 32 * k)) >>> 0) };
 }
 
+/**
+ * Why `text` is not a client subnet as config lists take it (ACLs' `ip_subnet`, TCP apps'
+ * `ip_firewall`): an address or a CIDR block (`192.0.2.0/24`, `2001:db8::/32`; host bits are
+ * masked off), IPv4 dotted-quad only, IPv6 without a zone id (`fe80::1%eth0`), no `a..b` range.
+ * Undefined when it is one.
+ */
+export function subnetError(text: string): string | undefined {
+  if (text.includes('..')) return 'must be an address or a CIDR such as 192.0.2.0/24 or 2001:db8::/32';
+  const r = parseIpElement(text, true);
+  return typeof r === 'string' ? r : undefined;
+}
+
 /** The network mask of one 32-bit word when `bits` of the prefix fall in it (≤ 0: none, ≥ 32: all). */
 function mask(bits: number): number {
   return bits <= 0 ? 0 : bits >= 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0;

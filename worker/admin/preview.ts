@@ -4,12 +4,11 @@
  */
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
+import { TOKEN } from '../../core/config/http-patterns.ts';
 import { ErrorCode, IdSchema } from '../../core/config/index.ts';
 import { BODY_LIMIT, jsonBody } from './body.ts';
 import { Envelope, failure, failures, json, ok, type AdminBindings, type AdminEnv } from './envelope.ts';
 
-/** RFC 9110 section 5.6.2 token: what a field name may be. */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** What a Headers object accepts in a value: no CR, LF or NUL (RFC 9110 section 5.5), and bytes only (≤ U+00FF). */
 const HEADER_VALUE = /^[^\r\n\0\u0100-\uffff]*$/;
 
@@ -29,7 +28,7 @@ export const PreviewFacts = z
       .describe('the method load balancing rules see (http.request.method); default GET'),
     path: z.string().startsWith('/').default('/'),
     headers: z
-      .record(z.string().regex(HEADER_NAME), z.string().regex(HEADER_VALUE, 'must not contain CR, LF, NUL or characters above U+00FF'), {
+      .record(z.string().regex(TOKEN), z.string().regex(HEADER_VALUE, 'must not contain CR, LF, NUL or characters above U+00FF'), {
         error: (issue) => (issue.code === 'invalid_key' ? 'is not a header name (RFC 9110 token)' : undefined),
       })
       .default({}),
