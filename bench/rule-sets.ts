@@ -2,7 +2,9 @@
  * Load balancing rules and ACL entries the way operators write them, for bench/decisions.ts and
  * bench/rules.ts: a deterministic mix of conditions over hosts, paths, methods, headers, cookies,
  * countries and client subnets, none of which matches the benchmark's request (`GET /` from
- * 127.0.0.1 with no cookie) unless `matchLast` is set, so every rule or entry is paid for.
+ * 127.0.0.1 with no cookie) unless `matchLast` is set. The candidate indexes (core/rules
+ * rule-index.ts) skip most of them: what is paid is the lookups plus the rules or entries whose
+ * requirement the request meets or that have none.
  */
 
 /**
@@ -52,9 +54,9 @@ function condition(i: number): string {
 }
 
 /**
- * `n` ACL entries (our extension's shape), indices 0..n-1. Kinds rotate: deny a client subnet (IPv4
- * and IPv6), deny a path prefix, redirect a host, deny on a header value, deny a path suffix,
- * deny by regex, allow an inverted host (holds only for other hosts: placed so it never decides).
+ * `n` ACL entries (our extension's shape), indices 0..n-1. Kinds rotate (six, none inverted):
+ * deny a client subnet (IPv4 and IPv6), deny a path prefix, redirect a host, deny on a header
+ * value, deny a path suffix, deny by an anchored regex.
  */
 export function aclMix(n: number): object[] {
   return Array.from({ length: n }, (_, i) => ({ name: `acl ${i}`, index: i, ...entry(i) }));

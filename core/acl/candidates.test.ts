@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseIpElement, type IpRange } from '../rules/ip.ts';
 import { view, type Sample } from '../rules/test-helpers.ts';
-import { CandidateIndex } from './candidates.ts';
+import { aclIndex } from './candidates.ts';
 import { prefixLength } from '../rules/ip-index.ts';
 import { AclSet } from './index.ts';
 
@@ -99,21 +99,24 @@ describe('the ACL candidate index', () => {
       { index: 3, action: { type: 'deny' }, match: { ip_subnet: ['10.0.0.0/8', '2001:db8::/32'] } },
       { index: 4, action: { type: 'deny' }, match: { http_filter: 'path_end', http_filter_value: ['.php'], ip_subnet: ['10.0.0.0/8'] } },
       { index: 5, action: { type: 'deny' }, match: { http_filter: 'host', http_filter_value: ['a.example'], invert: true } },
-      { index: 6, action: { type: 'deny' }, match: { http_filter: 'regex', http_filter_value: ['x'] } },
+      { index: 6, action: { type: 'deny' }, match: { http_filter: 'regex', http_filter_value: ['[xy]'] } },
       { index: 7, action: { type: 'deny' }, match: { http_filter: 'regex', http_filter_value: ['^/wp-(admin|login)', '^/xmlrpc\\.php$'] } },
+      { index: 8, action: { type: 'deny' }, match: { http_filter: 'regex', http_filter_value: ['rpc\\.'] } },
     ];
-    const index = new CandidateIndex(new AclSet(acls).entries);
+    const index = aclIndex(new AclSet(acls).entries);
     const ranks = (s: Sample) => {
       const bits = index.candidates(view(s))[0]!;
       return acls.map((_, r) => r).filter((r) => bits & (1 << r));
     };
-    // Entry 4 is indexed by its path suffix, entry 7 by its patterns' literal prefixes; 6 (unanchored) is always a candidate.
+    // Entry 4 is indexed by its path suffix, 7 by its patterns' literal prefix and exact value, 8 (unanchored) by its
+    // literal as a needle; 6 (no literal) is always a candidate.
     expect(ranks({ url: 'https://b.example/shop', clientIp: '11.0.0.1' })).toEqual([5, 6]);
     expect(ranks({ url: 'https://a.example/api/x', clientIp: '10.9.9.9', headers: { 'x-env': 'test' } })).toEqual([0, 1, 2, 3, 5, 6]);
     expect(ranks({ url: 'https://b.example/ap', clientIp: '2001:db8::1' })).toEqual([3, 5, 6]);
     expect(ranks({ url: 'https://b.example/admin', clientIp: '::ffff:10.0.0.1' })).toEqual([3, 5, 6]); // IPv4-mapped is IPv4
     expect(ranks({ url: 'https://b.example/wp-x.php', clientIp: '10.0.0.1' })).toEqual([3, 4, 5, 6, 7]);
-    expect(ranks({ url: 'https://b.example/xmlrpc.php?a=1', clientIp: '11.0.0.1' })).toEqual([4, 5, 6, 7]); // the path, without query
+    expect(ranks({ url: 'https://b.example/xmlrpc.php?a=1', clientIp: '11.0.0.1' })).toEqual([4, 5, 6, 7, 8]); // the path, without query
+    expect(ranks({ url: 'https://b.example/a?rpc.', clientIp: '11.0.0.1' })).toEqual([5, 6]);
   });
 });
 

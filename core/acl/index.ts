@@ -14,25 +14,23 @@
  * - Actions: `allow` (route as usual), `deny` (a 403 of ours), `redirect` (its code and Location).
  *
  * An AclSet is compiled once per config version (core/route compileSnapshot), with a candidate
- * index (core/acl/candidates.ts): each entry is filed under one necessary condition of its match
- * (its hostnames, its header's values, its path prefixes or suffixes, an anchored regex's
- * literal prefix, else its client subnets by prefix length; inverted entries, unanchored regexes
- * and entries with neither filter nor subnet are always candidates). A
- * request looks itself up once per dimension and runs the full match of the candidates alone, in
+ * index (core/acl/candidates.ts): each entry's match is mapped to one necessary condition in the
+ * terms of load balancing rules (its hostnames, its header's values, its path prefixes or
+ * suffixes, its regexes' exact values, literal prefix or needle, else its client subnets), and
+ * the rules' index (core/rules/rule-index.ts) is built over them; inverted entries, regexes
+ * without a literal and entries with neither filter nor subnet are always candidates. A request
+ * looks itself up once per indexed field and runs the full match of the candidates alone, in
  * evaluation order, over the request view load balancing rules also read (core/rules
  * RuleRequest), so the answer is the linear scan's (`evaluateLinear`, the tested reference).
- * Cost: one lookup per dimension plus the full match of each candidate (~20 ns, a regex ~35 ns),
- * in place of the full match of every entry. 100 entries (20 host, 20 path_begin, 20 header, 20
- * subnet, 10 regex, 10 path_end, 8 of them inverted), request view included, median on a loaded
- * 2-core machine: ~2.6-2.8 µs before, ~1.2-1.3 µs after with an IPv4 client (IPv6: ~3.8 → ~2.0
- * µs, parsing the address alone ~0.33 µs against ~0.05); what remains is mostly the 20
- * always-candidates of path_end and regex (~0.6 µs).
+ * Cost: the lookups plus the full match of each candidate (~20 ns, a regex ~35 ns), in place of
+ * the full match of every entry; BENCHMARKS.md ("decisions") has the figures.
  */
 import { ipSet, parseIpElement, type IpAddress, type IpRange } from '../rules/ip.ts';
 import { nextRank } from '../rules/ranks.ts';
 import { compileRegex } from '../rules/regex.ts';
 import type { RuleRequest } from '../rules/request.ts';
-import { CandidateIndex, type IndexableEntry } from './candidates.ts';
+import type { RuleIndex } from '../rules/rule-index.ts';
+import { aclIndex, type IndexableEntry } from './candidates.ts';
 import { AclSchema, type Acl } from './schema.ts';
 
 export { AclListSchema, AclSchema, ACL_LIMITS, HTTP_FILTERS, type Acl, type HttpFilter } from './schema.ts';
@@ -62,7 +60,7 @@ export class AclSet {
   readonly entries: readonly CompiledAcl[];
   /** Entries of a stored document that do not validate now: never match (position and message). */
   readonly broken: readonly { position: number; message: string }[];
-  readonly #index: CandidateIndex;
+  readonly #index: RuleIndex;
   /**
    * How many entries' full match the last `evaluate` (or `evaluateLinear`) call ran, the deciding
    * one included: the candidates up to the decision, not every entry (the routing explainer's
@@ -82,7 +80,7 @@ export class AclSet {
     entries.sort((a, b) => a.acl.index - b.acl.index || a.position - b.position);
     this.entries = entries;
     this.broken = broken;
-    this.#index = new CandidateIndex(entries);
+    this.#index = aclIndex(entries);
   }
 
   /**
@@ -119,7 +117,8 @@ function holds(e: CompiledAcl, request: RuleRequest): boolean {
   }
   if (hit && e.filter !== 'acl_http_filter_none') {
     if (e.filter === 'http_header_match') hit = includes(e.values, request.header(e.header)?.[0]);
-    else if (e.filter === 'host') hit = includes(e.values, request.host.toLowerCase());
+    // both lower case (candidates.ts)
+    else if (e.filter === 'host') hit = includes(e.values, request.host);
     else hit = pathMatches(e, request.path);
   }
   return hit !== e.invert;

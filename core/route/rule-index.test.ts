@@ -4,7 +4,7 @@ import { emptyDocument, importDocument, type LoadBalancer } from '../config/inde
 import { compileCondition, RuleRequest, type RuleRequestInit } from '../rules/index.ts';
 import { parseIpElement, type IpRange } from '../rules/ip.ts';
 import { nextRank } from '../rules/ranks.ts';
-import { RuleIndex } from './rule-index.ts';
+import { RuleIndex } from '../rules/rule-index.ts';
 import { RuleSet } from './rules.ts';
 
 // Literal pools shared by the generated rules and requests, so that requests often hit them.
@@ -164,7 +164,7 @@ function baseLb(): LoadBalancer {
 describe('indexed rules (RuleSet.apply) against every predicate in order (applyLinear)', () => {
   it('gives the same outcome (matched, fixed response, load balancer, explanation) on generated rule sets and requests', () => {
     const base = baseLb();
-    const seen = { rules: 0, indexed: 0, matched: 0, fixed: 0, ip: 0, needles: 0, headers: 0, skipped: 0 };
+    const seen = { rules: 0, indexed: 0, matched: 0, fixed: 0, ip: 0, needles: 0, suffixes: 0, headers: 0, skipped: 0 };
     fc.assert(
       fc.property(ruleSets, fc.array(request, { minLength: 1, maxLength: 12 }), (rules, requests) => {
         for (const r of rules) expect(compileCondition(r.condition)).toMatchObject({ ok: true });
@@ -174,6 +174,7 @@ describe('indexed rules (RuleSet.apply) against every predicate in order (applyL
         seen.indexed += set.rules.filter((r) => r.requirement).length;
         seen.ip += set.rules.filter((r) => r.requirement?.ranges.length).length;
         seen.needles += set.rules.filter((r) => r.requirement?.needles.length).length;
+        seen.suffixes += set.rules.filter((r) => r.requirement?.suffixes.length).length;
         seen.headers += set.rules.filter((r) => r.requirement?.field.startsWith('http.request.headers[')).length;
         for (const r of requests) {
           const linear = set.applyLinear(viewOf(r));
@@ -196,15 +197,17 @@ describe('indexed rules (RuleSet.apply) against every predicate in order (applyL
     expect(seen.matched).toBeGreaterThan(1000);
     expect(seen.fixed).toBeGreaterThan(100);
     expect(Math.min(seen.ip, seen.needles, seen.headers)).toBeGreaterThan(1000);
+    expect(seen.suffixes).toBeGreaterThan(300);
     expect(seen.skipped).toBeGreaterThan(10000);
   });
 });
 
 describe('RuleIndex', () => {
-  const req = (field: string, values: string[], prefixes: string[] = [], needles: string[] = [], ranges: IpRange[] = []) => ({
+  const req = (field: string, values: string[], prefixes: string[] = [], needles: string[] = [], ranges: IpRange[] = [], suffixes: string[] = []) => ({
     field,
     values,
     prefixes,
+    suffixes,
     needles,
     ranges,
   });
@@ -270,5 +273,21 @@ describe('RuleIndex', () => {
     ]);
     expect(candidates(index, { ip: '2001:db8:7:1::1', cookie: 'beta-1=1', canary: ['x-canary-1', 'TRUE'] })).toEqual([0, 1]);
     expect(candidates(index, { ip: '198.51.8.1', cookie: 'beta-=1', ua: 'crawler', canary: ['x-canary-2', '1'] })).toEqual([]);
+  });
+
+  it('marks suffixes of every length, and only of the value read (the path without query)', () => {
+    const sfx = (...s: string[]) => req('http.request.uri.path', [], [], [], [], s);
+    const index = new RuleIndex([sfx('.js', '.css'), sfx('a.js'), sfx('/'), sfx('.js'), sfx('x/a.js')]);
+    expect(candidates(index, { path: '/s/a.js' })).toEqual([0, 1, 3]);
+    expect(candidates(index, { path: '/s/b.css' })).toEqual([0]);
+    expect(candidates(index, { path: '/v1/rpc/' })).toEqual([2]);
+    expect(candidates(index, { path: '/x/a.js' })).toEqual([0, 1, 3, 4]);
+    expect(candidates(index, { path: '/a.js?x/' })).toEqual([0, 1, 3]);
+    expect(candidates(index, { path: '/' })).toEqual([2]);
+  });
+
+  it('refuses a requirement whose ranges are not CIDR blocks (compare.ts never makes one)', () => {
+    const range = parseIpElement('10.0.0.1..10.0.0.2', true) as IpRange;
+    expect(() => new RuleIndex([req('ip.src', [], [], [], [range])])).toThrow(/entry 0 .* not a CIDR block/);
   });
 });

@@ -25,7 +25,7 @@
 import { RuleSchema, type FixedResponse, type LoadBalancer, type Rule, type RuleOverrides } from '../config/index.ts';
 import { compileCondition, type Predicate, type Requirement, type RuleRequest } from '../rules/index.ts';
 import { OVERRIDE_FIELDS, overrideFields } from './overrides.ts';
-import { RuleIndex } from './rule-index.ts';
+import { RuleIndex } from '../rules/rule-index.ts';
 import { markRanks, nextRank, rankSet } from '../rules/ranks.ts';
 
 /** Load balancers built from matched-rule combinations that one RuleSet keeps (later ones are built per request). */

@@ -47,14 +47,26 @@ function stringSource(name: string, args: readonly Val[], arity: number, at: num
 
 const NON_ASCII = /[\u0080-\uffff]/;
 
+/** Memos of case mappers by `upper(K)` / `lower(K)` key; at most MAX_MEMOS (keys come from admins' rules). */
+const MEMOS = new Map<string, { in: string; out: string }>();
+const MAX_MEMOS = 1024;
+
 /**
  * ASCII case mapping (Cloudflare's lower()/upper() change A-Z/a-z only) with a memo of the last
- * value per direction, shared by every call site: ten rules lowering one request's User-Agent
- * map it once. An ASCII string maps with toLowerCase/toUpperCase, identical on ASCII; any other
- * maps letter by letter so that non-ASCII letters stay as they are.
+ * value: one per field key `key` (requirement.ts, such as `http.user_agent`), shared by every
+ * call site and the rule index reading that key, so ten rules lowering one request's User-Agent
+ * map it once and lower(http.host) beside lower(http.user_agent) keeps both; without a key
+ * (an unpacked array) or past MAX_MEMOS keys, one memo per call site. An ASCII string maps with
+ * toLowerCase/toUpperCase, identical on ASCII; any other maps letter by letter so that
+ * non-ASCII letters stay as they are.
  */
-export function caseMapper(upperCase: boolean): (s: string) => string {
-  const memo = upperCase ? UPPER : LOWER;
+export function caseMapper(upperCase: boolean, key?: string): (s: string) => string {
+  const name = key === undefined ? undefined : `${upperCase ? 'upper' : 'lower'}(${key})`;
+  let memo = name === undefined ? undefined : MEMOS.get(name);
+  if (!memo) {
+    memo = { in: '', out: '' };
+    if (name !== undefined && MEMOS.size < MAX_MEMOS) MEMOS.set(name, memo);
+  }
   return (s) => {
     if (s !== memo.in) {
       memo.in = s;
@@ -69,8 +81,6 @@ export function caseMapper(upperCase: boolean): (s: string) => string {
     return memo.out;
   };
 }
-const LOWER = { in: '', out: '' };
-const UPPER = { in: '', out: '' };
 
 /** UTF-8 length of a JavaScript string (a surrogate pair is one 4-byte character). */
 export function utf8Length(s: string): number {
@@ -133,9 +143,12 @@ function quantifier(name: string, every: boolean): Fn {
   };
 }
 
+/** The field key of a single value (requirement.ts), else undefined (an unpacked array, a literal). */
+const keyOf = (v: Val): string | undefined => (v.shape === 'one' ? v.key : undefined);
+
 export const FUNCTIONS: ReadonlyMap<string, Fn> = new Map<string, Fn>([
-  ['lower', (args, at, fail) => lift(stringSource('lower', args, 1, at, fail), 'str', at, caseMapper(false))],
-  ['upper', (args, at, fail) => lift(stringSource('upper', args, 1, at, fail), 'str', at, caseMapper(true))],
+  ['lower', (args, at, fail) => lift(stringSource('lower', args, 1, at, fail), 'str', at, caseMapper(false, keyOf(args[0]!)))],
+  ['upper', (args, at, fail) => lift(stringSource('upper', args, 1, at, fail), 'str', at, caseMapper(true, keyOf(args[0]!)))],
   ['starts_with', affix('starts_with', true)],
   ['ends_with', affix('ends_with', false)],
   [

@@ -6,7 +6,7 @@
  *     if (!c.ok) return 400 with c.error  // { offset, token, message }
  *     const view = new RuleRequest({ url, method, headers, clientIp, place, loadBalancer: lb.name });
  *     c.predicate(view)  // boolean; build `view` once per request and share it among rules
- *     c.requirement      // { field, values, prefixes } the condition implies, or undefined (requirement.ts)
+ *     c.requirement      // { field, values, prefixes, suffixes, needles, ranges } it implies, or undefined (requirement.ts)
  *
  * Supported: the fields of core/rules/fields.ts; the operators of compare.ts; `and`/`&&`, `or`/`||`,
  * `xor`/`^^`, `not`/`!`, parentheses; the functions of functions.ts; quoted and raw strings;

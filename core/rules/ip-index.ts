@@ -1,6 +1,6 @@
 /**
- * Client subnets indexed by family and prefix length, shared by the ACL candidate index
- * (core/acl/candidates.ts) and the rule index (core/route/rule-index.ts): per family and distinct
+ * Client subnets indexed by family and prefix length, for the candidate index of rules and ACLs
+ * (rule-index.ts): per family and distinct
  * prefix length, the masked network, one Map level per 32-bit word (1 for IPv4, up to 4 for
  * IPv6), so an address costs one lookup chain per distinct prefix length (the per-length hash
  * tables of "Longest prefix match" by binary search on lengths, Waldvogel et al., SIGCOMM 1997,

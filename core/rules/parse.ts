@@ -21,7 +21,7 @@
 import { comparison } from './compare.ts';
 import { FIELDS, typeName, type Getter, type Val } from './fields.ts';
 import { FUNCTIONS } from './functions.ts';
-import { bestOf, indexedField, mapKey, needleOf, prefixOf, unionOf, type Cond } from './requirement.ts';
+import { bestOf, indexedField, mapKey, prefixOf, suffixOf, unionOf, type Cond } from './requirement.ts';
 import type { Scanner } from './scanner.ts';
 
 /** How deep parentheses, `not` and function calls may nest. Cloudflare documents no figure; wirefilter caps nesting too. */
@@ -134,8 +134,7 @@ export class Parser {
     if (name === 'lower' || name === 'upper') return { ...out, key: `${name}(${key})` };
     const lit = args[1]?.literal;
     if (typeof lit !== 'string') return out;
-    // ends_with(K, "n"): K contains n (a weaker requirement, but an index can test it)
-    return name === 'starts_with' ? { ...out, req: prefixOf(key, lit) } : name === 'ends_with' ? { ...out, req: needleOf(key, lit) } : out;
+    return name === 'starts_with' ? { ...out, req: prefixOf(key, lit) } : name === 'ends_with' ? { ...out, req: suffixOf(key, lit) } : out;
   }
 
   /** Postfix indexing: `[0]` takes an element (missing when out of range), `[*]` unpacks. */

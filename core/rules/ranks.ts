@@ -1,7 +1,7 @@
 /**
- * What the candidate indexes of ACLs (core/acl/candidates.ts) and load balancing rules
- * (core/route/rule-index.ts) share: a set of ranks (an entry's or rule's place in evaluation
- * order) as a bit set, and a trie of prefixes that marks the ranks of every prefix of a string.
+ * What the candidate index of load balancing rules and ACLs (rule-index.ts) is built from: a set
+ * of ranks (an entry's or rule's place in evaluation order) as a bit set, and a trie of prefixes
+ * that marks the ranks of every prefix of a string (or of every string a string contains).
  *
  * A rank set is a Uint32Array (rank r: bit r & 31 of word r >> 5). Reading it word by word yields
  * the ranks in ascending order, without duplicates, sorting or allocation per request.

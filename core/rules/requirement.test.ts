@@ -13,6 +13,7 @@ const req = (field: string, parts: Partial<Omit<Requirement, 'field'>>): Require
   field,
   values: [],
   prefixes: [],
+  suffixes: [],
   needles: [],
   ranges: [],
   ...parts,
@@ -20,6 +21,7 @@ const req = (field: string, parts: Partial<Omit<Requirement, 'field'>>): Require
 const values = (field: string, ...v: string[]): Requirement => req(field, { values: v });
 const prefixes = (field: string, ...p: string[]): Requirement => req(field, { prefixes: p });
 const needles = (field: string, ...n: string[]): Requirement => req(field, { needles: n });
+const suffixes = (field: string, ...x: string[]): Requirement => req(field, { suffixes: x });
 const cidrs = (...c: string[]): Requirement => req('ip.src', { ranges: c.map((x) => parseIpElement(x, true) as IpRange) });
 const [HOST, PATH, METHOD, COUNTRY] = ['http.host', 'http.request.uri.path', 'http.request.method', 'ip.src.country'];
 
@@ -54,7 +56,9 @@ describe('requirements found while compiling', () => {
     ['http.request.uri.query contains ""', prefixes('http.request.uri.query', '')],
     ['lower(http.user_agent) contains "crawler-9"', needles('lower(http.user_agent)', 'crawler-9')],
     ['upper(lower(http.host)) eq "A"', values('upper(lower(http.host))', 'A')],
-    ['ends_with(http.request.uri.path, ".js")', needles(PATH, '.js')],
+    ['ends_with(http.request.uri.path, ".js")', suffixes(PATH, '.js')],
+    ['ends_with(http.request.uri.path, "")', prefixes(PATH, '')],
+    ['ends_with(http.request.uri.path, ".js") or ends_with(http.request.uri.path, ".css")', suffixes(PATH, '.js', '.css')],
     ['starts_with(lower(http.request.uri.path), "/api")', prefixes('lower(http.request.uri.path)', '/api')],
     ['starts_with((http.request.uri.path), "/api")', prefixes(PATH, '/api')],
     ['http.request.headers["x-a"][0] eq "1"', values('http.request.headers["x-a"][0]', '1')],

@@ -1,20 +1,22 @@
 /**
  * Requirements: a necessary condition of a whole rule condition, found while it is compiled, that
- * lets core/route/rule-index.ts skip rules that cannot match without calling their predicates.
+ * lets rule-index.ts skip rules (and ACL entries, core/acl/candidates.ts) that cannot match
+ * without calling their predicates.
  *
- * A requirement `{ field, values, prefixes, needles, ranges }` says: whenever the condition is
- * true, the value `field` names (read by `fieldReader(field)`: the getter the comparison itself
- * uses, so with exactly its normalisation and none added: `http.host eq "A"` requires "A", which a
- * request's lower-case host never is) is present and is one of `values`, or starts with one of
- * `prefixes`, or contains one of `needles`, or (an address) lies in one of `ranges`. Field keys:
+ * A requirement `{ field, values, prefixes, suffixes, needles, ranges }` says: whenever the
+ * condition is true, the value `field` names (read by `fieldReader(field)`: the getter the
+ * comparison itself uses, so with exactly its normalisation and none added: `http.host eq "A"`
+ * requires "A", which a request's lower-case host never is) is present and is one of `values`, or
+ * starts with one of `prefixes`, or ends with one of `suffixes`, or contains one of `needles`, or
+ * (an address) lies in one of `ranges`. Field keys:
  * - a field by canonical name (`http.host`; `ip.geoip.country` is `ip.src.country`; `ip.src`);
  * - a map element: `http.request.headers["x-a"][0]` (the key as JSON, then the index), also
  *   for `http.request.cookies` and `http.request.uri.args`;
- * - `lower(K)` / `upper(K)` of a key K: the case-mapped value (functions.ts, memo shared).
+ * - `lower(K)` / `upper(K)` of a key K: the case-mapped value (functions.ts, one memo per key).
  * It is derived by these rules only (anything else has none, and a rule without one runs on
  * every request):
  * - `K eq "v"` → {v}; `K in {"a" "b"}` → {a, b}; `starts_with(K, "p")` → prefix p;
- *   `K contains "n"`, `ends_with(K, "n")` → needle n ("" → prefix "": K present);
+ *   `ends_with(K, "s")` → suffix s; `K contains "n"` → needle n ("" → prefix "": K present);
  * - `K matches "re"` (regex.ts `regexRequirement`): a fully anchored alternation of literals
  *   (`^(1|true)$`) → those values; else `^` then literal text → that prefix; else literal text
  *   any match starts with → that needle (the prefilter compileRegex runs before the engine);
@@ -30,7 +32,7 @@ import { caseMapper } from './functions.ts';
 import type { IpRange } from './ip.ts';
 import type { RuleRequest } from './request.ts';
 
-/** Whenever the condition holds, `field`'s value is in `values`, starts with a prefix, contains a needle or is in a range. */
+/** Whenever the condition holds, `field`'s value is in `values`, starts with a prefix, ends with a suffix, contains a needle or is in a range. */
 export interface Requirement {
   /** A field key (see the module doc). */
   readonly field: string;
@@ -38,6 +40,8 @@ export interface Requirement {
   readonly values: readonly string[];
   /** Prefixes, without duplicates. */
   readonly prefixes: readonly string[];
+  /** Suffixes (never ""), without duplicates. */
+  readonly suffixes: readonly string[];
   /** Substrings, without duplicates. */
   readonly needles: readonly string[];
   /** Address ranges, all CIDR blocks (`ip.src` only). */
@@ -92,7 +96,7 @@ export function fieldReader(field: string): (r: RuleRequest) => unknown {
   const fn = CASE.exec(field);
   if (fn) {
     const inner = fieldReader(fn[2]!) as (r: RuleRequest) => string | undefined;
-    const map = caseMapper(fn[1] === 'upper');
+    const map = caseMapper(fn[1] === 'upper', fn[2]!);
     return (r) => {
       const v = inner(r);
       return v === undefined ? undefined : map(v);
@@ -110,27 +114,32 @@ export function fieldReader(field: string): (r: RuleRequest) => unknown {
 }
 
 const NONE: readonly never[] = [];
-const make = (field: string, values: readonly string[], prefixes: readonly string[], needles: readonly string[], ranges: readonly IpRange[]) => ({
+const make = (field: string, parts: Partial<Omit<Requirement, 'field'>>): Requirement => ({
   field,
-  values,
-  prefixes,
-  needles,
-  ranges,
+  values: parts.values ?? NONE,
+  prefixes: parts.prefixes ?? NONE,
+  suffixes: parts.suffixes ?? NONE,
+  needles: parts.needles ?? NONE,
+  ranges: parts.ranges ?? NONE,
 });
-export const valuesOf = (field: string, values: Iterable<string>): Requirement => make(field, [...new Set(values)], NONE, NONE, NONE);
-export const prefixOf = (field: string, prefix: string): Requirement => make(field, NONE, [prefix], NONE, NONE);
+export const valuesOf = (field: string, values: Iterable<string>): Requirement => make(field, { values: [...new Set(values)] });
+export const prefixOf = (field: string, prefix: string): Requirement => make(field, { prefixes: [prefix] });
+/** `ends_with` a suffix; the empty suffix only requires the value to be present (prefix ""). */
+export const suffixOf = (field: string, suffix: string): Requirement => (suffix ? make(field, { suffixes: [suffix] }) : prefixOf(field, ''));
 /** `contains` a needle; the empty needle only requires the value to be present (prefix ""). */
-export const needleOf = (field: string, needle: string): Requirement => (needle ? make(field, NONE, NONE, [needle], NONE) : prefixOf(field, ''));
-export const rangesOf = (field: string, ranges: readonly IpRange[]): Requirement => make(field, NONE, NONE, NONE, ranges);
+export const needleOf = (field: string, needle: string): Requirement => (needle ? make(field, { needles: [needle] }) : prefixOf(field, ''));
+/** `ranges`: CIDR blocks only (core/rules/ip-index.ts `prefixLength` ≥ 0); the rule index throws on another range. */
+export const rangesOf = (field: string, ranges: readonly IpRange[]): Requirement => make(field, { ranges });
 
 /**
  * How selective and cheap a requirement looks, lower first: exact values on a many-valued field
- * or subnets, then prefixes, then exact values on a few-valued field, then needles (a substring
- * search each), then "present"; within a kind, fewer entries. A union costs as its worst part.
+ * or subnets, then prefixes or suffixes (a trie walk; a slice and lookup per distinct length),
+ * then exact values on a few-valued field, then needles (a substring search each), then
+ * "present"; within a kind, fewer entries. A union costs as its worst part.
  */
 function cost(r: Requirement): number {
-  const entries = r.values.length + r.prefixes.length + r.needles.length + r.ranges.length;
-  let kind = r.prefixes.length ? 1 : 0;
+  const entries = r.values.length + r.prefixes.length + r.suffixes.length + r.needles.length + r.ranges.length;
+  let kind = r.prefixes.length || r.suffixes.length ? 1 : 0;
   if (r.values.length && FEW_VALUES.has(r.field)) kind = 2;
   if (r.needles.length) kind = 3;
   if (r.prefixes.includes('')) kind = 4;
@@ -150,11 +159,11 @@ export function unionOf(reqs: readonly (Requirement | undefined)[]): Requirement
   if (!first || reqs.some((r) => r?.field !== first.field)) return undefined;
   const all = reqs as readonly Requirement[];
   const union = <T>(part: (r: Requirement) => readonly T[]) => [...new Set(all.flatMap(part))];
-  return make(
-    first.field,
-    union((r) => r.values),
-    union((r) => r.prefixes),
-    union((r) => r.needles),
-    union((r) => r.ranges),
-  );
+  return make(first.field, {
+    values: union((r) => r.values),
+    prefixes: union((r) => r.prefixes),
+    suffixes: union((r) => r.suffixes),
+    needles: union((r) => r.needles),
+    ranges: union((r) => r.ranges),
+  });
 }
