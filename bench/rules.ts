@@ -9,7 +9,9 @@
  * - `10 ACLs`: `aclMix(10)`, none deciding;
  * - `100 rules + 100 ACLs`: the largest configuration (ACLs are capped at 100).
  * Each round runs every variant in a rotating order; the figures are medians of per-round ratios to
- * `none`, and workerd's CPU time per request (from /proc).
+ * `none`, workerd's CPU time per request (from /proc), and the capacity ratio (none's CPU per
+ * request over the variant's: what req/s would be if workerd alone were the limit), with workerd's
+ * busy share per slice (CPU time / wall time) to show whether it was.
  *
  * Environment: BENCH_SECONDS (per variant and round, default 5), BENCH_ROUNDS (default 6),
  * BENCH_CONNECTIONS (default 32).
@@ -59,8 +61,11 @@ try {
   const rps = new Map<Name, number[]>(targets.map((t) => [t.name, []]));
   const cpuUs = new Map<Name, number[]>(targets.map((t) => [t.name, []]));
   const toNone = new Map<Name, number[]>(targets.map((t) => [t.name, []]));
+  const capacityToNone = new Map<Name, number[]>(targets.map((t) => [t.name, []]));
+  const busy: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const got = new Map<Name, number>();
+    const cpuOf = new Map<Name, number>();
     for (let i = 0; i < targets.length; i++) {
       const t = targets[(i + round) % targets.length]!;
       const cpu0 = processCpuMs(workerd.process.pid!);
@@ -68,22 +73,32 @@ try {
       if (r.errors || r.non2xx) throw new Error(`${t.name}: ${r.errors} errors, ${r.non2xx} non-2xx`);
       got.set(t.name, r.rps);
       rps.get(t.name)!.push(r.rps);
-      cpuUs.get(t.name)!.push(((processCpuMs(workerd.process.pid!) - cpu0) * 1000) / (r.rps * SECONDS));
+      const cpuMs = processCpuMs(workerd.process.pid!) - cpu0;
+      cpuOf.set(t.name, (cpuMs * 1000) / (r.rps * SECONDS));
+      cpuUs.get(t.name)!.push(cpuOf.get(t.name)!);
+      busy.push(cpuMs / (SECONDS * 1000));
     }
     for (const t of targets) toNone.get(t.name)!.push(got.get(t.name)! / got.get('none')!);
+    for (const t of targets) capacityToNone.get(t.name)!.push(cpuOf.get('none')! / cpuOf.get(t.name)!);
     console.error(`round ${round + 1}: ${targets.map((t) => `${t.name} ${got.get(t.name)!.toFixed(0)}`).join(', ')} req/s`);
   }
   const list = (xs: number[]) => xs.map((r) => r.toFixed(3)).join(', ');
   console.log(`\n${ROUNDS} rounds x ${SECONDS} s, ${CONNECTIONS} connections, medians; node ${process.version}, ${new Date().toISOString().slice(0, 10)}\n`);
-  console.log('| variant | req/s | ratio to none (per round) | workerd CPU µs/request |');
-  console.log('|---|---:|---:|---:|');
+  console.log(`workerd busy (CPU time / wall time per slice): median ${median(busy).toFixed(2)}, min ${Math.min(...busy).toFixed(2)}\n`);
+  console.log('| variant | req/s | ratio to none (per round) | workerd CPU µs/request | capacity ratio to none (per round) |');
+  console.log('|---|---:|---:|---:|---:|');
   for (const t of targets) {
+    const [r, c] = [toNone.get(t.name)!, capacityToNone.get(t.name)!];
     console.log(
-      `| ${t.name} | ${median(rps.get(t.name)!).toFixed(0)} | ${median(toNone.get(t.name)!).toFixed(3)} (${list(toNone.get(t.name)!)}) | ${median(cpuUs.get(t.name)!).toFixed(0)} |`,
+      `| ${t.name} | ${median(rps.get(t.name)!).toFixed(0)} | ${median(r).toFixed(3)} (${list(r)}) | ${median(cpuUs.get(t.name)!).toFixed(0)} | ${median(c).toFixed(3)} (${list(c)}) |`,
     );
   }
   const ten = median(toNone.get('10 rules')!);
+  const tenCapacity = median(capacityToNone.get('10 rules')!);
   console.log(`\nthroughput with 10 rules is ${((1 - ten) * 100).toFixed(1)}% below none (target: within 5%): ${ten >= 0.95 ? 'met' : 'NOT met'}`);
+  console.log(
+    `capacity (1 / workerd CPU per request) with 10 rules is ${((1 - tenCapacity) * 100).toFixed(1)}% below none: ${tenCapacity >= 0.95 ? 'within' : 'NOT within'} 5%`,
+  );
 } finally {
   workerd.stop();
   origin.stop();

@@ -73,7 +73,7 @@ export async function startWorkerd(dir: string, opts: WorkerdOptions): Promise<W
   const source = opts.baseline ?? 'bench/passthrough.js';
   if (resolve(source) !== resolve(dir, baseline)) copyFileSync(source, join(dir, baseline));
   const main = readFileSync(join(dir, 'lb', 'index.js'), 'utf8');
-  const exported = main.slice(main.lastIndexOf('export {'));
+  const exported = main.slice(Math.max(main.lastIndexOf('export {'), main.lastIndexOf('export{'))); // minified or not
   const classes = Object.keys(DO_BINDINGS).filter((c) => new RegExp(`\\b${c}\\b`).test(exported));
   const vars = { ADMIN_TOKEN: opts.token, ADMIN_HOSTS: '127.0.0.1', ...opts.vars };
   const alternates: { name: string; port: number }[] = [];
