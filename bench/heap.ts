@@ -14,12 +14,14 @@
  * - in the first round, a heap snapshot at load: the top node groups by self size (objects by
  *   constructor, other node types by type) and how many closures each bundled module's code made
  *   (esbuild hoists top-level function declarations out of its lazy `__esm` wrappers, so a module
- *   whose body never ran still counts those; what it builds when it runs shows in the groups).
+ *   whose body never ran still counts those; what it builds when it runs shows in the groups),
+ *   found through the bundle's source map.
  * Environment: BENCH_ROUNDS (default 3), BENCH_REQUESTS, BENCH_TOP (rows, default 15).
  */
 import autocannon from 'autocannon';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
+import { dirname, join, relative, resolve } from 'node:path';
 import { freePort } from '../scripts/lib/wrangler-dev.ts';
 import { bundleWorker, startOriginProcess } from './lib.ts';
 import { inspect, type Call } from './profile.ts';
@@ -40,21 +42,19 @@ async function heapAfterGc(call: Call, contextId: number): Promise<number> {
   return (await call<{ usedSize: number }>('Runtime.getHeapUsage')).usedSize;
 }
 
-/** Bundled module of each line of index.js: esbuild's `// path` comment opening each module. */
-function moduleOfLine(bundle: string): (line: number) => string {
-  const starts: [number, string][] = [];
-  bundle.split('\n').forEach((l, i) => {
-    const m = /^\/\/ ((?:node_modules\/)?[\w@./-]+\.[cm]?[jt]sx?)$/.exec(l);
-    if (m) starts.push([i, m[1]!.replace(/^node_modules\/(@[^/]+\/[^/]+|[^/]+)\/.*/, '$1 (package)')]);
-  });
-  return (line) => {
-    let lo = 0;
-    for (let hi = starts.length - 1; lo < hi;) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid]![0] <= line) lo = mid;
-      else hi = mid - 1;
-    }
-    return starts[lo] && starts[lo]![0] <= line ? starts[lo]![1] : '(bundle prelude)';
+/**
+ * Bundled module of a position (0-based line and column) of index.js, through the source map
+ * wrangler writes beside it (the bundle is minified: wrangler.toml). Packages are named once.
+ */
+function moduleOfPosition(mapFile: string): (line: number, column: number) => string {
+  const map = new TraceMap(readFileSync(mapFile, 'utf8'));
+  const base = dirname(mapFile);
+  return (line, column) => {
+    const source = originalPositionFor(map, { line: line + 1, column }).source;
+    if (!source) return '(bundle prelude)';
+    const path = relative(process.cwd(), resolve(base, source));
+    const pkg = /(?:^|\/)node_modules\/(@[^/]+\/[^/]+|[^/]+)\//.exec(path);
+    return pkg ? `${pkg[1]} (package)` : path;
   };
 }
 
@@ -66,7 +66,7 @@ interface Snapshot {
 }
 
 /** Top groups by self size, and closures per bundled module (script `scriptId` only). */
-function summarize(s: Snapshot, scriptId: string, moduleOf: (line: number) => string) {
+function summarize(s: Snapshot, scriptId: string, moduleOf: (line: number, column: number) => string) {
   const f = s.snapshot.meta.node_fields;
   const [T, N, S, width] = [f.indexOf('type'), f.indexOf('name'), f.indexOf('self_size'), f.length];
   const types = s.snapshot.meta.node_types[0];
@@ -80,11 +80,11 @@ function summarize(s: Snapshot, scriptId: string, moduleOf: (line: number) => st
     groups.set(key, g);
   }
   const lf = s.snapshot.meta.location_fields;
-  const [SCRIPT, LINE, lw] = [lf.indexOf('script_id'), lf.indexOf('line'), lf.length];
+  const [SCRIPT, LINE, COLUMN, lw] = [lf.indexOf('script_id'), lf.indexOf('line'), lf.indexOf('column'), lf.length];
   const modules = new Map<string, number>();
   for (let i = 0; i < s.locations.length; i += lw) {
     if (String(s.locations[i + SCRIPT]) !== scriptId) continue;
-    const m = moduleOf(s.locations[i + LINE]!);
+    const m = moduleOf(s.locations[i + LINE]!, s.locations[i + COLUMN]!);
     modules.set(m, (modules.get(m) ?? 0) + 1);
   }
   const total = [...groups.values()].reduce((a, g) => a + g.bytes, 0);
@@ -113,7 +113,7 @@ const pct = (xs: number[], p: number) => {
 const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(2);
 
 const origin = await startOriginProcess('heap', 0);
-const bundle = readFileSync(join(dir, 'lb', 'index.js'), 'utf8');
+const moduleOf = moduleOfPosition(join(dir, 'lb', 'index.js.map'));
 const rows: { load: number; after: number; gc: Map<string, Gc[]>; requests: number }[] = [];
 try {
   for (let round = 0; round < ROUNDS; round++) {
@@ -169,7 +169,7 @@ try {
       if (round === 0) {
         await edge.call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
         const scriptId = [...scripts].find(([url]) => url.endsWith('index.js'))?.[1] ?? '';
-        const s = summarize(JSON.parse(chunks.join('')) as Snapshot, scriptId, moduleOfLine(bundle));
+        const s = summarize(JSON.parse(chunks.join('')) as Snapshot, scriptId, moduleOf);
         console.log(`\nHeap snapshot of "edge" at load: ${mb(s.total)} MB in nodes\n\n| group | MB | count |\n|---|---:|---:|`);
         for (const [k, g] of s.groups.slice(0, TOP)) console.log(`| ${k} | ${mb(g.bytes)} | ${g.count} |`);
         console.log(`\nClosures per bundled module (${s.modules.reduce((a, [, n]) => a + n, 0)} in index.js)\n\n| module | closures |\n|---|---:|`);
