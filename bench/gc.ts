@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { freePort } from '../scripts/lib/wrangler-dev.ts';
 import { bundleWorker, startOriginProcess } from './lib.ts';
 import { inspect } from './profile.ts';
-import { startWorkerd } from './workerd.ts';
+import { startWorkerd, stdoutLines } from './workerd.ts';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -39,13 +39,7 @@ const w = await startWorkerd(dir, {
   v8Flags: ['--trace-gc', '--expose-gc'],
   stdout: 'pipe',
 });
-const lines: string[] = [];
-let partial = '';
-w.process.stdout!.on('data', (d: Buffer) => {
-  const parts = (partial + String(d)).split('\n');
-  partial = parts.pop()!;
-  lines.push(...parts);
-});
+const lines = stdoutLines(w);
 
 /** The isolate address (as --trace-gc prints it) of workerd service `name`: the line of a `gc()` asked through its inspector. */
 async function isolateOf(name: string): Promise<string> {

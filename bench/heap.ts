@@ -25,7 +25,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { freePort } from '../scripts/lib/wrangler-dev.ts';
 import { bundleWorker, startOriginProcess } from './lib.ts';
 import { inspect, type Call } from './profile.ts';
-import { startWorkerd } from './workerd.ts';
+import { startWorkerd, stdoutLines } from './workerd.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 10_000);
@@ -128,13 +128,7 @@ try {
       v8Flags: ['--trace-gc', '--expose-gc'],
       stdout: 'pipe',
     });
-    const lines: string[] = [];
-    let partial = '';
-    w.process.stdout!.on('data', (d: Buffer) => {
-      const parts = (partial + String(d)).split('\n');
-      partial = parts.pop()!;
-      lines.push(...parts);
-    });
+    const lines = stdoutLines(w);
     try {
       const seed = await fetch(`${w.lbUrl}/admin/v1/config`, {
         method: 'PUT',

@@ -162,3 +162,18 @@ const pass :Workerd.Worker = (
   child.kill('SIGKILL');
   throw new Error('workerd did not start in 20 s');
 }
+
+/**
+ * The lines workerd prints on stdout (started with `stdout: 'pipe'`), kept as they arrive: V8's
+ * --trace-gc lines of every isolate, each prefixed `[pid:0xISOLATE:thread]`.
+ */
+export function stdoutLines(w: Workerd): string[] {
+  const lines: string[] = [];
+  let partial = '';
+  w.process.stdout!.on('data', (d: Buffer) => {
+    const parts = (partial + String(d)).split('\n');
+    partial = parts.pop()!;
+    lines.push(...parts);
+  });
+  return lines;
+}
