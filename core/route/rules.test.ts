@@ -106,6 +106,12 @@ describe('rule order (Cloudflare: priority, disabled, overrides, terminates, fix
   it('builds each combination of matched rules once (same object), and keeps at most MAX_EFFECTIVE of them', () => {
     const set = rulesOf([always(pools('b')), always({ steering_policy: 'random' })]);
     expect(set.apply(view()).lb).toBe(set.apply(view()).lb);
+    expect(set.effective([1])).toBe(set.effective([1]));
+    expect([set.effective([0]).default_pools, set.effective([1]).steering_policy, set.effective([1]).default_pools]).toEqual([
+      ['b'],
+      'random',
+      set.lb.default_pools,
+    ]);
     for (let i = 0; i < MAX_EFFECTIVE + 10; i++) set.effective([i % 2, 1 - (i % 2), ...Array<number>(i).fill(1)]);
     expect(set.effective([0, 1, ...Array<number>(MAX_EFFECTIVE + 5).fill(1)])).not.toBe(set.effective([0, 1, ...Array<number>(MAX_EFFECTIVE + 5).fill(1)]));
   });

@@ -14,7 +14,8 @@
  *   terminating); overrides of earlier rules then change nothing.
  *
  * A RuleSet is compiled once per config version (core/route compileSnapshot). The load balancer a
- * combination of matched rules produces is built once and kept (at most MAX_EFFECTIVE per set),
+ * combination of matched rules produces is built once and kept (each single rule's, and at most
+ * MAX_EFFECTIVE combinations of several per set),
  * so a request pays the predicates and one lookup, and routing's per-object caches still work.
  *
  * Rules are indexed by their requirements (core/rules requirement.ts, rule-index.ts): a request
@@ -83,6 +84,8 @@ export class RuleSet {
   /** Every rule by index, as validated now (undefined for a broken one). */
   readonly #byIndex: (Rule | undefined)[];
   readonly #effective = new Map<string, LoadBalancer>();
+  /** The load balancer one matching rule produces, by that rule's index (built on first use). */
+  readonly #single: (LoadBalancer | undefined)[] = [];
   readonly #index: RuleIndex;
   /** Every rule's position, for applyLinear. */
   readonly #every: Uint32Array;
@@ -144,15 +147,22 @@ export class RuleSet {
 
   /** The load balancer with the overrides of `matched` (rule indices, in evaluation order) laid over it, in order. */
   effective(matched: readonly number[]): LoadBalancer {
+    // One matching rule is the common case: its load balancer is found by index, without a key string per request.
+    if (matched.length === 1) return (this.#single[matched[0]!] ??= this.#build(matched));
     const key = matched.join(',');
     const hit = this.#effective.get(key);
     if (hit) return hit;
+    const lb = this.#build(matched);
+    if (this.#effective.size < MAX_EFFECTIVE) this.#effective.set(key, lb);
+    return lb;
+  }
+
+  #build(matched: readonly number[]): LoadBalancer {
     let lb = this.lb;
     for (const i of matched) {
       const o = this.#byIndex[i]!.overrides;
       if (setFields(o).length) lb = { ...lb, ...overrideFields(o) };
     }
-    if (this.#effective.size < MAX_EFFECTIVE) this.#effective.set(key, lb);
     return lb;
   }
 

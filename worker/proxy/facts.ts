@@ -72,8 +72,11 @@ export class HttpFacts implements Incoming, RequestFacts {
   get place(): PlaceFacts {
     return (this.#place ??= new CfPlace(this.request));
   }
+  #clientIp: string | undefined | null = null;
+  /** CF-Connecting-IP, read once: the proxy asks for it several times per request (rules, ACLs, hashing, X-Forwarded-For), each a call into the runtime. */
   get clientIp(): string | undefined {
-    return this.request.headers.get('cf-connecting-ip') ?? undefined;
+    if (this.#clientIp === null) this.#clientIp = this.request.headers.get('cf-connecting-ip') ?? undefined;
+    return this.#clientIp;
   }
   get uri(): string {
     return this.url.path;
