@@ -19,6 +19,7 @@ import { HealthViews, OutcomeReports, type HealthView } from './health/index.ts'
 import type { RequestTarget } from '../core/forward/index.ts';
 import { plain } from './proxy/forward.ts';
 import { proxyRequest, type ProxyDeps } from './proxy/index.ts';
+import { PlaceMemo } from '../core/steer/place-memo.ts';
 
 /** How one request reaches the Durable Objects and keeps background work alive (the Worker: env + ExecutionContext). */
 export interface Backends {
@@ -55,6 +56,8 @@ export class Isolate {
   readonly pins: PinCache;
   /** Cookie affinity's verified and sealed values (worker/affinity CookieMemo). */
   readonly cookies: CookieMemo;
+  /** Places read from request.cf, by client address (core/steer PlaceMemo). */
+  readonly places = new PlaceMemo();
   readonly deadlineMs: number;
   /** Bound once: routing calls it unbound. */
   readonly poolOutstanding = (poolId: string) => this.load.poolOutstanding(poolId);
@@ -120,6 +123,7 @@ class RequestDeps implements ProxyDeps {
   readonly poolOutstanding: (poolId: string) => number;
   readonly loadStats: (pool: Pool) => LoadStats;
   readonly deadlineMs: number;
+  readonly places: PlaceMemo;
   readonly #isolate: Isolate;
   readonly #backends: Backends;
   constructor(isolate: Isolate, snapshot: Snapshot, backends: Backends) {
@@ -133,6 +137,7 @@ class RequestDeps implements ProxyDeps {
     this.poolOutstanding = isolate.poolOutstanding;
     this.loadStats = isolate.loadStats;
     this.deadlineMs = isolate.deadlineMs;
+    this.places = isolate.places;
   }
   health(lbId: string): HealthView | Promise<HealthView> {
     const b = this.#backends;

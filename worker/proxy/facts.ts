@@ -3,6 +3,7 @@ import { cookieValue } from '../../core/affinity/index.ts';
 import type { RequestTarget } from '../../core/forward/index.ts';
 import type { RequestFacts } from '../../core/steer/index.ts';
 import type { PlaceFacts } from '../../core/steer/pools.ts';
+import type { PlaceMemo } from '../../core/steer/place-memo.ts';
 import { RuleRequest } from '../../core/rules/index.ts';
 
 /** A request as routing sees it: hash-key facts, where it comes from, and what affinity reads. */
@@ -25,33 +26,60 @@ export interface Incoming {
  */
 const HEADER_GETS = 4;
 
-/** Where the request comes from (request.cf), read only if pool steering asks. */
+/** Remembered places by client address (none: request.cf is read for each request that asks) and the clock they are judged by. */
+export interface PlaceSource {
+  readonly places?: PlaceMemo | undefined;
+  /** Epoch ms. */
+  now(): number;
+}
+
+/**
+ * Where the request comes from (request.cf), read only if pool steering or a rule asks. With a
+ * PlaceSource and a client address, a place read from `request.cf` in the last few minutes for the
+ * same address is used instead (core/steer place-memo.ts says why).
+ */
 export class CfPlace implements PlaceFacts {
   readonly #request: Request;
-  #cf: IncomingRequestCfProperties | undefined | null = null;
-  /** Reads `request.cf` only when a fact is asked for: building that object costs ~4% of
-   * throughput (BENCH_PROFILE=1), and most steering policies never ask. */
-  constructor(request: Request) {
+  readonly #clientIp: string | undefined;
+  readonly #memo: PlaceMemo | undefined;
+  readonly #now: (() => number) | undefined;
+  #place: PlaceFacts | undefined;
+  constructor(request: Request, clientIp?: string, source?: PlaceSource) {
     this.#request = request;
+    this.#clientIp = clientIp;
+    this.#memo = source?.places;
+    this.#now = source && (() => source.now());
   }
-  get #props(): IncomingRequestCfProperties | undefined {
-    if (this.#cf === null) this.#cf = this.#request.cf as IncomingRequestCfProperties | undefined;
-    return this.#cf;
+  get #props(): PlaceFacts {
+    if (this.#place) return this.#place;
+    const [ip, memo] = [this.#clientIp, this.#memo];
+    const known = ip && memo ? memo.get(ip, this.#now!()) : undefined;
+    if (known) return (this.#place = known);
+    const cf = this.#request.cf as IncomingRequestCfProperties | undefined;
+    const place: PlaceFacts = {
+      colo: cf?.colo,
+      country: cf?.country ?? undefined,
+      continent: cf?.continent ?? undefined,
+      latitude: coordinate(cf?.latitude),
+      longitude: coordinate(cf?.longitude),
+    };
+    if (ip && memo) memo.set(ip, place, this.#now!());
+    return (this.#place = place);
   }
   get colo(): string | undefined {
-    return this.#props?.colo;
+    return this.#props.colo;
   }
   get country(): string | undefined {
-    return this.#props?.country ?? undefined;
+    return this.#props.country;
   }
   get continent(): string | undefined {
-    return this.#props?.continent ?? undefined;
+    return this.#props.continent;
   }
   get latitude(): number | undefined {
-    return coordinate(this.#props?.latitude);
+    return this.#props.latitude;
   }
   get longitude(): number | undefined {
-    return coordinate(this.#props?.longitude);
+    return this.#props.longitude;
   }
 }
 
@@ -64,13 +92,16 @@ function coordinate(v: string | undefined): number | undefined {
 export class HttpFacts implements Incoming, RequestFacts {
   readonly request: Request;
   readonly url: RequestTarget;
+  readonly #places: PlaceSource | undefined;
   #place: CfPlace | undefined;
-  constructor(request: Request, url: RequestTarget) {
+  /** `places`: where places read from request.cf are remembered by client address. */
+  constructor(request: Request, url: RequestTarget, places?: PlaceSource) {
     this.request = request;
     this.url = url;
+    this.#places = places;
   }
   get place(): PlaceFacts {
-    return (this.#place ??= new CfPlace(this.request));
+    return (this.#place ??= new CfPlace(this.request, this.clientIp, this.#places));
   }
   #clientIp: string | undefined | null = null;
   /** CF-Connecting-IP, read once: the proxy asks for it several times per request (rules, ACLs, hashing, X-Forwarded-For), each a call into the runtime. */

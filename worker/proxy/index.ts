@@ -25,6 +25,7 @@ import { effectivePolicy, steeringNeeds } from '../../core/steer/pools.ts';
 import type { Affinity } from '../affinity/index.ts';
 import type { HealthView } from '../health/index.ts';
 import { ExplainedFacts, HttpFacts, type HypotheticalFacts, type Incoming } from './facts.ts';
+import type { PlaceMemo } from '../../core/steer/place-memo.ts';
 import { NO_BODY, forward, plain, requestBody, type ForwardDeps, type Forwarded } from './forward.ts';
 
 export { MAX_ATTEMPTS_PER_POOL, MAX_BUFFERED_BODY } from './forward.ts';
@@ -43,6 +44,8 @@ export interface ProxyDeps extends ForwardDeps {
   loadStats(pool: Pool): LoadStats;
   /** The longest a request waits on a Durable Object (ms): a pin lookup past it routes without the pin. */
   readonly deadlineMs: number;
+  /** Places read from request.cf, remembered by client address (worker/proxy/facts.ts CfPlace); none: read per request. */
+  readonly places?: PlaceMemo;
 }
 
 /**
@@ -56,7 +59,7 @@ export async function proxyRequest(request: Request, url: RequestTarget, deps: P
     if (!configured || !configured.enabled) return plain(404, `No load balancer is ${configured ? 'enabled' : 'configured'} for host ${url.hostname}.\n`);
 
     // Its access control list: the first matching entry may deny or redirect.
-    const incoming = new HttpFacts(request, url);
+    const incoming = new HttpFacts(request, url, deps);
     const acl = applyAcls(configured, incoming, deps.snapshot);
     if (acl && acl.action.type !== 'allow') return aclResponse(configured, acl);
 

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { PlaceMemo } from '../../core/steer/place-memo.ts';
+import { splitUrl } from '../../core/forward/index.ts';
+import { HttpFacts } from './facts.ts';
+
+/** A real Request whose `cf` (Cloudflare's request.cf) is `cf`, counting how often it is read. */
+function request(ip: string | undefined, cf: object, reads: { n: number }): Request {
+  const r = new Request('https://lb.example/', { headers: ip ? { 'cf-connecting-ip': ip } : {} });
+  Object.defineProperty(r, 'cf', { get: () => (reads.n++, cf) });
+  return r;
+}
+
+describe('HttpFacts place', () => {
+  const DE = { country: 'DE', continent: 'EU', colo: 'FRA', latitude: '50.11', longitude: '8.68' };
+  const US = { country: 'US', continent: 'NA', colo: 'IAD', latitude: '38.9', longitude: '-77.0' };
+  const facts = (r: Request, source?: { places?: PlaceMemo; now(): number }) => new HttpFacts(r, splitUrl(r.url), source);
+  const read = (f: HttpFacts) => [f.place.country, f.place.continent, f.place.colo, f.place.latitude, f.place.longitude];
+
+  it('reads request.cf once per address within the TTL, and again after it or for another address', () => {
+    const [places, reads] = [new PlaceMemo(100, 1000), { n: 0 }];
+    let t = 0;
+    const source = { places, now: () => t };
+    expect(read(facts(request('192.0.2.1', DE, reads), source))).toEqual(['DE', 'EU', 'FRA', 50.11, 8.68]);
+    expect(read(facts(request('192.0.2.1', US, reads), source))).toEqual(['DE', 'EU', 'FRA', 50.11, 8.68]); // remembered
+    expect(reads.n).toBe(1);
+    expect(read(facts(request('192.0.2.2', US, reads), source))[0]).toBe('US');
+    t = 1000;
+    expect(read(facts(request('192.0.2.1', US, reads), source))[0]).toBe('US');
+    expect(reads.n).toBe(3);
+  });
+
+  it('reads request.cf for each request without a client address or without a memo', () => {
+    const reads = { n: 0 };
+    const source = { places: new PlaceMemo(), now: () => 0 };
+    expect([read(facts(request(undefined, DE, reads), source))[0], read(facts(request(undefined, US, reads), source))[0]]).toEqual(['DE', 'US']);
+    expect([read(facts(request('192.0.2.1', DE, reads)))[0], read(facts(request('192.0.2.1', US, reads)))[0]]).toEqual(['DE', 'US']);
+    expect(reads.n).toBe(4);
+  });
+});
