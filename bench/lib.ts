@@ -12,9 +12,21 @@ export interface LoadResult {
   non2xx: number;
 }
 
-/** Runs autocannon against `url` (with `host` as Host) for `seconds`; latencies in ms. */
-export async function load(url: string, host: string | undefined, seconds: number, connections: number): Promise<LoadResult> {
-  const result = await autocannon({ url, duration: seconds, connections, pipelining: 1, headers: host ? { host } : {} });
+/**
+ * Runs autocannon against `url` (with `host` as Host) for `seconds`; latencies in ms. `headers`
+ * are sent with every request; a function gives each request its own (called per request).
+ */
+export async function load(
+  url: string,
+  host: string | undefined,
+  seconds: number,
+  connections: number,
+  headers: Record<string, string> | (() => Record<string, string>) = {},
+): Promise<LoadResult> {
+  const fixed = { ...(host ? { host } : {}), ...(typeof headers === 'function' ? {} : headers) };
+  const perRequest =
+    typeof headers === 'function' ? [{ setupRequest: (r: { headers?: object }) => ({ ...r, headers: { ...r.headers, ...headers() } }) }] : undefined;
+  const result = await autocannon({ url, duration: seconds, connections, pipelining: 1, headers: fixed, ...(perRequest ? { requests: perRequest } : {}) });
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts, non2xx: result.non2xx };
 }
 
