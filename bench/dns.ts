@@ -17,7 +17,7 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundleWorker } from './lib.ts';
+import { bundleWorker, putConfig } from './lib.ts';
 import { startWorkerd } from './workerd.ts';
 import { startCloudflareApi } from '../test/fixtures/cloudflare-api.ts';
 
@@ -60,12 +60,7 @@ async function run(mode: string) {
       })),
     };
     const started = Date.now();
-    const res = await fetch(`${url}/admin/v1/config`, {
-      method: 'PUT',
-      headers: { host: '127.0.0.1', authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify(config),
-    });
-    if (!res.ok) throw new Error(`import: ${res.status} ${await res.text()}`);
+    await putConfig(url, TOKEN, config, { host: '127.0.0.1' });
     const imported = Date.now() - started;
     const published = () => {
       const at = new Map<string, number>();

@@ -19,7 +19,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { startWorkerd } from './workerd.ts';
 import { join } from 'node:path';
-import { bundleWorker, load, median, processCpuMs, type LoadResult } from './lib.ts';
+import { bundleWorker, load, median, processCpuMs, type LoadResult, putConfig } from './lib.ts';
 import { profileWorker } from './profile.ts';
 import { freePort } from '../scripts/lib/wrangler-dev.ts';
 
@@ -72,15 +72,10 @@ const cpuMs = () => processCpuMs(workerd.process.pid!);
 type Measured = LoadResult & { cpuUs: number };
 
 try {
-  const seed = await fetch(`${lbUrl}/admin/v1/config`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      pools: [{ id: 'p', name: 'p', origins: ['a', 'b', 'c'].map((name, i) => ({ name, address: `192.0.2.${i + 1}`, weight: [1, 0.5, 0.5][i] })) }],
-      load_balancers: [{ name: NAME, proxied: false, ttl: 30, default_pools: ['p'], fallback_pool: 'p' }],
-    }),
+  await putConfig(lbUrl, TOKEN, {
+    pools: [{ id: 'p', name: 'p', origins: ['a', 'b', 'c'].map((name, i) => ({ name, address: `192.0.2.${i + 1}`, weight: [1, 0.5, 0.5][i] })) }],
+    load_balancers: [{ name: NAME, proxied: false, ttl: 30, default_pools: ['p'], fallback_pool: 'p' }],
   });
-  if (!seed.ok) throw new Error(`seeding failed: ${seed.status} ${await seed.text()}`);
   const path = `/dns-query?dns=${b64url(query)}`;
   const check = dnsPacket.decode(new Uint8Array(await (await fetch(`${lbUrl}${path}`)).arrayBuffer()));
   if (check.rcode !== 'NOERROR' || check.answers?.[0]?.type !== 'A') throw new Error(`unexpected answer: ${JSON.stringify(check)}`);

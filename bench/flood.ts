@@ -15,7 +15,7 @@
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
-import { bundleWorker, processRssKb, startOriginProcess } from './lib.ts';
+import { bundleWorker, processRssKb, startOriginProcess, putConfig } from './lib.ts';
 import { startWorkerd } from './workerd.ts';
 
 const REQUESTS = Number(process.env.FLOOD_REQUESTS ?? 10_000);
@@ -61,24 +61,19 @@ const pid = workerd.process.pid!;
 const lbPort = Number(new URL(workerd.lbUrl).port);
 
 try {
-  const seed = await fetch(`${workerd.lbUrl}/admin/v1/config`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      pools: [{ id: 'p', name: 'p', origins: ['a', 'b', 'c'].map((name) => ({ name, address: '127.0.0.1', port: origin.port })) }],
-      load_balancers: [
-        {
-          id: 'lb',
-          name: HOST,
-          default_pools: ['p'],
-          fallback_pool: 'p',
-          session_affinity: 'header',
-          session_affinity_attributes: { headers: ['x-session'] },
-        },
-      ],
-    }),
+  await putConfig(workerd.lbUrl, TOKEN, {
+    pools: [{ id: 'p', name: 'p', origins: ['a', 'b', 'c'].map((name) => ({ name, address: '127.0.0.1', port: origin.port })) }],
+    load_balancers: [
+      {
+        id: 'lb',
+        name: HOST,
+        default_pools: ['p'],
+        fallback_pool: 'p',
+        session_affinity: 'header',
+        session_affinity_attributes: { headers: ['x-session'] },
+      },
+    ],
   });
-  if (!seed.ok) throw new Error(`seeding failed: ${seed.status} ${await seed.text()}`);
 
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const send = (session: string) =>

@@ -15,7 +15,7 @@
 import autocannon from 'autocannon';
 import { join } from 'node:path';
 import { freePort } from '../scripts/lib/wrangler-dev.ts';
-import { bundleWorker, startOriginProcess } from './lib.ts';
+import { bundleWorker, startOriginProcess, putConfig } from './lib.ts';
 import { inspect } from './profile.ts';
 import { startWorkerd, stdoutLines } from './workerd.ts';
 
@@ -61,15 +61,10 @@ async function isolateOf(name: string): Promise<string> {
 }
 
 try {
-  const seed = await fetch(`${w.lbUrl}/admin/v1/config`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      pools: [{ id: 'p', name: 'p', origins: [{ name: 'o', address: '127.0.0.1', port: origin.port }] }],
-      load_balancers: [{ name: HOST, default_pools: ['p'], fallback_pool: 'p' }],
-    }),
+  await putConfig(w.lbUrl, TOKEN, {
+    pools: [{ id: 'p', name: 'p', origins: [{ name: 'o', address: '127.0.0.1', port: origin.port }] }],
+    load_balancers: [{ name: HOST, default_pools: ['p'], fallback_pool: 'p' }],
   });
-  if (!seed.ok) throw new Error(`seeding failed: ${seed.status} ${await seed.text()}`);
   const targets = [
     ['load balancer', 'edge', w.trafficUrl!],
     ['pass-through', 'pass', w.passUrl],

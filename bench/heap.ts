@@ -23,7 +23,7 @@ import { readFileSync } from 'node:fs';
 import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
 import { dirname, join, relative, resolve } from 'node:path';
 import { freePort } from '../scripts/lib/wrangler-dev.ts';
-import { bundleWorker, startOriginProcess } from './lib.ts';
+import { bundleWorker, startOriginProcess, putConfig } from './lib.ts';
 import { inspect, type Call } from './profile.ts';
 import { startWorkerd, stdoutLines } from './workerd.ts';
 
@@ -130,15 +130,10 @@ try {
     });
     const lines = stdoutLines(w);
     try {
-      const seed = await fetch(`${w.lbUrl}/admin/v1/config`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          pools: [{ id: 'p', name: 'p', origins: [{ name: 'o', address: '127.0.0.1', port: origin.port }] }],
-          load_balancers: [{ name: HOST, default_pools: ['p'], fallback_pool: 'p' }],
-        }),
+      await putConfig(w.lbUrl, TOKEN, {
+        pools: [{ id: 'p', name: 'p', origins: [{ name: 'o', address: '127.0.0.1', port: origin.port }] }],
+        load_balancers: [{ name: HOST, default_pools: ['p'], fallback_pool: 'p' }],
       });
-      if (!seed.ok) throw new Error(`seeding failed: ${seed.status} ${await seed.text()}`);
       const scripts = new Map<string, string>();
       let contextId = 0;
       const chunks: string[] = [];

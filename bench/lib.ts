@@ -30,6 +30,19 @@ export async function load(
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts, non2xx: result.non2xx };
 }
 
+/**
+ * PUTs `document` as the load balancer's whole config through the admin API at `url` (bearer
+ * `token`; `headers` added, e.g. a Host). Throws with the status and the answer when refused.
+ */
+export async function putConfig(url: string, token: string, document: object, headers: Record<string, string> = {}): Promise<void> {
+  const res = await fetch(`${url}/admin/v1/config`, {
+    method: 'PUT',
+    headers: { ...headers, authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(document),
+  });
+  if (!res.ok) throw new Error(`PUT ${url}/admin/v1/config: ${res.status} ${await res.text()}`);
+}
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;

@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { startWorkerd } from './workerd.ts';
 import { join } from 'node:path';
-import { bundleWorker, load, median, processCpuMs, startOriginProcess } from './lib.ts';
+import { bundleWorker, load, median, processCpuMs, startOriginProcess, putConfig } from './lib.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
@@ -45,17 +45,10 @@ const workerd = await startWorkerd(dir, { originHost, token: TOKEN, compatibilit
 try {
   const urls = { pass: workerd.passUrl, on: workerd.lbUrl, off: workerd.alternateUrls.off! };
   for (const name of ['on', 'off'] as const) {
-    const seed = await fetch(`${urls[name]}/admin/v1/config`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        pools: [
-          { id: 'p', name: 'p', origins: ['a', 'b', 'c'].map((n, i) => ({ name: n, address: '127.0.0.1', port: origin.port, weight: [1, 0.5, 0.5][i] })) },
-        ],
-        load_balancers: [{ name: LB_HOST, default_pools: ['p'], fallback_pool: 'p' }],
-      }),
+    await putConfig(urls[name], TOKEN, {
+      pools: [{ id: 'p', name: 'p', origins: ['a', 'b', 'c'].map((n, i) => ({ name: n, address: '127.0.0.1', port: origin.port, weight: [1, 0.5, 0.5][i] })) }],
+      load_balancers: [{ name: LB_HOST, default_pools: ['p'], fallback_pool: 'p' }],
     });
-    if (!seed.ok) throw new Error(`seeding ${name} failed: ${seed.status} ${await seed.text()}`);
   }
   const hostOf = (name: 'pass' | 'on' | 'off') => (name === 'pass' ? undefined : LB_HOST);
   for (const name of ['pass', 'on', 'off'] as const) await load(`${urls[name]}/`, hostOf(name), 4, CONNECTIONS);

@@ -29,7 +29,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundleWorker, load, median, processCpuMs, startOriginProcess } from './lib.ts';
+import { bundleWorker, load, median, processCpuMs, startOriginProcess, putConfig } from './lib.ts';
 import { aclMix, ruleMix } from './rule-sets.ts';
 import { startWorkerd, type Workerd } from './workerd.ts';
 
@@ -137,15 +137,10 @@ function withoutCountry(rules: object[]): object[] {
   );
 }
 
-/** Writes the pool and the four load balancers into `w`; throws with the answer when refused. */
+/** Writes the pool and the load balancers of VARIANTS into `w` (putConfig throws when refused). */
 async function seed(w: Workerd): Promise<void> {
-  const res = await fetch(`${w.lbUrl}/admin/v1/config`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      pools: [{ id: 'p', name: 'p', origins: ['a', 'b', 'c'].map((n, i) => ({ name: n, address: '127.0.0.1', port: origin.port, weight: [1, 0.5, 0.5][i] })) }],
-      load_balancers: VARIANTS.filter((v) => !('fresh' in v)).map((v) => ({ name: v.host, default_pools: ['p'], fallback_pool: 'p', ...v.extra })),
-    }),
+  await putConfig(w.lbUrl, TOKEN, {
+    pools: [{ id: 'p', name: 'p', origins: ['a', 'b', 'c'].map((n, i) => ({ name: n, address: '127.0.0.1', port: origin.port, weight: [1, 0.5, 0.5][i] })) }],
+    load_balancers: VARIANTS.filter((v) => !('fresh' in v)).map((v) => ({ name: v.host, default_pools: ['p'], fallback_pool: 'p', ...v.extra })),
   });
-  if (!res.ok) throw new Error(`seeding failed: ${res.status} ${await res.text()}`);
 }

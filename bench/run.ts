@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundleWorker, load, median, startOriginProcess, type LoadResult } from './lib.ts';
+import { bundleWorker, load, median, startOriginProcess, type LoadResult, putConfig } from './lib.ts';
 import { profileWorker } from './profile.ts';
 import { startWorkerd } from './workerd.ts';
 import { freePort } from '../scripts/lib/wrangler-dev.ts';
@@ -35,23 +35,18 @@ const inspectorPort = PROFILE ? await freePort() : undefined;
 const workerd = await startWorkerd('.bench', { originHost, token: TOKEN, compatibilityDate: '2026-11-01', inspectorPort, cpu: WORKERD_CPU });
 
 try {
-  const seed = await fetch(`${workerd.lbUrl}/admin/v1/config`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      pools: [
-        {
-          id: 'p',
-          name: 'p',
-          // Three origin entries on the one origin process: the selection work of a real pool,
-          // the same origin capacity as the baselines.
-          origins: ['a', 'b', 'c'].map((name, i) => ({ name, address: '127.0.0.1', port: origin.port, weight: [1, 0.5, 0.5][i] })),
-        },
-      ],
-      load_balancers: [{ name: LB_HOST, default_pools: ['p'], fallback_pool: 'p' }],
-    }),
+  await putConfig(workerd.lbUrl, TOKEN, {
+    pools: [
+      {
+        id: 'p',
+        name: 'p',
+        // Three origin entries on the one origin process: the selection work of a real pool,
+        // the same origin capacity as the baselines.
+        origins: ['a', 'b', 'c'].map((name, i) => ({ name, address: '127.0.0.1', port: origin.port, weight: [1, 0.5, 0.5][i] })),
+      },
+    ],
+    load_balancers: [{ name: LB_HOST, default_pools: ['p'], fallback_pool: 'p' }],
   });
-  if (!seed.ok) throw new Error(`seeding failed: ${seed.status} ${await seed.text()}`);
 
   if (PROFILE) {
     const entries = await profileWorker(inspectorPort!, 'lb', () => load(`${workerd.lbUrl}/`, LB_HOST, SECONDS, CONNECTIONS));

@@ -23,7 +23,7 @@ import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { get } from 'node:http';
 import { join } from 'node:path';
-import { bundleWorker, median, processRssKb, startOriginProcess } from './lib.ts';
+import { bundleWorker, median, processRssKb, startOriginProcess, putConfig } from './lib.ts';
 import { openLoop } from './open-loop.ts';
 import { startWorkerd, type Workerd } from './workerd.ts';
 
@@ -102,16 +102,11 @@ try {
   const workerd = await startWorkerd(dir, { originHost, token: TOKEN, compatibilityDate: '2026-11-01', cpu: WORKERD_CPU });
   started.push(workerd);
   const poolOrigins = origins.map((o, i) => ({ name: `o${i}`, address: '127.0.0.1', port: o.port }));
-  const seed = await fetch(`${workerd.lbUrl}/admin/v1/config`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      monitors: [{ id: 'm', type: 'http', path: '/', interval: 5, timeout: 2, expected_codes: '200' }],
-      pools: VARIANTS.map((v, i) => ({ id: `p${i}`, name: `p${i}`, origins: poolOrigins, ...v.pool })),
-      load_balancers: VARIANTS.map((v, i) => ({ name: hostOf(i), default_pools: [`p${i}`], fallback_pool: `p${i}`, ...v.lb })),
-    }),
+  await putConfig(workerd.lbUrl, TOKEN, {
+    monitors: [{ id: 'm', type: 'http', path: '/', interval: 5, timeout: 2, expected_codes: '200' }],
+    pools: VARIANTS.map((v, i) => ({ id: `p${i}`, name: `p${i}`, origins: poolOrigins, ...v.pool })),
+    load_balancers: VARIANTS.map((v, i) => ({ name: hostOf(i), default_pools: [`p${i}`], fallback_pool: `p${i}`, ...v.lb })),
   });
-  if (!seed.ok) throw new Error(`seeding failed: ${seed.status} ${await seed.text()}`);
   const targets: Target[] = [{ name: 'pass-through', url: `${workerd.passUrl}/`, headers: {} }];
   for (const [i, v] of VARIANTS.entries()) {
     const headers: Record<string, string> = { host: hostOf(i) };
