@@ -41,19 +41,19 @@ export interface PlaceSource {
 export class CfPlace implements PlaceFacts {
   readonly #request: Request;
   readonly #clientIp: string | undefined;
-  readonly #memo: PlaceMemo | undefined;
-  readonly #now: (() => number) | undefined;
+  readonly #source: PlaceSource | undefined;
   #place: PlaceFacts | undefined;
   constructor(request: Request, clientIp?: string, source?: PlaceSource) {
     this.#request = request;
     this.#clientIp = clientIp;
-    this.#memo = source?.places;
-    this.#now = source && (() => source.now());
+    this.#source = source;
   }
   get #props(): PlaceFacts {
     if (this.#place) return this.#place;
-    const [ip, memo] = [this.#clientIp, this.#memo];
-    const known = ip && memo ? memo.get(ip, this.#now!()) : undefined;
+    const ip = this.#clientIp;
+    const source = this.#source;
+    const memo = ip ? source?.places : undefined; // set: so are ip and source
+    const known = memo?.get(ip!, source!.now());
     if (known) return (this.#place = known);
     const cf = this.#request.cf as IncomingRequestCfProperties | undefined;
     const place: PlaceFacts = {
@@ -63,7 +63,7 @@ export class CfPlace implements PlaceFacts {
       latitude: coordinate(cf?.latitude),
       longitude: coordinate(cf?.longitude),
     };
-    if (ip && memo) memo.set(ip, place, this.#now!());
+    memo?.set(ip!, place, source!.now());
     return (this.#place = place);
   }
   get colo(): string | undefined {
