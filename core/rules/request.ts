@@ -16,8 +16,9 @@ import { parseAddress, type IpAddress } from './ip.ts';
 export interface RuleRequestInit {
   /** Scheme, host and path with query (core/forward `splitUrl`). */
   readonly url: RequestTarget;
-  /** The HTTP method as received (upper case for standard methods). */
+  /** The HTTP method as received (upper case for standard methods); read on first use (it may be a getter into the runtime). */
   readonly method: string;
+  /** Read on each header lookup (it may be a getter; keep it cheap). */
   readonly headers: Headers;
   /** The client's address (CF-Connecting-IP); undefined when unknown: then `ip.src` is missing. */
   readonly clientIp?: string | undefined;
@@ -47,6 +48,7 @@ export class RuleRequest {
   #query: Lazy<string> = UNSET;
   #ip: Lazy<IpAddress | undefined> = UNSET;
   #region: Lazy<string | undefined> = UNSET;
+  #method: string | undefined;
   #headers: Map<string, readonly string[] | undefined> | undefined;
   /** Whether `#headers` holds every field (the one pass ran). */
   #allHeaders = false;
@@ -62,18 +64,23 @@ export class RuleRequest {
   readonly host: string;
   /** `http.request.uri`: path and query (`/articles/index?section=539061`). */
   readonly uri: string;
-  /** `http.request.method`, as received (upper case for the standard methods). */
-  readonly method: string;
   /** `cf.load_balancer.name`. */
   readonly loadBalancer: string;
 
-  /** Copies the fields that cost nothing to copy (plain property reads are the cheapest for rules); the rest is lazy. */
+  /**
+   * Copies the fields that cost nothing to copy (plain property reads are the cheapest for rules);
+   * the rest is lazy, the method too (in workerd `request.method` is a call into the runtime, and
+   * most requests meet no rule that reads it).
+   */
   constructor(init: RuleRequestInit) {
     this.#init = init;
     this.host = init.url.hostname;
     this.uri = init.url.path;
-    this.method = init.method;
     this.loadBalancer = init.loadBalancer;
+  }
+  /** `http.request.method`, as received (upper case for the standard methods). */
+  get method(): string {
+    return (this.#method ??= this.#init.method);
   }
   /** `http.request.uri.path`: the path, not decoded. */
   get path(): string {
@@ -202,7 +209,10 @@ export class RuleRequest {
 
   /** `ip.src`: the client's address; undefined (missing) when unknown or not an address. */
   get ip(): IpAddress | undefined {
-    if (this.#ip === UNSET) this.#ip = this.#init.clientIp ? parseAddress(this.#init.clientIp) : undefined;
+    if (this.#ip === UNSET) {
+      const text = this.#init.clientIp;
+      this.#ip = text ? parseAddress(text) : undefined;
+    }
     return this.#ip;
   }
   /** `ip.src.country`: ISO 3166-1 alpha-2, upper case as Cloudflare gives it; undefined when unknown. */

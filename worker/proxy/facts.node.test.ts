@@ -37,3 +37,35 @@ describe('HttpFacts place', () => {
     expect(reads.n).toBe(4);
   });
 });
+
+describe('HttpFacts rule view', () => {
+  /** A real Request counting reads of `method`, `headers` and `cf` (each a call into the runtime in workerd). */
+  function counted(): { r: Request; reads: Record<string, number> } {
+    const r = new Request('https://lb.example/a?b=1', { method: 'PUT', headers: { 'cf-connecting-ip': '192.0.2.9', 'x-team': 'blue' } });
+    const reads: Record<string, number> = { method: 0, headers: 0, cf: 0 };
+    const headers = r.headers;
+    Object.defineProperty(r, 'method', { get: () => (reads.method!++, 'PUT') });
+    Object.defineProperty(r, 'headers', { get: () => (reads.headers!++, headers) });
+    Object.defineProperty(r, 'cf', { get: () => (reads.cf!++, { country: 'DE' }) });
+    return { r, reads };
+  }
+
+  it('reads the method, headers and place only when a field needs them, and each once', () => {
+    const { r, reads } = counted();
+    const f = new HttpFacts(r, splitUrl(r.url));
+    const view = f.ruleView('lb.example');
+    expect([view.path, view.query, view.host]).toEqual(['/a', 'b=1', 'lb.example']);
+    expect(reads).toEqual({ method: 0, headers: 0, cf: 0 });
+    expect([view.method, view.method, view.header('x-team'), view.ip?.words, view.country, view.country]).toEqual([
+      'PUT',
+      'PUT',
+      ['blue'],
+      [0xc0000209],
+      'DE',
+      'DE',
+    ]);
+    expect([f.clientIp, f.header('x-team')]).toEqual(['192.0.2.9', 'blue']);
+    expect(reads).toEqual({ method: 1, headers: 1, cf: 1 });
+    expect(f.ruleView('lb.example')).toBe(view);
+  });
+});

@@ -4,7 +4,7 @@ import type { RequestTarget } from '../../core/forward/index.ts';
 import type { RequestFacts } from '../../core/steer/index.ts';
 import type { PlaceFacts } from '../../core/steer/pools.ts';
 import type { PlaceMemo } from '../../core/steer/place-memo.ts';
-import { RuleRequest } from '../../core/rules/index.ts';
+import { RuleRequest, type RuleRequestInit } from '../../core/rules/index.ts';
 
 /** A request as routing sees it: hash-key facts, where it comes from, and what affinity reads. */
 export interface Incoming {
@@ -88,49 +88,74 @@ function coordinate(v: string | undefined): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-/** A live request's facts, read lazily from the request (no work unless a policy asks). */
+/**
+ * A live request's facts, read lazily from the request (no work unless a policy asks). In workerd
+ * every `request.headers`, `request.method` and `headers.get()` is a call into the runtime, so each
+ * is made at most once per request here.
+ */
 export class HttpFacts implements Incoming, RequestFacts {
   readonly request: Request;
   readonly url: RequestTarget;
   readonly #places: PlaceSource | undefined;
   #place: CfPlace | undefined;
+  #headers: Headers | undefined;
   /** `places`: where places read from request.cf are remembered by client address. */
   constructor(request: Request, url: RequestTarget, places?: PlaceSource) {
     this.request = request;
     this.url = url;
     this.#places = places;
   }
+  /** The request's headers (`request.headers`, read once). */
+  get headers(): Headers {
+    return (this.#headers ??= this.request.headers);
+  }
   get place(): PlaceFacts {
     return (this.#place ??= new CfPlace(this.request, this.clientIp, this.#places));
   }
   #clientIp: string | undefined | null = null;
-  /** CF-Connecting-IP, read once: the proxy asks for it several times per request (rules, ACLs, hashing, X-Forwarded-For), each a call into the runtime. */
+  /** CF-Connecting-IP, read once: the proxy asks for it several times per request (rules, ACLs, hashing, X-Forwarded-For). */
   get clientIp(): string | undefined {
-    if (this.#clientIp === null) this.#clientIp = this.request.headers.get('cf-connecting-ip') ?? undefined;
+    if (this.#clientIp === null) this.#clientIp = this.headers.get('cf-connecting-ip') ?? undefined;
     return this.#clientIp;
   }
   get uri(): string {
     return this.url.path;
   }
   header(name: string): string | null {
-    return this.request.headers.get(name);
+    return this.headers.get(name);
   }
   cookie(name: string): string | undefined {
-    return cookieValue(this.request.headers.get('cookie'), name);
+    return cookieValue(this.headers.get('cookie'), name);
   }
   #view: RuleRequest | undefined;
   ruleView(lbName: string): RuleRequest {
     if (this.#view?.loadBalancer === lbName) return this.#view;
-    const r = this.request;
-    return (this.#view = new RuleRequest({
-      url: this.url,
-      method: r.method,
-      headers: r.headers,
-      clientIp: this.clientIp,
-      place: this.place,
-      loadBalancer: lbName,
-      headerGets: HEADER_GETS,
-    }));
+    return (this.#view = new RuleRequest(new LiveRuleInit(this, lbName)));
+  }
+}
+
+/** What a live request's rule view is built from: each part read from the request only when a rule asks (the method, the place, the client address). */
+class LiveRuleInit implements RuleRequestInit {
+  readonly #facts: HttpFacts;
+  readonly url: RequestTarget;
+  readonly loadBalancer: string;
+  readonly headerGets = HEADER_GETS;
+  constructor(facts: HttpFacts, loadBalancer: string) {
+    this.#facts = facts;
+    this.url = facts.url;
+    this.loadBalancer = loadBalancer;
+  }
+  get method(): string {
+    return this.#facts.request.method;
+  }
+  get headers(): Headers {
+    return this.#facts.headers;
+  }
+  get clientIp(): string | undefined {
+    return this.#facts.clientIp;
+  }
+  get place(): PlaceFacts {
+    return this.#facts.place;
   }
 }
 
