@@ -94,8 +94,9 @@ class RequestContext implements DohContext {
   health(lbId: string): DohHealth | Promise<DohHealth> {
     return this.#deps.health(lbId);
   }
+  /** request.cf, or the place remembered for this client address (the isolate's memo, as for proxied traffic). */
   get place(): PlaceFacts {
-    return (this.#place ??= new CfPlace(this.#request));
+    return (this.#place ??= new CfPlace(this.#request, this.clientIp, this.#deps));
   }
   get clientIp(): string | undefined {
     return this.#request.headers.get('cf-connecting-ip') ?? undefined;
