@@ -90,8 +90,8 @@ function coordinate(v: string | undefined): number | undefined {
 
 /**
  * A live request's facts, read lazily from the request (no work unless a policy asks). In workerd
- * every `request.headers`, `request.method` and `headers.get()` is a call into the runtime, so each
- * is made at most once per request here.
+ * every `request.headers`, `request.method` and `headers.get()` is a call into the runtime: the
+ * headers object and CF-Connecting-IP are read once per request, the method only when a rule asks.
  */
 export class HttpFacts implements Incoming, RequestFacts {
   readonly request: Request;
