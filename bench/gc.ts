@@ -14,10 +14,9 @@
  */
 import autocannon from 'autocannon';
 import { join } from 'node:path';
-import { freePort } from '../scripts/lib/wrangler-dev.ts';
 import { bundleWorker, startOriginProcess, putConfig } from './lib.ts';
 import { inspect } from './profile.ts';
-import { startWorkerd, stdoutLines } from './workerd.ts';
+import { isolateOf, parseGc, startGcTraced, type Gc } from './gc-trace.ts';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -27,37 +26,20 @@ const dir = join('.bench', 'gc');
 bundleWorker(join(dir, 'lb'));
 
 const origin = await startOriginProcess('gc', 0);
-const inspectorPort = await freePort();
-const w = await startWorkerd(dir, {
-  baseline: process.env.BENCH_BASELINE,
-  token: TOKEN,
-  compatibilityDate: '2026-11-01',
-  originHost: `127.0.0.1:${origin.port}`,
-  inspectorPort,
-  cpu: 1,
-  trafficService: true,
-  v8Flags: ['--trace-gc', '--expose-gc'],
-  stdout: 'pipe',
-});
-const lines = stdoutLines(w);
+const { w, lines, inspectorPort } = await startGcTraced(dir, { token: TOKEN, originPort: origin.port, baseline: process.env.BENCH_BASELINE });
 
-/** The isolate address (as --trace-gc prints it) of workerd service `name`: the line of a `gc()` asked through its inspector. */
-async function isolateOf(name: string): Promise<string> {
+/** The trace address of workerd service `name`'s isolate (gc-trace.ts `isolateOf`, through its inspector). */
+async function isolateOfService(name: string): Promise<string> {
   let context = 0;
   const s = await inspect(inspectorPort, name, (method, p) => {
     if (method === 'Runtime.executionContextCreated') context = (p.context as { id: number }).id;
   });
   await s.call('Runtime.enable');
-  const from = lines.length;
-  await s.call('Runtime.evaluate', { expression: 'gc()', contextId: context });
-  await new Promise((r) => setTimeout(r, 200));
-  s.close();
-  const address = lines
-    .slice(from)
-    .find((l) => l.includes('testing'))
-    ?.match(/^\[\d+:(0x[0-9a-f]+)/)?.[1];
-  if (!address) throw new Error(`no --trace-gc line of service ${name}'s gc()`);
-  return address;
+  try {
+    return await isolateOf(lines, () => s.call('Runtime.evaluate', { expression: 'gc()', contextId: context }));
+  } finally {
+    s.close();
+  }
 }
 
 try {
@@ -75,21 +57,21 @@ try {
   for (let round = 1; round <= ROUNDS; round++) {
     for (const [label, service, url] of targets) {
       await autocannon({ url: `${url}/`, amount: 2_000, connections: 50, headers: { host: HOST } }); // warm-up
-      const isolate = await isolateOf(service);
+      const isolate = await isolateOfService(service);
       const from = lines.length;
       const r = await autocannon({ url: `${url}/`, amount: REQUESTS, connections: 50, headers: { host: HOST } });
       if (r.errors || r.non2xx) throw new Error(`${label}: ${r.errors} errors, ${r.non2xx} non-2xx`);
       await new Promise((resolve) => setTimeout(resolve, 200));
-      const kinds = new Map<string, { ms: number; startMb: number }[]>();
+      const kinds = new Map<string, Gc[]>();
       for (const l of lines.slice(from)) {
-        const m = l.includes(isolate) && / ms: ([A-Za-z -]+?) ([\d.]+) \(.*?MB,(?: pooled: [\d.]+ MB,)? ([\d.]+) \//.exec(l);
-        if (m) kinds.set(m[1]!, [...(kinds.get(m[1]!) ?? []), { ms: Number(m[3]), startMb: Number(m[2]) }]);
+        const g = parseGc(l);
+        if (g?.isolate === isolate) kinds.set(g.kind, [...(kinds.get(g.kind) ?? []), g]);
       }
       const cell = (kind: string) => {
         const gcs = kinds.get(kind) ?? [];
-        return `${gcs.length} (${gcs.reduce((a, g) => a + g.ms, 0).toFixed(0)}, ${Math.max(0, ...gcs.map((g) => g.ms)).toFixed(1)})`;
+        return `${gcs.length} (${gcs.reduce((a, g) => a + g.pauseMs, 0).toFixed(0)}, ${Math.max(0, ...gcs.map((g) => g.pauseMs)).toFixed(1)})`;
       };
-      const starts = (kinds.get('Mark-Compact') ?? []).map((g) => g.startMb.toFixed(1)).join(', ');
+      const starts = (kinds.get('Mark-Compact') ?? []).map((g) => g.beforeMb.toFixed(1)).join(', ');
       console.log(
         `| ${round} | ${label} | ${r.requests.average.toFixed(0)} | ${r.latency.p99} | ${r.latency.p99_9} | ${cell('Scavenge')} | ${cell('Mark-Compact')} | ${starts} |`,
       );

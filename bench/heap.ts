@@ -22,10 +22,9 @@ import autocannon from 'autocannon';
 import { readFileSync } from 'node:fs';
 import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
 import { dirname, join, relative, resolve } from 'node:path';
-import { freePort } from '../scripts/lib/wrangler-dev.ts';
 import { bundleWorker, startOriginProcess, putConfig } from './lib.ts';
 import { inspect, type Call } from './profile.ts';
-import { startWorkerd, stdoutLines } from './workerd.ts';
+import { isolateOf, parseGc, startGcTraced, type Gc } from './gc-trace.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 10_000);
@@ -91,21 +90,6 @@ function summarize(s: Snapshot, scriptId: string, moduleOf: (line: number, colum
   return { total, groups: [...groups].sort((a, b) => b[1].bytes - a[1].bytes), modules: [...modules].sort((a, b) => b[1] - a[1]) };
 }
 
-interface Gc {
-  isolate: string;
-  kind: string;
-  pauseMs: number;
-  afterMb: number;
-}
-/** One --trace-gc line: `[pid:0xISOLATE:thread] T ms: Scavenge 3.1 (4.5) -> 2.3 (5.5) MB, [pooled: x MB, ]pause / ext ms ...`. */
-function parseGc(line: string): Gc | undefined {
-  const m =
-    /^\[\d+:(0x[0-9a-f]+)(?::\d+)?\]\s+\d+ ms: ([A-Za-z -]+?)(?: \([a-z ]+\))? [\d.]+ \([\d.]+\) -> ([\d.]+) \([\d.]+\) MB,(?: pooled: [\d.]+ MB,)? ([\d.]+) \/ [\d.]+ ms/.exec(
-      line,
-    );
-  return m ? { isolate: m[1]!, kind: m[2]!, afterMb: Number(m[3]), pauseMs: Number(m[4]) } : undefined;
-}
-
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! : 0;
@@ -117,18 +101,7 @@ const moduleOf = moduleOfPosition(join(dir, 'lb', 'index.js.map'));
 const rows: { load: number; after: number; gc: Map<string, Gc[]>; requests: number }[] = [];
 try {
   for (let round = 0; round < ROUNDS; round++) {
-    const inspectorPort = await freePort();
-    const w = await startWorkerd(dir, {
-      token: TOKEN,
-      compatibilityDate: '2026-11-01',
-      originHost: `127.0.0.1:${origin.port}`,
-      inspectorPort,
-      cpu: 1,
-      trafficService: true,
-      v8Flags: ['--trace-gc', '--expose-gc'],
-      stdout: 'pipe',
-    });
-    const lines = stdoutLines(w);
+    const { w, lines, inspectorPort } = await startGcTraced(dir, { token: TOKEN, originPort: origin.port });
     try {
       await putConfig(w.lbUrl, TOKEN, {
         pools: [{ id: 'p', name: 'p', origins: [{ name: 'o', address: '127.0.0.1', port: origin.port }] }],
@@ -145,16 +118,7 @@ try {
       await edge.call('Runtime.enable');
       await edge.call('Debugger.enable');
       const load = await heapAfterGc(edge.call, contextId);
-      // The edge isolate's address in the trace: the line of the collection we just asked for.
-      const marker = lines.length;
-      await heapAfterGc(edge.call, contextId);
-      await new Promise((r) => setTimeout(r, 200));
-      const isolate = lines
-        .slice(marker)
-        .filter((l) => l.includes('testing'))
-        .map(parseGc)
-        .find((g) => g)?.isolate;
-      if (!isolate) throw new Error(`no --trace-gc line of the edge isolate's gc(): ${lines.slice(marker).join('\n')}`);
+      const isolate = await isolateOf(lines, () => heapAfterGc(edge.call, contextId));
       if (round === 0) {
         await edge.call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
         const scriptId = [...scripts].find(([url]) => url.endsWith('index.js'))?.[1] ?? '';
