@@ -15,8 +15,13 @@
  * HTTP monitor. Every figure is the median over rounds; ratios are to the pass-through of the
  * same round and connection count. Scenario order rotates per round.
  *
+ * `BENCH_SHAPE=edge` sends the load balancers' traffic to a traffic-only isolate (bench/workerd.ts
+ * `trafficService`: the admin API and the Durable Objects run in a second isolate of the same
+ * process and CPU), the shape of a Cloudflare colo that holds none of the Durable Objects and has
+ * served no admin request. By default one isolate does everything, as `npm start` does.
+ *
  * Environment: BENCH_SECONDS (per scenario and round, default 5), BENCH_ROUNDS (default 3),
- * BENCH_SUSTAIN (seconds of the RSS run, default 30).
+ * BENCH_SUSTAIN (seconds of the RSS run, default 30), BENCH_SHAPE (`one-isolate` or `edge`).
  */
 import autocannon from 'autocannon';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
@@ -30,6 +35,8 @@ import { startWorkerd, type Workerd } from './workerd.ts';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SUSTAIN = Number(process.env.BENCH_SUSTAIN ?? 30);
+const SHAPE = process.env.BENCH_SHAPE ?? 'one-isolate';
+if (SHAPE !== 'one-isolate' && SHAPE !== 'edge') throw new Error(`BENCH_SHAPE: ${SHAPE} is neither one-isolate nor edge`);
 const TOKEN = 'bench-token';
 const [GEN_CPU, WORKERD_CPU] = [0, 1];
 const dir = join('.bench', 'tail');
@@ -99,8 +106,9 @@ const origins = await Promise.all(['a', 'b', 'c'].map((n) => startOriginProcess(
 const originHost = `127.0.0.1:${origins[0]!.port}`;
 const started: Workerd[] = [];
 try {
-  const workerd = await startWorkerd(dir, { originHost, token: TOKEN, compatibilityDate: '2026-11-01', cpu: WORKERD_CPU });
+  const workerd = await startWorkerd(dir, { originHost, token: TOKEN, compatibilityDate: '2026-11-01', cpu: WORKERD_CPU, trafficService: SHAPE === 'edge' });
   started.push(workerd);
+  const trafficUrl = workerd.trafficUrl ?? workerd.lbUrl;
   const poolOrigins = origins.map((o, i) => ({ name: `o${i}`, address: '127.0.0.1', port: o.port }));
   await putConfig(workerd.lbUrl, TOKEN, {
     monitors: [{ id: 'm', type: 'http', path: '/', interval: 5, timeout: 2, expected_codes: '200' }],
@@ -113,13 +121,13 @@ try {
     if (v.returning) {
       // node:http, since fetch does not send a Host header of ours.
       const setCookie = await new Promise<string[] | undefined>((resolve, reject) =>
-        get(`${workerd.lbUrl}/`, { headers }, (res) => (res.resume(), resolve(res.headers['set-cookie']))).once('error', reject),
+        get(`${trafficUrl}/`, { headers }, (res) => (res.resume(), resolve(res.headers['set-cookie']))).once('error', reject),
       );
       const cookie = setCookie?.[0]?.split(';')[0];
       if (!cookie) throw new Error(`${v.name}: the first response set no affinity cookie`);
       headers.cookie = cookie;
     }
-    targets.push({ name: v.name, url: `${workerd.lbUrl}/`, headers });
+    targets.push({ name: v.name, url: `${trafficUrl}/`, headers });
   }
   for (const t of targets) await run(t, 32, 3); // warm-up (JIT, health, monitor)
 
@@ -162,7 +170,7 @@ try {
   const open = new Map<number, Map<string, Run[]>>();
   for (const share of [0.5, 0.8]) open.set(share, await rounds(targets, 50, Math.round(capacity * share)));
 
-  console.log(`\n${ROUNDS} rounds x ${SECONDS} s per scenario, medians; node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
+  console.log(`\n${SHAPE}: ${ROUNDS} rounds x ${SECONDS} s per scenario, medians; node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
   for (const [connections, runs] of saturated) table(`Saturated, ${connections} connections (closed loop)`, runs, false);
   for (const [share, runs] of open)
     table(`Open loop at ${share * 100}% of the pass-through's capacity (${Math.round(capacity * share)} req/s offered, 50 connections)`, runs, true);
