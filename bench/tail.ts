@@ -8,7 +8,7 @@
  *   autocannon's `overallRate` sends each second's quota in a burst), so queueing at saturation
  *   does not hide where the tail comes from: p50, p99, p99.9;
  * - RSS after a sustained run: a workerd serving the load balancer against one serving the
- *   pass-through (each also holds one idle pass-through isolate).
+ *   pass-through (each also holds one idle pass-through isolate), one isolate in either shape.
  * Variants, each its own load balancer over its own three-origin pool: random and round_robin
  * origin steering, hash (by client IP), cookie affinity on a first visit (a cookie signed on every
  * response) and returning (the cookie of one earlier response sent back), and a pool with a 5 s
