@@ -99,7 +99,7 @@ describe('upstreamHeaders', () => {
 
 describe('upstreamHeaders against the plain rewrite (strip every listed name, then set)', () => {
   // The rewrite as first written: a delete per hop-by-hop and forwarding name, whether present or not.
-  const reference = (incoming: Headers, trust: boolean, clientIp?: string) => {
+  const reference = (incoming: Headers, trust: boolean, clientIp?: string, originHost?: string) => {
     const h = stripHopByHop(new Headers(incoming));
     if (incoming.get('upgrade')?.toLowerCase() === 'websocket') (h.set('upgrade', 'websocket'), h.set('connection', 'Upgrade'));
     if (!trust) for (const n of ['forwarded', 'x-real-ip', 'true-client-ip', 'x-forwarded-port']) h.delete(n);
@@ -107,6 +107,7 @@ describe('upstreamHeaders against the plain rewrite (strip every listed name, th
     if (clientIp) h.set('x-forwarded-for', prior ? `${prior}, ${clientIp}` : clientIp);
     h.set('x-forwarded-proto', 'https');
     h.set('x-forwarded-host', 'a');
+    if (originHost) h.set('host', originHost);
     return [...h];
   };
   const NAMES = [
@@ -127,6 +128,9 @@ describe('upstreamHeaders against the plain rewrite (strip every listed name, th
     'x-hop',
     'cookie',
     'X-Hop',
+    'x-forwarded-proto',
+    'x-forwarded-host',
+    'host',
   ];
   const VALUES = ['1', 'websocket', 'WebSocket', 'keep-alive, x-hop', 'Upgrade', ' X-HOP , accept', ',', 'close', 'a, b'];
 
@@ -136,12 +140,12 @@ describe('upstreamHeaders against the plain rewrite (strip every listed name, th
         fc.array(fc.tuple(fc.constantFrom(...NAMES), fc.constantFrom(...VALUES)), { maxLength: 10 }),
         fc.boolean(),
         fc.option(fc.constant('2.2.2.2'), { nil: undefined }),
-        (fields, trust, clientIp) => {
+        fc.option(fc.constant('origin.example'), { nil: undefined }),
+        (fields, trust, clientIp, originHost) => {
           const incoming = new Headers();
           for (const [n, v] of fields) incoming.append(n, v);
-          expect([...upstreamHeaders(incoming, { clientIp, proto: 'https', host: 'a', trustClientForwarded: trust })]).toEqual(
-            reference(incoming, trust, clientIp),
-          );
+          const facts = { clientIp, proto: 'https', host: 'a', trustClientForwarded: trust, originHost };
+          expect([...upstreamHeaders(incoming, facts)]).toEqual(reference(incoming, trust, clientIp, originHost));
         },
       ),
       { numRuns: 2000 },
