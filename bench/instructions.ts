@@ -2,7 +2,7 @@
  * `node bench/instructions.ts [variant ...]`: machine instructions per request (callgrind's Ir) of
  * the load balancer and of the pass-through Worker, and where the difference goes, by runtime
  * function. Instruction counts do not drift with the VM's speed: the same requests give the same
- * counts within ~3%, where CPU time per request moves ±20-30% between rounds on these machines
+ * counts within a few percent, where CPU time per request moves ±20-30% between rounds here
  * (BENCHMARKS.md, "Counting instructions instead of time").
  *
  * How: the bundle and the pass-through are served by one plain workerd (bench/workerd.ts), given
@@ -24,7 +24,7 @@
  * by-function table, default 25).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { join, resolve } from 'node:path';
 import { bundleWorker, median, putConfig, startOriginProcess } from './lib.ts';
@@ -136,7 +136,8 @@ function inclusive(n: number): Map<string, number> {
   }
   return costs;
 }
-const total = (n: number) => Number(/^summary: (\d+)/m.exec(spawnSync('grep', ['-m1', '^summary:', `${out}/dump.${n}`], { encoding: 'utf8' }).stdout)?.[1]);
+/** All Ir in dump `n` (its `summary:` line). */
+const total = (n: number) => Number(/^summary: (\d+)/m.exec(readFileSync(`${out}/dump.${n}`, 'utf8'))?.[1]);
 
 try {
   for (let i = 0; ; i++) {
