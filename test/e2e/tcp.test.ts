@@ -76,7 +76,8 @@ async function startProxy(opsPort = ports.ops, waitReady = true): Promise<Proxy>
   const p = { process: child, output: () => log, exited };
   for (let i = 0; waitReady && i < 150; i++) {
     const ready = await send(`http://127.0.0.1:${opsPort}/readyz`, { timeoutMs: 1000 }).catch(() => undefined);
-    if (ready?.status === 200) return p;
+    // The proxy's own answer: another process that took the port meanwhile may answer 200 too.
+    if (ready?.status === 200 && ready.body === 'ready\n' && child.exitCode === null) return p;
     if (child.exitCode !== null) throw new Error(`proxy exited (${child.exitCode}):\n${log}`);
     await new Promise((r) => setTimeout(r, 100));
   }
