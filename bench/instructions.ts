@@ -27,23 +27,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { join, resolve } from 'node:path';
-import { bundleWorker, median, putConfig, startOriginProcess } from './lib.ts';
+import { BROWSER_HEADERS, bundleWorker, median, putConfig, startOriginProcess } from './lib.ts';
 import { startWorkerd } from './workerd.ts';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 600);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 1);
 const TOP = Number(process.env.BENCH_TOP ?? 25);
-const HEADERS: Record<string, string> =
-  process.env.BENCH_HEADERS === 'none'
-    ? {}
-    : {
-        'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0',
-        accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
-        'accept-language': 'en-US,en;q=0.5',
-        'accept-encoding': 'gzip, deflate, br, zstd',
-        cookie: 'theme=dark; session=abc123',
-      };
+const HEADERS: Readonly<Record<string, string>> = process.env.BENCH_HEADERS === 'none' ? {} : BROWSER_HEADERS;
 const LB_HOST = 'app.bench';
 const TOKEN = 'bench-token';
 const WORKERD = join('node_modules', '@cloudflare', 'workerd-linux-64', 'bin', 'workerd');

@@ -43,6 +43,15 @@ export async function putConfig(url: string, token: string, document: object, he
   if (!res.ok) throw new Error(`PUT ${url}/admin/v1/config: ${res.status} ${await res.text()}`);
 }
 
+/** A browser's request fields beyond Host (Firefox's navigation request, with a cookie): 5 fields. */
+export const BROWSER_HEADERS: Readonly<Record<string, string>> = {
+  'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0',
+  accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+  'accept-language': 'en-US,en;q=0.5',
+  'accept-encoding': 'gzip, deflate, br, zstd',
+  cookie: 'theme=dark; session=abc123',
+};
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;

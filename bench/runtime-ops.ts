@@ -11,7 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from '../scripts/lib/wrangler-dev.ts';
-import { median } from './lib.ts';
+import { BROWSER_HEADERS, median } from './lib.ts';
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -69,13 +69,6 @@ function cpuNs(pid: number): number {
   return sum;
 }
 const url = `http://127.0.0.1:${port}/`;
-const HEADERS = {
-  'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0',
-  accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
-  'accept-language': 'en-US,en;q=0.5',
-  'accept-encoding': 'gzip, deflate, br, zstd',
-  cookie: 'theme=dark; session=abc123',
-};
 try {
   let names: string[] = [];
   for (let i = 0; !names.length; i++) {
@@ -93,7 +86,7 @@ try {
   const run = async (op: string, n: number) => {
     const before = cpuNs(pid);
     for (let done = 0; done < n; done += CHUNK) {
-      const res = await fetch(`${url}?op=${encodeURIComponent(op)}&n=${CHUNK}`, { headers: HEADERS });
+      const res = await fetch(`${url}?op=${encodeURIComponent(op)}&n=${CHUNK}`, { headers: BROWSER_HEADERS });
       const answer = await res.text();
       if (Number(answer) !== CHUNK) throw new Error(`${op}: the operation did not run ${CHUNK} times: ${answer.slice(0, 300)}`);
     }
