@@ -27,7 +27,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { join, resolve } from 'node:path';
-import { BROWSER_HEADERS, bundleWorker, median, putConfig, startOriginProcess } from './lib.ts';
+import { benchOrigins, BROWSER_HEADERS, bundleWorker, median, putConfig, startOriginProcess } from './lib.ts';
 import { startWorkerd } from './workerd.ts';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 600);
@@ -60,7 +60,7 @@ const setup = await startWorkerd(dir, {
 const urls: Record<string, string> = { 'pass-through': setup.passUrl, lb: setup.lbUrl, ...setup.alternateUrls };
 for (const v of variants) {
   await putConfig(urls[v]!, TOKEN, {
-    pools: [{ id: 'p', name: 'p', origins: ['a', 'b', 'c'].map((name, i) => ({ name, address: '127.0.0.1', port: origin.port, weight: [1, 0.5, 0.5][i] })) }],
+    pools: [{ id: 'p', name: 'p', origins: benchOrigins(origin.port) }],
     load_balancers: [{ name: LB_HOST, default_pools: ['p'], fallback_pool: 'p' }],
   });
 }

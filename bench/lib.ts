@@ -52,6 +52,15 @@ export const BROWSER_HEADERS: Readonly<Record<string, string>> = {
   cookie: 'theme=dark; session=abc123',
 };
 
+/**
+ * The benchmarks' pool origins: three entries (weights 1, 0.5, 0.5) on the one origin process at
+ * `port`, so a load balancer does the selection work of a real pool with the same origin capacity
+ * as the baselines.
+ */
+export function benchOrigins(port: number): { name: string; address: string; port: number; weight: number }[] {
+  return ['a', 'b', 'c'].map((name, i) => ({ name, address: '127.0.0.1', port, weight: [1, 0.5, 0.5][i]! }));
+}
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;

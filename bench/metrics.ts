@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { startWorkerd } from './workerd.ts';
 import { join } from 'node:path';
-import { bundleWorker, load, median, processCpuMs, startOriginProcess, putConfig } from './lib.ts';
+import { benchOrigins, bundleWorker, load, median, processCpuMs, putConfig, startOriginProcess } from './lib.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
@@ -46,7 +46,7 @@ try {
   const urls = { pass: workerd.passUrl, on: workerd.lbUrl, off: workerd.alternateUrls.off! };
   for (const name of ['on', 'off'] as const) {
     await putConfig(urls[name], TOKEN, {
-      pools: [{ id: 'p', name: 'p', origins: ['a', 'b', 'c'].map((n, i) => ({ name: n, address: '127.0.0.1', port: origin.port, weight: [1, 0.5, 0.5][i] })) }],
+      pools: [{ id: 'p', name: 'p', origins: benchOrigins(origin.port) }],
       load_balancers: [{ name: LB_HOST, default_pools: ['p'], fallback_pool: 'p' }],
     });
   }

@@ -22,7 +22,7 @@ import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import type { CountsReply, MethodCounts, RpcCounts } from './rpc-entry.ts';
-import { startOriginProcess } from './lib.ts';
+import { benchOrigins, startOriginProcess } from './lib.ts';
 import { startWorkerd } from './workerd.ts';
 
 const RATES = (process.env.BENCH_RPC_RATES ?? '200,2000').split(',').map(Number);
@@ -129,7 +129,7 @@ try {
         id: 'p',
         name: 'p',
         monitor: 'mon',
-        origins: ['a', 'b', 'c'].map((name, i) => ({ name, address: '127.0.0.1', port: origin.port, weight: [1, 0.5, 0.5][i] })),
+        origins: benchOrigins(origin.port),
       },
     ],
     load_balancers: [

@@ -40,7 +40,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundleWorker, load, median, processCpuMs, startOriginProcess, putConfig } from './lib.ts';
+import { benchOrigins, bundleWorker, load, median, processCpuMs, putConfig, startOriginProcess } from './lib.ts';
 import { aclMix, ruleMix } from './rule-sets.ts';
 import { startWorkerd, type Workerd } from './workerd.ts';
 
@@ -165,7 +165,7 @@ function hostRules(n: number): object[] {
 /** Writes the pool and the load balancers of VARIANTS into `w` (putConfig throws when refused). */
 async function seed(w: Workerd): Promise<void> {
   await putConfig(w.lbUrl, TOKEN, {
-    pools: [{ id: 'p', name: 'p', origins: ['a', 'b', 'c'].map((n, i) => ({ name: n, address: '127.0.0.1', port: origin.port, weight: [1, 0.5, 0.5][i] })) }],
+    pools: [{ id: 'p', name: 'p', origins: benchOrigins(origin.port) }],
     load_balancers: VARIANTS.filter((v) => !('fresh' in v)).map((v) => ({ name: v.host, default_pools: ['p'], fallback_pool: 'p', ...v.extra })),
   });
 }

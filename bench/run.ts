@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundleWorker, load, median, startOriginProcess, type LoadResult, putConfig } from './lib.ts';
+import { benchOrigins, bundleWorker, load, type LoadResult, median, putConfig, startOriginProcess } from './lib.ts';
 import { profileWorker } from './profile.ts';
 import { startWorkerd } from './workerd.ts';
 import { freePort } from '../scripts/lib/wrangler-dev.ts';
@@ -40,9 +40,7 @@ try {
       {
         id: 'p',
         name: 'p',
-        // Three origin entries on the one origin process: the selection work of a real pool,
-        // the same origin capacity as the baselines.
-        origins: ['a', 'b', 'c'].map((name, i) => ({ name, address: '127.0.0.1', port: origin.port, weight: [1, 0.5, 0.5][i] })),
+        origins: benchOrigins(origin.port),
       },
     ],
     load_balancers: [{ name: LB_HOST, default_pools: ['p'], fallback_pool: 'p' }],
