@@ -13,6 +13,11 @@
  * user agent, Accept, Accept-Language, Accept-Encoding and a cookie; BENCH_HEADERS=none sends
  * autocannon's none).
  *
+ * Two baselines run beside the variants: the pass-through (bench/passthrough.js) and the rewriting
+ * floor (bench/floor.js: the header rewrite and per-try timeout of worker/proxy/forward.ts with no
+ * load balancing), so a variant's cost splits into what the runtime charges any rewriting proxy
+ * and what the load balancer adds to that.
+ *
  * Variants: each argument names a bundle in .bench/instructions/<name>/ built from another tree
  * (`wrangler deploy --dry-run --outdir .bench/instructions/<name>`); `lb` is this tree, built here.
  * Compare variants with each other rather than read the pass-through ratio as exact: under
@@ -24,7 +29,7 @@
  * by-function table, default 25).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { join, resolve } from 'node:path';
 import { benchOrigins, BROWSER_HEADERS, bundleWorker, median, putConfig, startOriginProcess } from './lib.ts';
@@ -47,6 +52,8 @@ const variants = process.argv.length > 2 ? process.argv.slice(2) : ['lb'];
 const dir = resolve('.bench', 'instructions');
 if (variants.includes('lb')) bundleWorker(join(dir, 'lb'));
 for (const v of variants) if (!existsSync(join(dir, v, 'index.js'))) throw new Error(`no bundle at ${join(dir, v)}`);
+mkdirSync(join(dir, 'floor'), { recursive: true });
+copyFileSync('bench/floor.js', join(dir, 'floor', 'index.js'));
 
 // Configure every variant at full speed, then serve the same config under callgrind.
 const origin = await startOriginProcess('bench-origin');
@@ -55,7 +62,8 @@ const setup = await startWorkerd(dir, {
   originHost: `127.0.0.1:${origin.port}`,
   token: TOKEN,
   compatibilityDate: '2026-11-01',
-  alternates: variants.filter((v) => v !== 'lb'),
+  alternates: ['floor', ...variants.filter((v) => v !== 'lb')],
+  vars: { ORIGIN: `127.0.0.1:${origin.port}` }, // the floor's origin (a plain Worker, as the pass-through is)
 });
 const urls: Record<string, string> = { 'pass-through': setup.passUrl, lb: setup.lbUrl, ...setup.alternateUrls };
 for (const v of variants) {
@@ -91,7 +99,7 @@ async function get(target: string): Promise<number> {
 }
 function getOnce(target: string): Promise<number> {
   const u = new URL(urls[target]!);
-  const headers = target === 'pass-through' ? HEADERS : { ...HEADERS, host: LB_HOST };
+  const headers = target === 'pass-through' || target === 'floor' ? HEADERS : { ...HEADERS, host: LB_HOST };
   return new Promise((resolve, reject) => {
     const req = http.request({ host: u.hostname, port: u.port, path: '/', agent, headers }, (res) => {
       res.resume();
@@ -140,7 +148,7 @@ try {
       await new Promise((r) => setTimeout(r, 500));
     }
   }
-  const targets = ['pass-through', ...variants];
+  const targets = ['pass-through', 'floor', ...variants];
   for (const t of targets) await send(t, REQUESTS * 2);
   let dumps = 0;
   const perRequest: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t, []]));
@@ -157,14 +165,15 @@ try {
   }
   const k = (x: number) => `${(x / 1000).toFixed(1)}k`;
   const base = median(perRequest['pass-through']!);
+  const floor = median(perRequest.floor!);
   console.log(
     `\nInstructions per request (callgrind Ir), ${ROUNDS} rounds × ${REQUESTS} requests, ${CONNECTIONS} connection(s), headers: ${process.env.BENCH_HEADERS === 'none' ? 'none' : "a browser's"}\n`,
   );
-  console.log('| target | Ir per request (median) | per round | vs pass-through |');
-  console.log('|---|---:|---|---:|');
+  console.log('| target | Ir per request (median) | per round | vs pass-through | vs floor |');
+  console.log('|---|---:|---|---:|---:|');
   for (const t of targets) {
     const m = median(perRequest[t]!);
-    console.log(`| ${t} | ${k(m)} | ${perRequest[t]!.map(k).join(', ')} | ${(m / base).toFixed(3)} |`);
+    console.log(`| ${t} | ${k(m)} | ${perRequest[t]!.map(k).join(', ')} | ${(m / base).toFixed(3)} | ${(m / floor).toFixed(3)} |`);
   }
   // Where the difference goes: runtime functions by inclusive Ir, this variant's last dump against the pass-through's.
   const pass = inclusive(lastDump['pass-through']!);

@@ -9,6 +9,10 @@
  *   does not hide where the tail comes from: p50, p99, p99.9;
  * - RSS after a sustained run: a workerd serving the load balancer against one serving the
  *   pass-through (each also holds one idle pass-through isolate), one isolate in either shape.
+ * Beside the pass-through runs a second baseline, the rewriting floor (bench/floor.js: the header
+ * rewrite and per-try timeout of worker/proxy/forward.ts with no load balancing, to one origin), so
+ * each figure has two ratios: to the pass-through (what a user compares) and to the floor (what the
+ * load balancing adds to the least any rewriting proxy costs in this runtime).
  * Variants, each its own load balancer over its own three-origin pool: random and round_robin
  * origin steering, hash (by client IP), cookie affinity on a first visit (a cookie signed on every
  * response) and returning (the cookie of one earlier response sent back), and a pool with a 5 s
@@ -57,6 +61,7 @@ const VARIANTS: Variant[] = [
   { name: 'monitored (5 s)', pool: { monitor: 'm' } },
 ];
 const hostOf = (i: number) => `v${i}.bench`;
+const FLOOR = 'rewriting floor';
 
 interface Run {
   rps: number;
@@ -106,7 +111,17 @@ const origins = await Promise.all(['a', 'b', 'c'].map((n) => startOriginProcess(
 const originHost = `127.0.0.1:${origins[0]!.port}`;
 const started: Workerd[] = [];
 try {
-  const workerd = await startWorkerd(dir, { originHost, token: TOKEN, compatibilityDate: '2026-11-01', cpu: WORKERD_CPU, trafficService: SHAPE === 'edge' });
+  mkdirSync(join(dir, 'floor'), { recursive: true });
+  copyFileSync('bench/floor.js', join(dir, 'floor', 'index.js'));
+  const workerd = await startWorkerd(dir, {
+    originHost,
+    token: TOKEN,
+    compatibilityDate: '2026-11-01',
+    cpu: WORKERD_CPU,
+    trafficService: SHAPE === 'edge',
+    alternates: ['floor'],
+    vars: { ORIGIN: originHost }, // the floor's origin
+  });
   started.push(workerd);
   const trafficUrl = workerd.trafficUrl ?? workerd.lbUrl;
   const poolOrigins = origins.map((o, i) => ({ name: `o${i}`, address: '127.0.0.1', port: o.port }));
@@ -115,7 +130,10 @@ try {
     pools: VARIANTS.map((v, i) => ({ id: `p${i}`, name: `p${i}`, origins: poolOrigins, ...v.pool })),
     load_balancers: VARIANTS.map((v, i) => ({ name: hostOf(i), default_pools: [`p${i}`], fallback_pool: `p${i}`, ...v.lb })),
   });
-  const targets: Target[] = [{ name: 'pass-through', url: `${workerd.passUrl}/`, headers: {} }];
+  const targets: Target[] = [
+    { name: 'pass-through', url: `${workerd.passUrl}/`, headers: {} },
+    { name: FLOOR, url: `${workerd.alternateUrls.floor}/`, headers: {} },
+  ];
   for (const [i, v] of VARIANTS.entries()) {
     const headers: Record<string, string> = { host: hostOf(i) };
     if (v.returning) {
@@ -132,30 +150,24 @@ try {
   for (const t of targets) await run(t, 32, 3); // warm-up (JIT, health, monitor)
 
   const table = (title: string, runs: Map<string, Run[]>, tail: boolean) => {
-    const pass = runs.get('pass-through')!;
+    const [pass, floor] = [runs.get('pass-through')!, runs.get(FLOOR)!];
     console.log(`\n${title}\n`);
     console.log(
       tail
-        ? '| variant | req/s | p50 ms | p99 ms | p99.9 ms | p99 vs pass-through |'
-        : '| variant | req/s | p99 ms | req/s vs pass-through | p99 vs pass-through |',
+        ? '| variant | req/s | p50 ms | p99 ms | p99.9 ms | p99 vs pass-through | p99 vs floor |'
+        : '| variant | req/s | p99 ms | req/s vs pass-through | p99 vs pass-through | req/s vs floor |',
     );
-    console.log(tail ? '|---|---:|---:|---:|---:|---:|' : '|---|---:|---:|---:|---:|');
+    console.log(tail ? '|---|---:|---:|---:|---:|---:|---:|' : '|---|---:|---:|---:|---:|---:|');
     for (const [name, rs] of runs) {
-      const ratio = (pick: (r: Run) => number) => median(rs.map((r, i) => pick(r) / Math.max(pick(pass[i]!), 1e-9)));
+      // Ratios per round (to the baseline's run of the same round), then the median.
+      const ratio = (base: Run[], pick: (r: Run) => number, digits: number) => f(median(rs.map((r, i) => pick(r) / Math.max(pick(base[i]!), 1e-9))), digits);
       const m = (pick: (r: Run) => number) => median(rs.map(pick));
+      const rps = (r: Run) => r.rps;
+      const p99 = (r: Run) => r.p99;
       console.log(
         tail
-          ? `| ${name} | ${f(m((r) => r.rps))} | ${m((r) => r.p50)} | ${m((r) => r.p99)} | ${m((r) => r.p999)} | ${f(
-              ratio((r) => r.p99),
-              2,
-            )}x |`
-          : `| ${name} | ${f(m((r) => r.rps))} | ${m((r) => r.p99)} | ${f(
-              ratio((r) => r.rps),
-              3,
-            )} | ${f(
-              ratio((r) => r.p99),
-              2,
-            )}x |`,
+          ? `| ${name} | ${f(m(rps))} | ${m((r) => r.p50)} | ${m(p99)} | ${m((r) => r.p999)} | ${ratio(pass, p99, 2)}x | ${ratio(floor, p99, 2)}x |`
+          : `| ${name} | ${f(m(rps))} | ${m(p99)} | ${ratio(pass, rps, 3)} | ${ratio(pass, p99, 2)}x | ${ratio(floor, rps, 3)} |`,
       );
     }
   };
@@ -183,7 +195,7 @@ try {
   copyFileSync('bench/passthrough.js', join(passDir, 'lb', 'index.js'));
   const rss: Record<string, number> = {};
   for (const [name, d, t] of [
-    ['load balancer (random)', dir, targets[1]!],
+    ['load balancer (random)', dir, targets.find((t) => t.name === 'random')!],
     ['pass-through', passDir, targets[0]!],
   ] as const) {
     // In the pass-through's process its "lb" service is a second pass-through (ORIGIN set too).
