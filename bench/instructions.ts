@@ -29,7 +29,7 @@
  * by-function table, default 25).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { join, resolve } from 'node:path';
 import { benchOrigins, BROWSER_HEADERS, bundleWorker, median, putConfig, startOriginProcess } from './lib.ts';
@@ -52,8 +52,6 @@ const variants = process.argv.length > 2 ? process.argv.slice(2) : ['lb'];
 const dir = resolve('.bench', 'instructions');
 if (variants.includes('lb')) bundleWorker(join(dir, 'lb'));
 for (const v of variants) if (!existsSync(join(dir, v, 'index.js'))) throw new Error(`no bundle at ${join(dir, v)}`);
-mkdirSync(join(dir, 'floor'), { recursive: true });
-copyFileSync('bench/floor.js', join(dir, 'floor', 'index.js'));
 
 // Configure every variant at full speed, then serve the same config under callgrind.
 const origin = await startOriginProcess('bench-origin');
@@ -62,10 +60,10 @@ const setup = await startWorkerd(dir, {
   originHost: `127.0.0.1:${origin.port}`,
   token: TOKEN,
   compatibilityDate: '2026-11-01',
-  alternates: ['floor', ...variants.filter((v) => v !== 'lb')],
-  vars: { ORIGIN: `127.0.0.1:${origin.port}` }, // the floor's origin (a plain Worker, as the pass-through is)
+  alternates: variants.filter((v) => v !== 'lb'),
+  floor: true,
 });
-const urls: Record<string, string> = { 'pass-through': setup.passUrl, lb: setup.lbUrl, ...setup.alternateUrls };
+const urls: Record<string, string> = { 'pass-through': setup.passUrl, floor: setup.floorUrl!, lb: setup.lbUrl, ...setup.alternateUrls };
 for (const v of variants) {
   await putConfig(urls[v]!, TOKEN, {
     pools: [{ id: 'p', name: 'p', origins: benchOrigins(origin.port) }],

@@ -111,16 +111,13 @@ const origins = await Promise.all(['a', 'b', 'c'].map((n) => startOriginProcess(
 const originHost = `127.0.0.1:${origins[0]!.port}`;
 const started: Workerd[] = [];
 try {
-  mkdirSync(join(dir, 'floor'), { recursive: true });
-  copyFileSync('bench/floor.js', join(dir, 'floor', 'index.js'));
   const workerd = await startWorkerd(dir, {
     originHost,
     token: TOKEN,
     compatibilityDate: '2026-11-01',
     cpu: WORKERD_CPU,
     trafficService: SHAPE === 'edge',
-    alternates: ['floor'],
-    vars: { ORIGIN: originHost }, // the floor's origin
+    floor: true,
   });
   started.push(workerd);
   const trafficUrl = workerd.trafficUrl ?? workerd.lbUrl;
@@ -132,7 +129,7 @@ try {
   });
   const targets: Target[] = [
     { name: 'pass-through', url: `${workerd.passUrl}/`, headers: {} },
-    { name: FLOOR, url: `${workerd.alternateUrls.floor}/`, headers: {} },
+    { name: FLOOR, url: `${workerd.floorUrl}/`, headers: {} },
   ];
   for (const [i, v] of VARIANTS.entries()) {
     const headers: Record<string, string> = { host: hostOf(i) };

@@ -1,7 +1,7 @@
 /**
- * Runs the load balancer bundle and the pass-through Worker in one plain `workerd serve` process
- * (no Miniflare or wrangler layers in between), each on its own loopback socket. Loopback
- * origins need the network service to allow "local".
+ * Runs the load balancer bundle and the pass-through Worker (and, when asked, the rewriting floor)
+ * in one plain `workerd serve` process (no Miniflare or wrangler layers in between), each on its
+ * own loopback socket. Loopback origins need the network service to allow "local".
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,8 @@ import { freePort } from '../scripts/lib/wrangler-dev.ts';
 export interface Workerd {
   lbUrl: string;
   passUrl: string;
+  /** With WorkerdOptions.floor: the address of bench/floor.js. */
+  floorUrl?: string;
   /** The address of each alternate bundle (WorkerdOptions.alternates), by name. */
   alternateUrls: Record<string, string>;
   /** With WorkerdOptions.trafficService: the address of the traffic-only isolate. */
@@ -36,8 +38,13 @@ export interface WorkerdOptions {
   compatibilityDate: string;
   /** The baseline Worker beside the load balancer: bench/passthrough.js (default, forwarding to `originHost`) or another module's path. */
   baseline?: string;
-  /** Host the pass-through forwards to (its ORIGIN binding). */
+  /** Host the pass-through (and the floor) forwards to (its ORIGIN binding). */
   originHost?: string;
+  /**
+   * Also serve bench/floor.js, the rewriting floor, as the pass-through is: a plain Worker with
+   * the ORIGIN binding, at `floorUrl`.
+   */
+  floor?: boolean;
   /** More text bindings of the load balancer (ADMIN_TOKEN and ADMIN_HOSTS=127.0.0.1 are always set). */
   vars?: Record<string, string>;
   inspectorPort?: number;
@@ -68,10 +75,12 @@ export interface WorkerdOptions {
  */
 export async function startWorkerd(dir: string, opts: WorkerdOptions): Promise<Workerd> {
   const [lbPort, passPort] = [await freePort(), await freePort()];
+  const floorPort = opts.floor ? await freePort() : undefined;
   mkdirSync(join(dir, 'do'), { recursive: true });
   const baseline = basename(opts.baseline ?? 'passthrough.js');
   const source = opts.baseline ?? 'bench/passthrough.js';
   if (resolve(source) !== resolve(dir, baseline)) copyFileSync(source, join(dir, baseline));
+  if (floorPort) copyFileSync('bench/floor.js', join(dir, 'floor.js'));
   const main = readFileSync(join(dir, 'lb', 'index.js'), 'utf8');
   const exported = main.slice(Math.max(main.lastIndexOf('export {'), main.lastIndexOf('export{'))); // minified or not
   const classes = Object.keys(DO_BINDINGS).filter((c) => new RegExp(`\\b${c}\\b`).test(exported));
@@ -79,6 +88,12 @@ export async function startWorkerd(dir: string, opts: WorkerdOptions): Promise<W
   const alternates: { name: string; port: number }[] = [];
   for (const name of opts.alternates ?? []) alternates.push({ name, port: await freePort() });
   const edgePort = opts.trafficService ? await freePort() : undefined;
+  const plainWorker = (module: string) => `(
+  modules = [(name = "${module}", esModule = embed "${module}")],
+  compatibilityDate = "${opts.compatibilityDate}",
+  bindings = [(name = "ORIGIN", text = "${opts.originHost ?? ''}")],
+  globalOutbound = "net",
+)`;
   const edgeWorker = `(
   modules = [${bundleModules(dir, 'lb')}],
   compatibilityDate = "${opts.compatibilityDate}",
@@ -114,12 +129,14 @@ const config :Workerd.Config = (
     ${edgePort ? '(name = "edge", worker = .edge),' : ''}
     ${alternates.map((a) => `(name = "alt-${a.name}", worker = .alt${alternates.indexOf(a)}),`).join('\n    ')}
     (name = "pass", worker = .pass),
+    ${floorPort ? '(name = "floor", worker = .floor),' : ''}
     (name = "net", network = (allow = ["public", "private", "local"])),
     (name = "do-disk", disk = (path = "${resolve(dir, 'do')}", writable = true)),
   ],
   sockets = [
     (name = "lb", address = "127.0.0.1:${lbPort}", http = (), service = "lb"),
     (name = "pass", address = "127.0.0.1:${passPort}", http = (), service = "pass"),
+    ${floorPort ? `(name = "floor", address = "127.0.0.1:${floorPort}", http = (), service = "floor"),` : ''}
     ${edgePort ? `(name = "edge", address = "127.0.0.1:${edgePort}", http = (), service = "edge"),` : ''}
     ${alternates.map((a) => `(name = "alt-${a.name}", address = "127.0.0.1:${a.port}", http = (), service = "alt-${a.name}"),`).join('\n    ')}
   ],
@@ -129,12 +146,8 @@ const lb :Workerd.Worker = ${lbWorker('lb', 'edge-lb-bench')};
 ${alternates.map((a, i) => `const alt${i} :Workerd.Worker = ${lbWorker(a.name, `edge-lb-bench-${a.name}`)};`).join('\n')}
 ${edgePort ? `const edge :Workerd.Worker = ${edgeWorker};` : ''}
 
-const pass :Workerd.Worker = (
-  modules = [(name = "${baseline}", esModule = embed "${baseline}")],
-  compatibilityDate = "${opts.compatibilityDate}",
-  bindings = [(name = "ORIGIN", text = "${opts.originHost ?? ''}")],
-  globalOutbound = "net",
-);
+const pass :Workerd.Worker = ${plainWorker(baseline)};
+${floorPort ? `const floor :Workerd.Worker = ${plainWorker('floor.js')};` : ''}
 `,
   );
   const args = ['serve', join(dir, 'config.capnp')];
@@ -154,7 +167,8 @@ const pass :Workerd.Worker = (
       await fetch(`${lbUrl}/admin/v1/config`, { signal: AbortSignal.timeout(1000) });
       const alternateUrls = Object.fromEntries(alternates.map((a) => [a.name, `http://127.0.0.1:${a.port}`]));
       const trafficUrl = edgePort ? `http://127.0.0.1:${edgePort}` : undefined;
-      return { lbUrl, passUrl: `http://127.0.0.1:${passPort}`, alternateUrls, trafficUrl, process: child, stop: () => child.kill('SIGTERM') };
+      const floorUrl = floorPort ? `http://127.0.0.1:${floorPort}` : undefined;
+      return { lbUrl, passUrl: `http://127.0.0.1:${passPort}`, floorUrl, alternateUrls, trafficUrl, process: child, stop: () => child.kill('SIGTERM') };
     } catch {
       await new Promise((r) => setTimeout(r, 100));
     }
